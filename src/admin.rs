@@ -1,0 +1,99 @@
+//! `aup-portal create-admin`: the first account of a school, made by the IT admin at install.
+
+use anyhow::bail;
+use sqlx::PgPool;
+
+use crate::auth::password;
+
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 128;
+
+/// "St Mary's C of E Primary" -> "st-marys-c-of-e-primary".
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().filter(|c| *c != '\'' && *c != '’') {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+pub struct NewAdmin<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub school: &'a str,
+    pub school_slug: Option<&'a str>,
+    pub password: &'a str,
+}
+
+pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<String> {
+    let email = admin.email.trim();
+    let name = admin.name.trim();
+    let school = admin.school.trim();
+    if !email.contains('@') {
+        bail!("--email must be an email address, like it@school.example");
+    }
+    if name.is_empty() || school.is_empty() {
+        bail!("--name and --school must not be empty");
+    }
+    let length = admin.password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
+        bail!("the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long (15 or more is recommended)");
+    }
+    let slug = admin.school_slug.map_or_else(|| slugify(school), str::to_owned);
+    if slug.is_empty() {
+        bail!("--school-slug is needed: the school's name has no letters or digits to make one from");
+    }
+    let hash = password::hash(admin.password.to_owned()).await?;
+
+    let mut tx = pool.begin().await?;
+    let school_id = sqlx::query_scalar!(
+        "insert into schools (slug, name) values ($1, $2)
+         on conflict (slug) do update set slug = excluded.slug returning id",
+        slug,
+        school
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let existing = sqlx::query_scalar!("select id from users where lower(email) = lower($1)", email)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if existing.is_some() {
+        bail!("{email} already has an account: sign in with it, or choose another email address");
+    }
+    let user_id = sqlx::query_scalar!(
+        "insert into users (email, full_name, password_hash) values ($1, $2, $3) returning id",
+        email,
+        name,
+        hash
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into memberships (user_id, school_id, grp, job_title, roles)
+         values ($1, $2, 'staff', 'IT administrator', '{signer,admin}')",
+        user_id,
+        school_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(&mut *tx, Some(school_id), None, "admin_created", &user_id.to_string(), None)
+        .await?;
+    tx.commit().await?;
+    Ok(slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slugify;
+
+    #[test]
+    fn school_names_become_web_address_slugs() {
+        assert_eq!(slugify("Cranbrook Primary School"), "cranbrook-primary-school");
+        assert_eq!(slugify("St Mary's C of E Primary"), "st-marys-c-of-e-primary");
+        assert_eq!(slugify("  Oak -- Hill  "), "oak-hill");
+    }
+}

@@ -1,0 +1,157 @@
+//! Signing in and out, and the page that sends a signed-in person to their school.
+//! Passwords are checked in `password`, sessions and memberships in `session`.
+
+pub mod password;
+pub mod session;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::{
+    audit,
+    error::Result,
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+use session::{CurrentUser, SignedIn};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(schools))
+        .route("/sign-in", get(sign_in_form).post(sign_in))
+        .route("/sign-out", post(sign_out))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/sign_in.html")]
+struct SignInPage {
+    nav: Nav,
+    notice: Option<&'static str>,
+    email: String,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    expired: Option<String>,
+    signed_out: Option<String>,
+}
+
+async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
+    let notice = if query.expired.is_some() {
+        Some("You were signed out because your session timed out. Sign in again to carry on.")
+    } else if query.signed_out.is_some() {
+        Some("You have signed out.")
+    } else {
+        None
+    };
+    SignInPage {
+        nav: Nav::default(),
+        notice,
+        email: String::new(),
+        errors: FieldErrors::default(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Result<Response> {
+    let email = form.email.trim().to_owned();
+    let mut errors = FieldErrors::default();
+    if email.is_empty() {
+        errors.add("email", "Enter your email address");
+    }
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password");
+    }
+    if errors.is_empty() {
+        let user = sqlx::query!(
+            "select id, password_hash, auth_epoch from users where lower(email) = lower($1)",
+            email
+        )
+        .fetch_optional(&state.pool)
+        .await?;
+        let (user_id, stored, epoch) = match user {
+            Some(u) => (Some(u.id), u.password_hash, u.auth_epoch),
+            None => (None, None, 0),
+        };
+        // Unknown people are checked against a dummy hash: same answer, same time.
+        let ok = password::verify(stored, form.password).await?;
+        match (ok, user_id) {
+            (true, Some(user_id)) => {
+                session::sign_in(&session, SignedIn::new(user_id, epoch)).await?;
+                audit::record(&state.pool, None, Some(user_id), "sign_in", "", None).await?;
+                return Ok(Redirect::to("/").into_response());
+            }
+            _ => {
+                audit::record(&state.pool, None, user_id, "sign_in_failed", "", None).await?;
+                errors.add(
+                    "email",
+                    "Enter the email address and password of your account. Check both and try again",
+                );
+            }
+        }
+    }
+    Ok(SignInPage {
+        nav: Nav::default(),
+        notice: None,
+        email,
+        errors,
+    }
+    .into_response())
+}
+
+async fn sign_out(session: Session) -> Result<Redirect> {
+    session.flush().await?;
+    Ok(Redirect::to("/sign-in?signed_out=1"))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/schools.html")]
+struct SchoolsPage {
+    nav: Nav,
+    schools: Vec<SchoolLink>,
+}
+
+struct SchoolLink {
+    slug: String,
+    name: String,
+}
+
+/// One school: straight to it. Several (a DPO serving many schools): choose.
+async fn schools(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
+    let schools = sqlx::query_as!(
+        SchoolLink,
+        r#"select s.slug, s.name from memberships m join schools s on s.id = m.school_id
+           where m.user_id = $1 and m.status = 'active' order by s.name"#,
+        user.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    if let [only] = schools.as_slice() {
+        return Ok(Redirect::to(&format!("/s/{}/", only.slug)).into_response());
+    }
+    Ok(SchoolsPage {
+        nav: user.nav(),
+        schools,
+    }
+    .into_response())
+}

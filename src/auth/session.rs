@@ -1,0 +1,175 @@
+//! Who is asking: the signed-in person from the session, and their membership of the school
+//! named in the path. Timeouts are enforced here, on the server, whatever the cookie says.
+
+use axum::{
+    extract::{FromRequestParts, RawPathParams},
+    http::request::Parts,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::{error::AppError, startup::AppState, web::Nav};
+
+const AUTH_KEY: &str = "auth";
+/// A page view refreshes the idle timer at most this often, so reading pages rarely writes.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+/// What the session remembers about a signed-in person.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct SignedIn {
+    pub user_id: Uuid,
+    pub auth_epoch: i32,
+    pub signed_in_at: i64,
+    pub last_seen: i64,
+}
+
+impl SignedIn {
+    pub fn new(user_id: Uuid, auth_epoch: i32) -> Self {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        SignedIn {
+            user_id,
+            auth_epoch,
+            signed_in_at: now,
+            last_seen: now,
+        }
+    }
+}
+
+/// Starts a fresh session for a person who has just proved who they are.
+pub async fn sign_in(session: &Session, signed_in: SignedIn) -> Result<(), AppError> {
+    // A new id at sign-in, so a session id planted before sign-in is worthless.
+    session.cycle_id().await?;
+    session.insert(AUTH_KEY, signed_in).await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+}
+
+impl CurrentUser {
+    pub fn nav(&self) -> Nav {
+        Nav {
+            user_name: Some(self.full_name.clone()),
+            ..Nav::default()
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
+        let Some(mut signed_in) = session.get::<SignedIn>(AUTH_KEY).await? else {
+            return Err(AppError::SignInRequired);
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let settings = &state.settings;
+        if now - signed_in.last_seen > settings.idle_timeout.whole_seconds()
+            || now - signed_in.signed_in_at > settings.session_lifetime.whole_seconds()
+        {
+            session.flush().await?;
+            return Err(AppError::SessionExpired);
+        }
+        let user = sqlx::query!(
+            "select id, email, full_name, auth_epoch from users where id = $1",
+            signed_in.user_id
+        )
+        .fetch_optional(&state.pool)
+        .await?;
+        let Some(user) = user.filter(|u| u.auth_epoch == signed_in.auth_epoch) else {
+            // Signed out everywhere (or the account is gone) since this session began.
+            session.flush().await?;
+            return Err(AppError::SignInRequired);
+        };
+        if now - signed_in.last_seen >= TOUCH_EVERY_SECONDS {
+            signed_in.last_seen = now;
+            session.insert(AUTH_KEY, signed_in).await?;
+        }
+        let current = CurrentUser {
+            id: user.id,
+            email: user.email,
+            full_name: user.full_name,
+        };
+        parts.extensions.insert(current.clone());
+        Ok(current)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct School {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+/// An active member of the school named by `{slug}` in the path. Anyone else gets 404:
+/// the portal does not confirm which schools exist to people outside them.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user: CurrentUser,
+    pub school: School,
+    pub membership_id: Uuid,
+    pub grp: String,
+    pub job_title: String,
+    pub roles: Vec<String>,
+}
+
+impl Member {
+    pub fn nav(&self) -> Nav {
+        Nav {
+            user_name: Some(self.user.full_name.clone()),
+            school_slug: Some(self.school.slug.clone()),
+            school_name: Some(self.school.name.clone()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let slug = params
+            .iter()
+            .find(|(name, _)| *name == "slug")
+            .map(|(_, value)| value.to_owned())
+            .ok_or(AppError::NotFound)?;
+        let row = sqlx::query!(
+            r#"select s.id as school_id, s.slug, s.name, m.id as membership_id, m.grp, m.job_title, m.roles
+               from memberships m join schools s on s.id = m.school_id
+               where s.slug = $1 and m.user_id = $2 and m.status = 'active'"#,
+            slug,
+            user.id
+        )
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Member {
+            user,
+            school: School {
+                id: row.school_id,
+                slug: row.slug,
+                name: row.name,
+            },
+            membership_id: row.membership_id,
+            grp: row.grp,
+            job_title: row.job_title,
+            roles: row.roles,
+        })
+    }
+}

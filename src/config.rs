@@ -1,0 +1,105 @@
+//! Command line and environment: the one place settings are read.
+//! Every setting has a flag and an environment variable; `--help` explains each.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aup-portal",
+    version,
+    about = "Staff and governors read and sign the school's Acceptable Use Policy."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the portal. Creates no accounts: use `create-admin` for the first one.
+    Serve,
+    /// Run the portal with the demo school, Cranbrook Primary School, its two policies and four demo accounts.
+    Demo {
+        /// Password for the demo accounts. Unset: a new one is generated and printed at start.
+        #[arg(long, env = "AUP_DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Apply the database migrations, then exit.
+    Migrate,
+    /// Create the first administrator of a school (and the school, if it is new).
+    CreateAdmin {
+        /// The administrator's email address; they sign in with it.
+        #[arg(long)]
+        email: String,
+        /// The administrator's full name, as it will appear on the pages.
+        #[arg(long)]
+        name: String,
+        /// The school's name, for example "Cranbrook Primary School".
+        #[arg(long)]
+        school: String,
+        /// The school's short name in web addresses, for example "cranbrook". Made from the name if unset.
+        #[arg(long)]
+        school_slug: Option<String>,
+        /// The administrator's password. Unset: a new one is generated and printed once.
+        #[arg(long, env = "AUP_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct Config {
+    /// PostgreSQL to use, for example postgres://aup@db.example/aup. Unset: the portal runs its own
+    /// PostgreSQL inside the data folder, with the system's PostgreSQL server programs.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "AUP_BIND", default_value = "127.0.0.1:3000", global = true)]
+    pub bind: SocketAddr,
+
+    /// The address people use to reach the portal, for links in emails, for example
+    /// https://aup.example.sch.uk. Unset: http:// and the bind address.
+    #[arg(long, env = "AUP_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Folder for the portal's own PostgreSQL and other files it keeps.
+    #[arg(long, env = "AUP_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Minutes without activity after which a person is signed out.
+    #[arg(long, env = "AUP_IDLE_TIMEOUT_MINUTES", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub idle_timeout_minutes: u32,
+
+    /// Hours after signing in at which a person is signed out, however active.
+    #[arg(long, env = "AUP_SESSION_LIFETIME_HOURS", default_value_t = 12, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_lifetime_hours: u32,
+}
+
+impl Config {
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+// The database URL may carry a password: keep it out of logs.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_ref().map(|_| "[hidden]"))
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("data_dir", &self.data_dir)
+            .field("idle_timeout_minutes", &self.idle_timeout_minutes)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
+            .finish()
+    }
+}

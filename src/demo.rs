@@ -1,0 +1,132 @@
+//! The demo school: Cranbrook Primary School, its two sample policies published, and four
+//! demo accounts. Idempotent: each `demo` start sets the demo accounts' password again.
+
+use anyhow::Context;
+use rand::Rng;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{auth::password, policies};
+
+pub const SCHOOL_SLUG: &str = "cranbrook";
+pub const SCHOOL_NAME: &str = "Cranbrook Primary School";
+
+pub struct DemoPerson {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub grp: &'static str,
+    pub job_title: &'static str,
+    pub roles: &'static [&'static str],
+}
+
+pub const PEOPLE: [DemoPerson; 4] = [
+    DemoPerson {
+        email: "staff@cranbrook.example",
+        name: "Sam Taylor",
+        grp: "staff",
+        job_title: "Class teacher",
+        roles: &["signer"],
+    },
+    DemoPerson {
+        email: "governor@cranbrook.example",
+        name: "Alex Morgan",
+        grp: "governor",
+        job_title: "Parent governor",
+        roles: &["signer"],
+    },
+    DemoPerson {
+        email: "sbm@cranbrook.example",
+        name: "Priya Shah",
+        grp: "staff",
+        job_title: "School business manager",
+        roles: &["signer", "sbm"],
+    },
+    DemoPerson {
+        email: "dpo@cranbrook.example",
+        name: "Jordan Lee",
+        grp: "external",
+        job_title: "Data protection officer",
+        roles: &["dpo"],
+    },
+];
+
+/// A password of 20 letters and digits in groups of five, easy to read out on an INSET morning.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..4)
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Creates (or refreshes) the demo school and returns its id.
+pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
+    let hash = password::hash(demo_password.to_owned()).await?;
+    let mut tx = pool.begin().await?;
+    let school_id = sqlx::query_scalar!(
+        "insert into schools (slug, name) values ($1, $2)
+         on conflict (slug) do update set name = excluded.name returning id",
+        SCHOOL_SLUG,
+        SCHOOL_NAME
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut dpo = None;
+    for person in &PEOPLE {
+        let user_id = sqlx::query_scalar!(
+            "insert into users (email, full_name, password_hash) values ($1, $2, $3)
+             on conflict (lower(email)) do update set full_name = excluded.full_name,
+                 password_hash = excluded.password_hash
+             returning id",
+            person.email,
+            person.name,
+            hash
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let roles: Vec<String> = person.roles.iter().map(|r| (*r).to_owned()).collect();
+        sqlx::query!(
+            "insert into memberships (user_id, school_id, grp, job_title, roles) values ($1, $2, $3, $4, $5)
+             on conflict on constraint memberships_user_school_key do update
+                 set grp = excluded.grp, job_title = excluded.job_title, roles = excluded.roles,
+                     status = 'active', left_on = null",
+            user_id,
+            school_id,
+            person.grp,
+            person.job_title,
+            &roles
+        )
+        .execute(&mut *tx)
+        .await?;
+        if person.roles.contains(&"dpo") {
+            dpo = Some(user_id);
+        }
+    }
+    let has_policies = sqlx::query_scalar!(
+        r#"select exists (select 1 from policies where school_id = $1) as "exists!""#,
+        school_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !has_policies {
+        for sample in [policies::samples::cranbrook(), policies::samples::staff()] {
+            policies::create_published(
+                &mut tx,
+                school_id,
+                sample.name,
+                sample.audience,
+                &sample.content,
+                dpo,
+            )
+            .await
+            .with_context(|| format!("storing the sample policy {}", sample.name))?;
+        }
+    }
+    tx.commit().await?;
+    Ok(school_id)
+}

@@ -1,0 +1,115 @@
+//! The one error type of the web layer, and how each case looks to a person.
+//! Causes of 5xx answers are logged here, once; the page shows no detail.
+
+use askama::Template;
+use axum::{
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+
+use crate::web::Nav;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("page not found")]
+    NotFound,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("sign-in required")]
+    SignInRequired,
+    #[error("session timed out")]
+    SessionExpired,
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Render(#[from] askama::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        AppError::Other(anyhow::Error::new(err).context("session store"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub nav: Nav,
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+fn error_page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+    let page = ErrorPage {
+        nav: Nav::default(),
+        title,
+        message,
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "error page failed to render");
+            (status, title).into_response()
+        }
+    }
+}
+
+fn database_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+    )
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you followed a link, it may be out of date.",
+            ),
+            AppError::Forbidden => error_page(
+                StatusCode::FORBIDDEN,
+                "You cannot use this page",
+                "Your account does not have access to this page. Ask your school business manager if you think it should.",
+            ),
+            AppError::SignInRequired => Redirect::to("/sign-in").into_response(),
+            AppError::SessionExpired => Redirect::to("/sign-in?expired=1").into_response(),
+            AppError::Sqlx(err) if database_unavailable(&err) => {
+                tracing::error!(error = %err, "database unavailable");
+                let mut response = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sorry, the portal is unavailable",
+                    "The portal cannot reach its database just now. Nothing you entered has been saved. Please try again in a minute.",
+                );
+                response
+                    .headers_mut()
+                    .insert("retry-after", axum::http::HeaderValue::from_static("30"));
+                response
+            }
+            err => {
+                tracing::error!(error = ?err, "request failed");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Sorry, there is a problem with the portal",
+                    "Nothing you entered has been saved. Please try again later.",
+                )
+            }
+        }
+    }
+}
+
+/// The constraint a unique violation broke, so the caller can say plainly what clashed.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint().map(ToOwned::to_owned)
+        }
+        _ => None,
+    }
+}

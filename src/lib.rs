@@ -1,0 +1,141 @@
+//! AUP Portal: staff and governors sign the school's Acceptable Use Policy; the SBM sees
+//! who has signed; the DPO publishes each year's version.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod policies;
+pub mod signing;
+pub mod startup;
+pub mod web;
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::postgres::PgConnectOptions;
+use tokio::net::TcpListener;
+
+use config::{Cli, Command, Config};
+use db::cluster::EmbeddedCluster;
+use startup::{Application, Settings};
+
+/// Runs one subcommand to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    let (options, cluster) = match &config.database_url {
+        Some(url) => (
+            PgConnectOptions::from_str(url).context("DATABASE_URL is not a PostgreSQL URL")?,
+            None,
+        ),
+        None => {
+            let data_dir = config.data_dir.clone();
+            let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data_dir))
+                .await
+                .context("starting PostgreSQL")??;
+            if let Err(err) = cluster.ensure_database().await {
+                stop_cluster(&cluster);
+                return Err(err);
+            }
+            (cluster.connect_options(), Some(cluster))
+        }
+    };
+    let outcome = run_command(&config, cli.command, options).await;
+    if let Some(cluster) = &cluster {
+        stop_cluster(cluster);
+    }
+    outcome
+}
+
+fn stop_cluster(cluster: &EmbeddedCluster) {
+    if let Err(err) = cluster.stop() {
+        tracing::warn!(error = %err, "stopping the portal's PostgreSQL");
+    }
+}
+
+async fn run_command(config: &Config, command: Command, options: PgConnectOptions) -> anyhow::Result<()> {
+    let pool = db::connect(options).await?;
+    db::migrate(&pool).await?;
+    match command {
+        Command::Migrate => {
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            name,
+            school,
+            school_slug,
+            password,
+        } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(demo::generate_password);
+            let slug = admin::create_admin(
+                &pool,
+                admin::NewAdmin {
+                    email: &email,
+                    name: &name,
+                    school: &school,
+                    school_slug: school_slug.as_deref(),
+                    password: &password,
+                },
+            )
+            .await?;
+            println!("Created the administrator {email} for {school} ({}/s/{slug}/).", config.base_url());
+            if generated {
+                println!("Their password, shown only now: {password}");
+            }
+            Ok(())
+        }
+        Command::Serve => serve(config, pool).await,
+        Command::Demo { password } => {
+            let password = password.unwrap_or_else(demo::generate_password);
+            demo::seed(&pool, &password).await?;
+            print_demo_banner(config, &password);
+            serve(config, pool).await
+        }
+    }
+}
+
+fn print_demo_banner(config: &Config, password: &str) {
+    println!();
+    println!("AUP Portal demo: {} at {}/sign-in", demo::SCHOOL_NAME, config.base_url());
+    println!("Demo accounts (password for all: {password}):");
+    for person in &demo::PEOPLE {
+        println!("  {:<28} {} ({})", person.email, person.name, person.job_title);
+    }
+    println!();
+}
+
+async fn serve(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let app = Application::build(Settings::from_config(config), pool, listener);
+    tracing::info!(address = %app.local_addr()?, "serving");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+/// Ctrl+C or SIGTERM: stop taking requests, let those in flight finish.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,423 @@
+//! The signer's side: what is waiting, the sign form, agreements and receipts.
+//! An agreement is evidence: written once, in one transaction with its audit event.
+
+use std::{collections::BTreeMap, net::SocketAddr};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use sqlx::types::{Json, ipnetwork::IpNetwork};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    audit, clock,
+    auth::session::Member,
+    error::{AppError, Result, unique_violation},
+    policies::{self, VersionView, content::Acknowledgement, render},
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/{slug}/", get(home))
+        .route("/s/{slug}/versions/{version_id}/sign", get(sign_form).post(sign))
+        .route("/s/{slug}/agreements/{agreement_id}", get(receipt))
+}
+
+struct Waiting {
+    version_id: Uuid,
+    policy_name: String,
+    label: String,
+}
+
+struct Signed {
+    agreement_id: Uuid,
+    policy_name: String,
+    label: String,
+    signed_at: OffsetDateTime,
+    current: bool,
+}
+
+impl Signed {
+    fn signed_at_text(&self) -> String {
+        clock::date_time(self.signed_at)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/home.html")]
+struct HomePage {
+    nav: Nav,
+    slug: String,
+    first_name: String,
+    waiting: Vec<Waiting>,
+    signed: Vec<Signed>,
+}
+
+async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
+    let waiting = sqlx::query_as!(
+        Waiting,
+        r#"select v.id as version_id, p.name as policy_name, v.label
+           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience)
+             and not exists (select 1 from agreements a where a.version_id = v.id and a.membership_id = $3)
+           order by p.name"#,
+        member.school.id,
+        member.grp,
+        member.membership_id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let signed = sqlx::query_as!(
+        Signed,
+        r#"select a.id as agreement_id, p.name as policy_name, v.label, a.signed_at,
+                  (v.status = 'published') as "current!"
+           from agreements a
+           join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where a.membership_id = $1 and a.school_id = $2
+           order by a.signed_at desc"#,
+        member.membership_id,
+        member.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(HomePage {
+        nav: member.nav(),
+        slug: member.school.slug.clone(),
+        first_name: member
+            .user
+            .full_name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        waiting,
+        signed,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/sign.html")]
+struct SignPage {
+    nav: Nav,
+    slug: String,
+    version: VersionView,
+    today: String,
+    full_name: String,
+    role: String,
+    ticked: Vec<String>,
+    errors: FieldErrors,
+}
+
+impl SignPage {
+    fn is_ticked(&self, id: &str) -> bool {
+        self.ticked.iter().any(|t| t == id)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/already_signed.html")]
+struct AlreadySignedPage {
+    nav: Nav,
+    slug: String,
+    policy_name: String,
+    label: String,
+    agreement_id: Uuid,
+    signed_at: String,
+}
+
+async fn load_version(state: &AppState, member: &Member, version_id: Uuid) -> Result<VersionView> {
+    let mut conn = state.pool.acquire().await?;
+    policies::published_for_group(&mut conn, member.school.id, version_id, &member.grp)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn already_signed(
+    state: &AppState,
+    member: &Member,
+    version: &VersionView,
+) -> Result<Option<AlreadySignedPage>> {
+    let existing = sqlx::query!(
+        "select id, signed_at from agreements where membership_id = $1 and version_id = $2",
+        member.membership_id,
+        version.id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(existing.map(|a| AlreadySignedPage {
+        nav: member.nav(),
+        slug: member.school.slug.clone(),
+        policy_name: version.policy_name.clone(),
+        label: version.label.clone(),
+        agreement_id: a.id,
+        signed_at: clock::date_time(a.signed_at),
+    }))
+}
+
+async fn sign_form(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+) -> Result<Response> {
+    let version = load_version(&state, &member, version_id).await?;
+    if let Some(page) = already_signed(&state, &member, &version).await? {
+        return Ok(page.into_response());
+    }
+    Ok(SignPage {
+        nav: member.nav(),
+        slug: member.school.slug.clone(),
+        today: render::long_date(clock::today_uk()),
+        full_name: String::new(),
+        role: member.job_title.clone(),
+        ticked: vec![],
+        errors: FieldErrors::default(),
+        version,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SignForm {
+    #[serde(default)]
+    ack: Vec<String>,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    content_sha256: String,
+}
+
+/// Names match when they differ only in case and spacing.
+fn same_name(typed: &str, account: &str) -> bool {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    squash(typed) == squash(account)
+}
+
+const MAX_TEXT: usize = 200;
+
+fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    if form.content_sha256 != version.content_sha256 {
+        errors.add(
+            "policy",
+            "The policy has changed since you opened it. Read it again below, then sign",
+        );
+    }
+    for ack in version.acknowledgements.iter().filter(|a| a.required) {
+        if !form.ack.contains(&ack.id) {
+            errors.add(
+                format!("ack-{}", ack.id),
+                format!("Tick “{}” to sign the policy", ack.text),
+            );
+        }
+    }
+    let name = form.full_name.trim();
+    if name.is_empty() {
+        errors.add("full_name", "Enter your full name");
+    } else if !same_name(name, account_name) {
+        errors.add(
+            "full_name",
+            format!("Enter your full name as your school has it: {account_name}"),
+        );
+    }
+    if version.asks_role() {
+        let role = form.role.trim();
+        if role.is_empty() {
+            errors.add("role", "Enter your role within the school");
+        } else if role.chars().count() > MAX_TEXT {
+            errors.add(
+                "role",
+                format!("Role within the school must be {MAX_TEXT} characters or fewer"),
+            );
+        }
+    }
+    errors
+}
+
+async fn sign(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignForm>,
+) -> Result<Response> {
+    let version = load_version(&state, &member, version_id).await?;
+    if let Some(page) = already_signed(&state, &member, &version).await? {
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
+    let errors = check(&form, &version, &member.user.full_name);
+    if !errors.is_empty() {
+        let ticked = form
+            .ack
+            .iter()
+            .filter(|id| version.acknowledgements.iter().any(|a| &&a.id == id))
+            .cloned()
+            .collect();
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SignPage {
+                nav: member.nav(),
+                slug: member.school.slug.clone(),
+                today: render::long_date(clock::today_uk()),
+                full_name: form.full_name,
+                role: form.role,
+                ticked,
+                errors,
+                version,
+            },
+        )
+            .into_response());
+    }
+
+    let ticks: BTreeMap<&str, bool> = version
+        .acknowledgements
+        .iter()
+        .map(|a: &Acknowledgement| (a.id.as_str(), form.ack.contains(&a.id)))
+        .collect();
+    let role = version.asks_role().then(|| form.role.trim().to_owned());
+    let user_agent: Option<String> = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(1000).collect());
+
+    let mut tx = state.pool.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        r#"insert into agreements
+             (school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
+              content_sha256, ip, user_agent, method)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'online')
+           returning id"#,
+        member.school.id,
+        member.membership_id,
+        version.id,
+        form.full_name.trim(),
+        role,
+        Json(&ticks) as _,
+        version.content_sha256,
+        IpNetwork::from(peer.ip()),
+        user_agent
+    )
+    .fetch_one(&mut *tx)
+    .await;
+    let agreement_id = match inserted {
+        Ok(id) => id,
+        Err(err) if unique_violation(&err).as_deref() == Some("agreements_membership_version_key") => {
+            // Signed in another tab a moment ago.
+            drop(tx);
+            return match already_signed(&state, &member, &version).await? {
+                Some(page) => Ok((StatusCode::CONFLICT, page).into_response()),
+                None => Err(AppError::Sqlx(err)),
+            };
+        }
+        Err(err) => return Err(err.into()),
+    };
+    audit::record(
+        &mut *tx,
+        Some(member.school.id),
+        Some(member.user.id),
+        "agreement_signed",
+        &agreement_id.to_string(),
+        Some(serde_json::json!({ "version_id": version.id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/s/{}/agreements/{agreement_id}", member.school.slug)).into_response())
+}
+
+struct TickedAcknowledgement {
+    text: String,
+    required: bool,
+    ticked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signing/receipt.html")]
+struct ReceiptPage {
+    nav: Nav,
+    school_name: String,
+    policy_name: String,
+    label: String,
+    title: String,
+    agreement_id: Uuid,
+    signed_at: String,
+    full_name: String,
+    role_stated: Option<String>,
+    acknowledgements: Vec<TickedAcknowledgement>,
+    content_sha256: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    method: String,
+}
+
+/// A person's own agreement only: anyone else's id is "not found".
+async fn receipt(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_slug, agreement_id)): Path<(String, Uuid)>,
+) -> Result<ReceiptPage> {
+    let row = sqlx::query!(
+        r#"select a.id, a.signed_at, a.full_name, a.role_stated, a.content_sha256, host(a.ip) as ip,
+                  a.user_agent, a.method,
+                  a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
+                  v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
+                  p.name as policy_name
+           from agreements a
+           join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where a.id = $1 and a.membership_id = $2 and a.school_id = $3"#,
+        agreement_id,
+        member.membership_id,
+        member.school.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let ticks = row.ticks.0;
+    Ok(ReceiptPage {
+        nav: member.nav(),
+        school_name: member.school.name.clone(),
+        policy_name: row.policy_name,
+        label: row.label,
+        title: row.title,
+        agreement_id: row.id,
+        signed_at: clock::date_time(row.signed_at),
+        full_name: row.full_name,
+        role_stated: row.role_stated,
+        acknowledgements: row
+            .acknowledgements
+            .0
+            .into_iter()
+            .map(|a| TickedAcknowledgement {
+                ticked: ticks.get(&a.id).copied().unwrap_or(false),
+                text: a.text,
+                required: a.required,
+            })
+            .collect(),
+        content_sha256: row.content_sha256,
+        ip: row.ip,
+        user_agent: row.user_agent,
+        method: match row.method.as_str() {
+            "paper" => "Paper form, recorded by the school".to_owned(),
+            _ => "Signed online".to_owned(),
+        },
+    })
+}

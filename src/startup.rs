@@ -1,0 +1,134 @@
+//! Building the application: state, router and layers, bound to a listener that tests
+//! open on port 0. `run_until_stopped` serves until the shutdown future completes.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    http::StatusCode,
+    middleware,
+    routing::get,
+};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::{
+    csrf::CsrfLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer,
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::{auth, config::Config, error::AppError, signing, web};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub base_url: String,
+    pub idle_timeout: time::Duration,
+    pub session_lifetime: time::Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Settings {
+            base_url: config.base_url(),
+            idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
+            session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: PostgresStore,
+}
+
+impl Application {
+    pub fn build(settings: Settings, pool: PgPool, listener: TcpListener) -> Self {
+        let store = PostgresStore::new(pool.clone());
+        let state = AppState {
+            pool,
+            settings: Arc::new(settings),
+        };
+        let router = router(state, store.clone());
+        Application {
+            listener,
+            router,
+            store,
+        }
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        crate::auth::password::warm_up();
+        let sweeper = tokio::spawn(
+            self.store
+                .clone()
+                .continuously_delete_expired(Duration::from_secs(300)),
+        );
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        sweeper.abort();
+        served.map_err(Into::into)
+    }
+}
+
+pub fn router(state: AppState, store: PostgresStore) -> Router {
+    let secure = state.settings.secure_cookies();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(if secure { "__Host-aup_session" } else { "aup_session" })
+        .with_secure(secure)
+        .with_http_only(true)
+        // Lax, so a link in an email lands signed in; CsrfLayer guards every POST.
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(state.settings.idle_timeout));
+
+    Router::new()
+        .merge(auth::router())
+        .merge(signing::router())
+        .route("/healthz", get(web::healthz))
+        .route("/readyz", get(web::readyz))
+        .route("/static/app.css", get(web::stylesheet))
+        .fallback(|| async { AppError::NotFound })
+        .layer(sessions)
+        .layer(CsrfLayer::new())
+        .layer(middleware::from_fn(web::headers))
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
