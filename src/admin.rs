@@ -41,11 +41,17 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     }
     let length = admin.password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
-        bail!("the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long (15 or more is recommended)");
+        bail!(
+            "the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long (15 or more is recommended)"
+        );
     }
-    let slug = admin.school_slug.map_or_else(|| slugify(school), str::to_owned);
+    let slug = admin
+        .school_slug
+        .map_or_else(|| slugify(school), str::to_owned);
     if slug.is_empty() {
-        bail!("--school-slug is needed: the school's name has no letters or digits to make one from");
+        bail!(
+            "--school-slug is needed: the school's name has no letters or digits to make one from"
+        );
     }
     let hash = password::hash(admin.password.to_owned()).await?;
 
@@ -58,9 +64,10 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     )
     .fetch_one(&mut *tx)
     .await?;
-    let existing = sqlx::query_scalar!("select id from users where lower(email) = lower($1)", email)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let existing =
+        sqlx::query_scalar!("select id from users where lower(email) = lower($1)", email)
+            .fetch_optional(&mut *tx)
+            .await?;
     if existing.is_some() {
         bail!("{email} already has an account: sign in with it, or choose another email address");
     }
@@ -80,8 +87,15 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     )
     .execute(&mut *tx)
     .await?;
-    crate::audit::record(&mut *tx, Some(school_id), None, "admin_created", &user_id.to_string(), None)
-        .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(school_id),
+        None,
+        "admin_created",
+        &user_id.to_string(),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(slug)
 }
@@ -92,8 +106,14 @@ mod tests {
 
     #[test]
     fn school_names_become_web_address_slugs() {
-        assert_eq!(slugify("Cranbrook Primary School"), "cranbrook-primary-school");
-        assert_eq!(slugify("St Mary's C of E Primary"), "st-marys-c-of-e-primary");
+        assert_eq!(
+            slugify("Cranbrook Primary School"),
+            "cranbrook-primary-school"
+        );
+        assert_eq!(
+            slugify("St Mary's C of E Primary"),
+            "st-marys-c-of-e-primary"
+        );
         assert_eq!(slugify("  Oak -- Hill  "), "oak-hill");
     }
 }

@@ -5,8 +5,7 @@
 use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
 
 fn last_sunday(year: i32, month: Month) -> Date {
-    let mut day = Date::from_calendar_date(year, month, month.length(year))
-        .unwrap_or(Date::MIN);
+    let mut day = Date::from_calendar_date(year, month, month.length(year)).unwrap_or(Date::MIN);
     while day.weekday() != Weekday::Sunday {
         day = day.previous_day().unwrap_or(Date::MIN);
     }
@@ -55,12 +54,30 @@ mod tests {
 
     #[test]
     fn uk_time_follows_british_summer_time() {
-        assert_eq!(date_time(datetime!(2026-01-15 13:05 UTC)), "15 January 2026 at 1:05pm");
-        assert_eq!(date_time(datetime!(2026-07-01 23:30 UTC)), "2 July 2026 at 12:30am");
+        assert_eq!(
+            date_time(datetime!(2026-01-15 13:05 UTC)),
+            "15 January 2026 at 1:05pm"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-07-01 23:30 UTC)),
+            "2 July 2026 at 12:30am"
+        );
         // 2026: BST from 29 March 01:00 UTC to 25 October 01:00 UTC.
-        assert_eq!(date_time(datetime!(2026-03-29 00:59 UTC)), "29 March 2026 at 12:59am");
-        assert_eq!(date_time(datetime!(2026-03-29 01:00 UTC)), "29 March 2026 at 2:00am");
-        assert_eq!(date_time(datetime!(2026-10-25 00:59 UTC)), "25 October 2026 at 1:59am");
-        assert_eq!(date_time(datetime!(2026-10-25 01:00 UTC)), "25 October 2026 at 1:00am");
+        assert_eq!(
+            date_time(datetime!(2026-03-29 00:59 UTC)),
+            "29 March 2026 at 12:59am"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-03-29 01:00 UTC)),
+            "29 March 2026 at 2:00am"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-10-25 00:59 UTC)),
+            "25 October 2026 at 1:59am"
+        );
+        assert_eq!(
+            date_time(datetime!(2026-10-25 01:00 UTC)),
+            "25 October 2026 at 1:00am"
+        );
     }
 }

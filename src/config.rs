@@ -58,11 +58,16 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Address and port to listen on.
-    #[arg(long, env = "AUP_BIND", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "AUP_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// The address people use to reach the portal, for links in emails, for example
-    /// https://aup.example.sch.uk. Unset: http:// and the bind address.
+    /// https://aup.example.sch.uk. Unset: http:// and the address the portal listens on.
     #[arg(long, env = "AUP_BASE_URL", global = true)]
     pub base_url: Option<String>,
 
@@ -94,7 +99,10 @@ impl Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &self.database_url.as_ref().map(|_| "[hidden]"))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[hidden]"),
+            )
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("data_dir", &self.data_dir)

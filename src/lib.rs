@@ -57,7 +57,11 @@ fn stop_cluster(cluster: &EmbeddedCluster) {
     }
 }
 
-async fn run_command(config: &Config, command: Command, options: PgConnectOptions) -> anyhow::Result<()> {
+async fn run_command(
+    config: &Config,
+    command: Command,
+    options: PgConnectOptions,
+) -> anyhow::Result<()> {
     let pool = db::connect(options).await?;
     db::migrate(&pool).await?;
     match command {
@@ -85,38 +89,61 @@ async fn run_command(config: &Config, command: Command, options: PgConnectOption
                 },
             )
             .await?;
-            println!("Created the administrator {email} for {school} ({}/s/{slug}/).", config.base_url());
+            println!(
+                "Created the administrator {email} for {school}: they sign in at {}/sign-in and find the school at /s/{slug}/.",
+                config.base_url()
+            );
             if generated {
                 println!("Their password, shown only now: {password}");
             }
             Ok(())
         }
-        Command::Serve => serve(config, pool).await,
+        Command::Serve => serve(config, pool, None).await,
         Command::Demo { password } => {
             let password = password.unwrap_or_else(demo::generate_password);
             demo::seed(&pool, &password).await?;
-            print_demo_banner(config, &password);
-            serve(config, pool).await
+            serve(config, pool, Some(password)).await
         }
     }
 }
 
-fn print_demo_banner(config: &Config, password: &str) {
-    println!();
-    println!("AUP Portal demo: {} at {}/sign-in", demo::SCHOOL_NAME, config.base_url());
-    println!("Demo accounts (password for all: {password}):");
+fn print_demo_banner(base_url: &str, password: &str) {
+    use std::{fmt::Write as _, io::Write as _};
+    let mut banner = format!(
+        "\nAUP Portal demo: {} at {base_url}/sign-in\nDemo accounts (password for all: {password}):\n",
+        demo::SCHOOL_NAME
+    );
     for person in &demo::PEOPLE {
-        println!("  {:<28} {} ({})", person.email, person.name, person.job_title);
+        let _ = writeln!(
+            banner,
+            "  {:<28} {} ({})",
+            person.email, person.name, person.job_title
+        );
     }
-    println!();
+    // Not println!: a closed standard output must not stop the portal.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{banner}");
+    let _ = stdout.flush();
 }
 
-async fn serve(config: &Config, pool: sqlx::PgPool) -> anyhow::Result<()> {
+async fn serve(
+    config: &Config,
+    pool: sqlx::PgPool,
+    demo_password: Option<String>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let app = Application::build(Settings::from_config(config), pool, listener);
-    tracing::info!(address = %app.local_addr()?, "serving");
+    let address = listener.local_addr()?;
+    let base_url = config.base_url.as_ref().map_or_else(
+        || format!("http://{address}"),
+        |url| url.trim_end_matches('/').to_owned(),
+    );
+    if let Some(password) = demo_password {
+        print_demo_banner(&base_url, &password);
+    }
+    let app = Application::build(Settings::new(config, base_url), pool, listener);
+    tracing::info!(%address, "serving");
     app.run_until_stopped(shutdown_signal()).await
 }
 

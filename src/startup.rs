@@ -15,7 +15,9 @@ use tokio::net::TcpListener;
 use tower_http::{
     csrf::CsrfLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
-use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion};
+use tower_sessions::{
+    Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion,
+};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{auth, config::Config, error::AppError, signing, web};
@@ -28,9 +30,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn new(config: &Config, base_url: String) -> Self {
         Settings {
-            base_url: config.base_url(),
+            base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
         }
@@ -97,13 +99,21 @@ impl Application {
 pub fn router(state: AppState, store: PostgresStore) -> Router {
     let secure = state.settings.secure_cookies();
     let sessions = SessionManagerLayer::new(store)
-        .with_name(if secure { "__Host-aup_session" } else { "aup_session" })
+        .with_name(if secure {
+            "__Host-aup_session"
+        } else {
+            "aup_session"
+        })
         .with_secure(secure)
         .with_http_only(true)
         // Lax, so a link in an email lands signed in; CsrfLayer guards every POST.
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(state.settings.idle_timeout));
+        // The store keeps a session a little past the idle timeout, so the portal itself
+        // notices the timeout and can say so, rather than the session silently vanishing.
+        .with_expiry(Expiry::OnInactivity(
+            state.settings.idle_timeout + time::Duration::minutes(5),
+        ));
 
     Router::new()
         .merge(auth::router())

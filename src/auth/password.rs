@@ -61,9 +61,20 @@ mod tests {
     #[tokio::test]
     async fn a_hash_is_argon2id_with_owasp_parameters_and_verifies() {
         let hash = hash("correct horse battery".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(verify(Some(hash.clone()), "correct horse battery".into()).await.unwrap());
-        assert!(!verify(Some(hash), "wrong horse battery".into()).await.unwrap());
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            verify(Some(hash.clone()), "correct horse battery".into())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify(Some(hash), "wrong horse battery".into())
+                .await
+                .unwrap()
+        );
         assert!(!verify(None, "not anyone's password".into()).await.unwrap());
     }
 }

@@ -131,8 +131,7 @@ impl EmbeddedCluster {
 
     fn prepare_dirs(&self) -> anyhow::Result<()> {
         for dir in [&self.pg_data, &self.socket_dir] {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
             if let Some(user) = &self.run_as {
                 std::os::unix::fs::chown(dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
@@ -262,8 +261,20 @@ fn server_user() -> anyhow::Result<Option<nix::unistd::User>> {
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: from pg_config, Debian's usual place, or PATH.
 fn find_server_programs() -> anyhow::Result<PathBuf> {
+    find_server_programs_in(
+        "pg_config",
+        Path::new("/usr/lib/postgresql"),
+        std::env::var_os("PATH"),
+    )
+}
+
+pub fn find_server_programs_in(
+    pg_config: &str,
+    debian_root: &Path,
+    path: Option<std::ffi::OsString>,
+) -> anyhow::Result<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+    if let Ok(out) = Command::new(pg_config).arg("--bindir").output()
         && out.status.success()
     {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -271,7 +282,7 @@ fn find_server_programs() -> anyhow::Result<PathBuf> {
             return Ok(dir);
         }
     }
-    let mut debian: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut debian: Vec<(u32, PathBuf)> = fs::read_dir(debian_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -285,7 +296,7 @@ fn find_server_programs() -> anyhow::Result<PathBuf> {
     if let Some((_, dir)) = debian.pop() {
         return Ok(dir);
     }
-    if let Some(dir) = std::env::var_os("PATH")
+    if let Some(dir) = path
         .iter()
         .flat_map(std::env::split_paths)
         .find(|dir| has_server(dir))

@@ -56,14 +56,7 @@ struct CanonicalAcknowledgement<'a> {
 }
 
 fn iso_date(date: Option<Date>) -> Option<String> {
-    date.map(|d| {
-        format!(
-            "{:04}-{:02}-{:02}",
-            d.year(),
-            u8::from(d.month()),
-            d.day()
-        )
-    })
+    date.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
 }
 
 impl VersionContent {
@@ -128,6 +121,9 @@ mod tests {
 
     #[test]
     fn the_content_hash_of_the_test_vector_never_changes() {
-        assert_eq!(vector().sha256(), "69ca74d0d0ff237c8e3f365be082da0af1afe682ab8a8e36bca1245dc9509c86");
+        assert_eq!(
+            vector().sha256(),
+            "69ca74d0d0ff237c8e3f365be082da0af1afe682ab8a8e36bca1245dc9509c86"
+        );
     }
 }

@@ -30,7 +30,10 @@ pub struct VersionView {
 impl VersionView {
     /// The facts the paper forms print in their header table; none when the version has no review facts.
     pub fn header_facts(&self) -> Vec<(&'static str, String)> {
-        if self.reviewed_on.is_none() && self.next_review_due.is_none() && self.reviewed_by.is_empty() {
+        if self.reviewed_on.is_none()
+            && self.next_review_due.is_none()
+            && self.reviewed_by.is_empty()
+        {
             return vec![];
         }
         let mut facts = vec![("Name of school", self.school_name.clone())];

@@ -40,16 +40,28 @@ mod tests {
             "Hi <script>alert(1)</script> <img src=x onerror=alert(2)>\n\n[x](javascript:alert(3)) \
              <iframe src=\"https://evil.example\"></iframe><style>p{}</style>",
         );
-        for bad in ["<script", "onerror", "javascript:", "<iframe", "<style", "alert(1)"] {
+        for bad in [
+            "<script",
+            "onerror",
+            "javascript:",
+            "<iframe",
+            "<style",
+            "alert(1)",
+        ] {
             assert!(!html.contains(bad), "{bad} survived in {html}");
         }
     }
 
     #[test]
     fn lists_headings_and_links_survive() {
-        let html = markdown_to_html("## Within\n\n- one\n   1. a\n\n[NCSC](https://www.ncsc.gov.uk/)");
+        let html =
+            markdown_to_html("## Within\n\n- one\n   1. a\n\n[NCSC](https://www.ncsc.gov.uk/)");
         assert!(html.contains("<h2>Within</h2>"));
         assert!(html.contains("<ol>"));
-        assert!(html.contains(r#"<a href="https://www.ncsc.gov.uk/" rel="noopener noreferrer">NCSC</a>"#));
+        assert!(
+            html.contains(
+                r#"<a href="https://www.ncsc.gov.uk/" rel="noopener noreferrer">NCSC</a>"#
+            )
+        );
     }
 }

@@ -19,10 +19,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    audit, clock,
+    audit,
     auth::session::Member,
+    clock,
     error::{AppError, Result, unique_violation},
-    policies::{self, VersionView, content::Acknowledgement, render},
+    policies::{
+        self, VersionView,
+        content::{Acknowledgement, SIGNATURE_FIELDS},
+        render,
+    },
     startup::AppState,
     web::{FieldErrors, Nav},
 };
@@ -30,7 +35,10 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/s/{slug}/", get(home))
-        .route("/s/{slug}/versions/{version_id}/sign", get(sign_form).post(sign))
+        .route(
+            "/s/{slug}/versions/{version_id}/sign",
+            get(sign_form).post(sign),
+        )
         .route("/s/{slug}/agreements/{agreement_id}", get(receipt))
 }
 
@@ -320,7 +328,9 @@ async fn sign(
     .await;
     let agreement_id = match inserted {
         Ok(id) => id,
-        Err(err) if unique_violation(&err).as_deref() == Some("agreements_membership_version_key") => {
+        Err(err)
+            if unique_violation(&err).as_deref() == Some("agreements_membership_version_key") =>
+        {
             // Signed in another tab a moment ago.
             drop(tx);
             return match already_signed(&state, &member, &version).await? {
@@ -340,7 +350,11 @@ async fn sign(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/s/{}/agreements/{agreement_id}", member.school.slug)).into_response())
+    Ok(Redirect::to(&format!(
+        "/s/{}/agreements/{agreement_id}",
+        member.school.slug
+    ))
+    .into_response())
 }
 
 struct TickedAcknowledgement {
@@ -359,9 +373,8 @@ struct ReceiptPage {
     title: String,
     agreement_id: Uuid,
     signed_at: String,
-    full_name: String,
-    role_stated: Option<String>,
     acknowledgements: Vec<TickedAcknowledgement>,
+    signature_block: Vec<(&'static str, String)>,
     content_sha256: String,
     ip: Option<String>,
     user_agent: Option<String>,
@@ -379,6 +392,7 @@ async fn receipt(
                   a.user_agent, a.method,
                   a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
                   v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
+                  v.signature_fields,
                   p.name as policy_name
            from agreements a
            join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
@@ -392,7 +406,21 @@ async fn receipt(
     .await?
     .ok_or(AppError::NotFound)?;
     let ticks = row.ticks.0;
+    // The paper form's signature block, filled in as the person signed it.
+    let signature_block = SIGNATURE_FIELDS
+        .iter()
+        .filter(|(key, _)| row.signature_fields.iter().any(|f| f == key))
+        .map(|&(key, label)| {
+            let value = match key {
+                "date" => render::long_date(clock::uk(row.signed_at).date()),
+                "role" => row.role_stated.clone().unwrap_or_default(),
+                _ => row.full_name.clone(),
+            };
+            (label, value)
+        })
+        .collect();
     Ok(ReceiptPage {
+        signature_block,
         nav: member.nav(),
         school_name: member.school.name.clone(),
         policy_name: row.policy_name,
@@ -400,8 +428,6 @@ async fn receipt(
         title: row.title,
         agreement_id: row.id,
         signed_at: clock::date_time(row.signed_at),
-        full_name: row.full_name,
-        role_stated: row.role_stated,
         acknowledgements: row
             .acknowledgements
             .0

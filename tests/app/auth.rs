@@ -1,0 +1,240 @@
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_member_of_staff_signs_in_and_lands_on_their_school() {
+    let app = spawn_app().await;
+    let page = app.sign_in(STAFF).await;
+    assert_eq!(page.location(), Some("/"));
+    let home = app.get("/").await;
+    assert_eq!(home.location(), Some("/s/cranbrook/"));
+    let home = app.visit("/").await;
+    home.assert_contains("Hello Sam");
+    home.assert_contains("Cranbrook Primary School");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'sign_in'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn pages_need_a_signed_in_person() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/s/cranbrook/",
+        "/s/cranbrook/agreements/00000000-0000-0000-0000-000000000000",
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location(), Some("/sign-in"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_email_and_a_wrong_password_get_the_same_answer_in_similar_time() {
+    let app = spawn_app().await;
+    let attempt = |email: &'static str| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let page = app
+                .post(
+                    "/sign-in",
+                    &[("email", email), ("password", "not-the-password")],
+                )
+                .await;
+            (page, started.elapsed())
+        }
+    };
+    let mut unknown_times = vec![];
+    let mut wrong_times = vec![];
+    let mut pages = vec![];
+    for _ in 0..3 {
+        let (unknown, t1) = attempt("nobody@cranbrook.example").await;
+        let (wrong, t2) = attempt(STAFF).await;
+        unknown_times.push(t1);
+        wrong_times.push(t2);
+        pages.push((unknown, wrong));
+    }
+    for (unknown, wrong) in &pages {
+        assert_eq!(unknown.status, StatusCode::OK);
+        assert_eq!(unknown.status, wrong.status);
+        let strip = |body: &str| {
+            body.replace("nobody@cranbrook.example", "")
+                .replace(STAFF, "")
+        };
+        assert_eq!(strip(&unknown.body), strip(&wrong.body));
+        unknown.assert_contains("Enter the email address and password of your account");
+    }
+    unknown_times.sort();
+    wrong_times.sort();
+    // Both answers wait for a full argon2 verification: the medians are of the same order.
+    assert!(
+        unknown_times[1] * 3 > wrong_times[1],
+        "unknown {unknown_times:?} vs wrong {wrong_times:?}"
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'sign_in_failed'")
+            .await,
+        6
+    );
+}
+
+#[tokio::test]
+async fn empty_sign_in_fields_get_messages_next_to_them() {
+    let app = spawn_app().await;
+    let page = app
+        .post("/sign-in", &[("email", ""), ("password", "")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("There is a problem");
+    page.assert_contains(r##"<a href="#email">Enter your email address</a>"##);
+    page.assert_contains(r##"<a href="#password">Enter your password</a>"##);
+    page.assert_contains("<title>Error: Sign in – AUP Portal</title>");
+}
+
+fn session_cookie(page: &Page) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("aup_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_lax_and_renewed_at_sign_in() {
+    let app = spawn_app().await;
+    let first = app.sign_in(STAFF).await;
+    let cookie = first
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let second = app.sign_in(STAFF).await;
+    assert_ne!(
+        session_cookie(&first),
+        session_cookie(&second),
+        "a new session id at sign-in"
+    );
+}
+
+#[tokio::test]
+async fn after_sign_out_the_old_cookie_is_refused() {
+    let app = spawn_app().await;
+    let signed_in = app.sign_in(STAFF).await;
+    let cookie = session_cookie(&signed_in).expect("cookie");
+    let out = app.post("/sign-out", &[]).await;
+    assert_eq!(out.location(), Some("/sign-in?signed_out=1"));
+    app.get("/sign-in?signed_out=1")
+        .await
+        .assert_contains("You have signed out.");
+
+    let replay = client()
+        .get(app.url("/s/cranbrook/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(replay.headers()["location"], "/sign-in");
+}
+
+#[tokio::test]
+async fn an_idle_session_times_out() {
+    let app = spawn_app_with(|s| s.idle_timeout = time::Duration::seconds(1)).await;
+    app.sign_in(STAFF).await;
+    assert_eq!(app.visit("/").await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let page = app.get("/s/cranbrook/").await;
+    assert_eq!(page.location(), Some("/sign-in?expired=1"));
+    app.get("/sign-in?expired=1")
+        .await
+        .assert_contains("You were signed out because your session timed out");
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_active() {
+    let app = spawn_app_with(|s| s.session_lifetime = time::Duration::seconds(2)).await;
+    app.sign_in(STAFF).await;
+    for _ in 0..2 {
+        assert_eq!(app.visit("/").await.status, StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    // Past the lifetime by more than the one-second resolution of the stored times.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        app.get("/s/cranbrook/").await.location(),
+        Some("/sign-in?expired=1")
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    // A foreign Origin on the sign-in form.
+    let forged = app
+        .client
+        .post(app.url("/sign-in"))
+        .header("origin", "https://evil.example")
+        .form(&[("email", STAFF), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.headers().get("set-cookie").is_none());
+    assert_eq!(
+        app.get("/").await.location(),
+        Some("/sign-in"),
+        "not signed in"
+    );
+
+    // Sec-Fetch-Site: cross-site on the sign form of a signed-in person.
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let forged = app
+        .client
+        .post(app.url(&format!("/s/cranbrook/versions/{version}/sign")))
+        .header("sec-fetch-site", "cross-site")
+        .form(&as_form(&fields))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("select count(*) from agreements").await, 0);
+
+    // The same form from the portal's own origin is accepted.
+    let own = app
+        .client
+        .post(app.url(&format!("/s/cranbrook/versions/{version}/sign")))
+        .header("origin", app.address.clone())
+        .header("sec-fetch-site", "same-origin")
+        .form(&as_form(&fields))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.count("select count(*) from agreements").await, 1);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_other_sessions() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    assert_eq!(app.visit("/").await.status, StatusCode::OK);
+    sqlx::query("update users set auth_epoch = auth_epoch + 1 where email = $1")
+        .bind(STAFF)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/s/cranbrook/").await.location(), Some("/sign-in"));
+}

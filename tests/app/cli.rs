@@ -1,0 +1,278 @@
+//! The `aup-portal` binary itself, as an IT admin runs it.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn portal() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aup-portal"));
+    for var in [
+        "DATABASE_URL",
+        "AUP_BIND",
+        "AUP_BASE_URL",
+        "AUP_DATA_DIR",
+        "AUP_DEMO_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a serving subcommand and reads its standard output until `until` appears.
+fn start(mut cmd: Command, until: &str) -> (Running, Vec<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start aup-portal");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let mut lines = vec![];
+    let mut reader = BufReader::new(stdout).lines();
+    for line in reader.by_ref() {
+        let line = line.expect("line");
+        let done = line.contains(until);
+        lines.push(line);
+        if done {
+            // Keep reading, so the portal never writes into a closed pipe.
+            std::thread::spawn(move || reader.for_each(drop));
+            return (running, lines);
+        }
+    }
+    panic!("aup-portal stopped before printing {until:?}: {lines:?}");
+}
+
+#[test]
+fn help_explains_every_setting() {
+    let out = portal().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for text in [
+        "serve",
+        "demo",
+        "migrate",
+        "create-admin",
+        "DATABASE_URL",
+        "AUP_BIND",
+        "AUP_BASE_URL",
+        "AUP_DATA_DIR",
+        "127.0.0.1:3000",
+        "./data",
+        "AUP_IDLE_TIMEOUT_MINUTES",
+        "AUP_SESSION_LIFETIME_HOURS",
+    ] {
+        assert!(
+            help.contains(text),
+            "--help does not mention {text}:\n{help}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrate_creates_the_schema_in_an_empty_database() {
+    let (pool, url) = fresh_database().await;
+    sqlx::raw_sql("drop schema public cascade; create schema public")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = portal()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tables: i64 = sqlx::query_scalar(
+        "select count(*) from information_schema.tables where table_schema = 'public'
+         and table_name in ('schools', 'users', 'memberships', 'policies', 'policy_versions', 'agreements', 'audit_events')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tables, 7);
+}
+
+#[tokio::test]
+async fn demo_starts_a_portal_where_the_printed_accounts_sign_in() {
+    let (pool, url) = fresh_database().await;
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    let (_running, lines) = start(cmd, "dpo@cranbrook.example");
+    let banner = lines.join("\n");
+    assert!(
+        banner.contains("password for all: inset-morning-2026"),
+        "{banner}"
+    );
+    for email in [
+        "staff@cranbrook.example",
+        "governor@cranbrook.example",
+        "sbm@cranbrook.example",
+    ] {
+        assert!(banner.contains(email), "{banner}");
+    }
+    let address = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .and_then(|w| w.strip_suffix("/sign-in"))
+        .expect("address in banner")
+        .to_owned();
+
+    let http = client();
+    let signed_in = http
+        .post(format!("{address}/sign-in"))
+        .form(&[("email", STAFF), ("password", "inset-morning-2026")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let home = http
+        .get(format!("{address}/s/cranbrook/"))
+        .send()
+        .await
+        .unwrap();
+    let body = home.text().await.unwrap();
+    assert!(
+        body.contains("Read and sign Staff and Governors AUP"),
+        "{body}"
+    );
+
+    let people: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select u.email, u.full_name, m.grp, m.job_title from users u join memberships m on m.user_id = u.id order by u.email",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        people,
+        [
+            (
+                "dpo@cranbrook.example",
+                "Jordan Lee",
+                "external",
+                "Data protection officer"
+            ),
+            (
+                "governor@cranbrook.example",
+                "Alex Morgan",
+                "governor",
+                "Parent governor"
+            ),
+            (
+                "sbm@cranbrook.example",
+                "Priya Shah",
+                "staff",
+                "School business manager"
+            ),
+            (
+                "staff@cranbrook.example",
+                "Sam Taylor",
+                "staff",
+                "Class teacher"
+            ),
+        ]
+        .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn demo_without_a_password_generates_one_and_prints_it() {
+    let (_pool, url) = fresh_database().await;
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0");
+    let (_running, lines) = start(cmd, "Demo accounts");
+    let line = lines
+        .iter()
+        .find(|l| l.contains("password for all:"))
+        .unwrap();
+    let password = line.rsplit(": ").next().unwrap().trim_end_matches("):");
+    assert!(password.len() >= 15, "{line}");
+}
+
+#[tokio::test]
+async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
+    let (pool, url) = fresh_database().await;
+    let mut cmd = portal();
+    cmd.arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0");
+    let mut child = cmd.stdout(Stdio::null()).spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
+    let _ = child.kill();
+    let _ = child.wait();
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+
+    let out = portal()
+        .args([
+            "create-admin",
+            "--email",
+            "it@oakfield.example",
+            "--name",
+            "Chris Patel",
+            "--school",
+            "Oakfield Academy",
+        ])
+        .env("DATABASE_URL", &url)
+        .env("AUP_ADMIN_PASSWORD", "a-long-admin-password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row: (String, Vec<String>) = sqlx::query_as(
+        "select s.slug, m.roles from memberships m join schools s on s.id = m.school_id
+         join users u on u.id = m.user_id where u.email = 'it@oakfield.example'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(row.0, "oakfield-academy");
+    assert!(row.1.contains(&"admin".to_owned()));
+
+    let again = portal()
+        .args([
+            "create-admin",
+            "--email",
+            "IT@oakfield.example",
+            "--name",
+            "Chris Patel",
+            "--school",
+            "Oakfield Academy",
+        ])
+        .env("DATABASE_URL", &url)
+        .env("AUP_ADMIN_PASSWORD", "a-long-admin-password")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has an account"));
+}

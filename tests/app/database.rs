@@ -1,0 +1,173 @@
+//! What the database itself guarantees, whoever connects: evidence cannot change.
+
+use std::path::Path;
+
+use aup_portal::db::{self, cluster::EmbeddedCluster};
+
+use crate::helpers::*;
+
+async fn sign_one(app: &TestApp) {
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(app).await;
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert!(done.status.is_redirection());
+}
+
+#[tokio::test]
+async fn agreements_cannot_be_updated_or_deleted() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    for sql in [
+        "update agreements set full_name = 'Someone Else'",
+        "delete from agreements",
+        "truncate agreements",
+    ] {
+        let err = sqlx::query(sql).execute(&app.pool).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let name: String = sqlx::query_scalar("select full_name from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Sam Taylor");
+}
+
+#[tokio::test]
+async fn audit_events_cannot_be_updated_or_deleted() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    for sql in [
+        "update audit_events set action = 'nothing'",
+        "delete from audit_events",
+    ] {
+        let err = sqlx::query(sql).execute(&app.pool).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_policy_has_at_most_one_published_version() {
+    let app = spawn_app().await;
+    let err = sqlx::query(
+        "insert into policy_versions (policy_id, school_id, label, title, body_md, status, published_at, content_sha256)
+         select policy_id, school_id, '2025-26', title, body_md, 'published', now(), content_sha256
+         from policy_versions where status = 'published' limit 1",
+    )
+    .execute(&app.pool)
+    .await
+    .expect_err("a second published version");
+    assert!(
+        err.to_string().contains("policy_versions_one_published"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_published_version_cannot_be_edited_or_deleted_only_superseded() {
+    let app = spawn_app().await;
+    let version = app.version_id(CRANBROOK).await;
+    for sql in [
+        "update policy_versions set body_md = 'changed' where id = $1",
+        "update policy_versions set status = 'draft' where id = $1",
+        "delete from policy_versions where id = $1",
+    ] {
+        let err = sqlx::query(sql)
+            .bind(version)
+            .execute(&app.pool)
+            .await
+            .expect_err(sql);
+        assert!(err.to_string().contains("can no longer be"), "{sql}: {err}");
+    }
+    sqlx::query("update policy_versions set status = 'superseded' where id = $1")
+        .bind(version)
+        .execute(&app.pool)
+        .await
+        .expect("published -> superseded is the one change allowed");
+    let err = sqlx::query("update policy_versions set status = 'published' where id = $1")
+        .bind(version)
+        .execute(&app.pool)
+        .await
+        .expect_err("superseded is final");
+    assert!(err.to_string().contains("can no longer be changed"));
+}
+
+#[tokio::test]
+async fn the_embedded_cluster_starts_restarts_with_its_data_and_refuses_a_second_portal() {
+    let dir = tempdir();
+    let data = dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data))
+        .await
+        .unwrap()
+        .expect("first start");
+    cluster.ensure_database().await.unwrap();
+    let pool = db::connect(cluster.connect_options()).await.unwrap();
+    db::migrate(&pool).await.unwrap();
+    sqlx::query("insert into schools (slug, name) values ('kept', 'Kept School')")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // A second portal on the same data folder is told plainly.
+    let data = dir.clone();
+    let second = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data))
+        .await
+        .unwrap();
+    let message = second.err().expect("second portal refused").to_string();
+    assert!(
+        message.contains("another aup-portal is already using the data folder"),
+        "{message}"
+    );
+
+    // No TCP port: the server listens on its socket only.
+    let conf = std::fs::read_to_string(dir.join("postgres/aup-portal.conf")).unwrap();
+    assert!(conf.contains("listen_addresses = ''"));
+
+    pool.close().await;
+    cluster.stop().unwrap();
+    drop(cluster);
+
+    let data = dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data))
+        .await
+        .unwrap()
+        .expect("restart");
+    cluster.ensure_database().await.unwrap();
+    let pool = db::connect(cluster.connect_options()).await.unwrap();
+    let name: String = sqlx::query_scalar("select name from schools where slug = 'kept'")
+        .fetch_one(&pool)
+        .await
+        .expect("data survives a restart");
+    assert_eq!(name, "Kept School");
+    pool.close().await;
+    cluster.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_server_programs_are_named_with_the_package_to_install() {
+    let empty = tempdir();
+    let err = db::cluster::find_server_programs_in(
+        "no-such-pg-config",
+        &empty,
+        Some(empty.clone().into_os_string()),
+    )
+    .expect_err("no server programs");
+    let message = err.to_string();
+    assert!(message.contains("apt-get install postgresql"), "{message}");
+    assert!(message.contains("DATABASE_URL"), "{message}");
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+/// A folder under the system temp dir, which the `postgres` user can reach when tests run as root.
+fn tempdir() -> std::path::PathBuf {
+    let dir = Path::new(&std::env::temp_dir())
+        .join(format!("aup-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,11 @@
+//! The integration tests: one binary, a fresh PostgreSQL database per test, the portal
+//! served on a free port, and a cookie-keeping HTTP client playing the person.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod database;
+mod samples;
+mod signing;
+mod web;

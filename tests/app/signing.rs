@@ -1,0 +1,334 @@
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_home_page_lists_what_is_waiting_for_this_persons_group() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let home = app.visit("/").await;
+    home.assert_contains("Read and sign Staff and Governors AUP");
+    home.assert_contains("Read and sign Staff Acceptable Usage Policy");
+    home.assert_contains("You have not signed anything yet");
+
+    let governor = spawn_app_client(&app).await;
+    governor.sign_in(GOVERNOR).await;
+    let home = governor.visit("/").await;
+    home.assert_contains("Read and sign Staff and Governors AUP");
+    assert!(
+        !home.body.contains("Staff Acceptable Usage Policy"),
+        "governors do not sign the staff-only AUP"
+    );
+}
+
+/// A second person on the same portal, with their own cookies.
+async fn spawn_app_client(app: &TestApp) -> TestApp {
+    TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    }
+}
+
+#[tokio::test]
+async fn the_sign_page_shows_the_form_prefilled_with_the_job_title_and_todays_date() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let page = app
+        .get(&format!("/s/cranbrook/versions/{version}/sign"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(r#"<input type="checkbox" id="ack-agree" name="ack" value="agree">"#);
+    page.assert_contains(r#"<label for="full_name">Full name</label>"#);
+    page.assert_contains(
+        r#"name="role" type="text" autocomplete="organization-title" value="Class teacher""#,
+    );
+    let today = aup_portal::policies::render::long_date(aup_portal::clock::today_uk());
+    page.assert_contains(&format!("<strong>Date:</strong> {today}"));
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredAgreement {
+    full_name: String,
+    role_stated: Option<String>,
+    acknowledgements: serde_json::Value,
+    content_sha256: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    method: String,
+    signed_at: time::OffsetDateTime,
+}
+
+#[tokio::test]
+async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let mut fields = cranbrook_signature(&app).await;
+    fields.push(("ack", "account".into()));
+    fields[3].1 = "  sam   TAYLOR ".into(); // case and spacing aside, the account's name
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let receipt_path = done.location().expect("receipt").to_owned();
+
+    let row: StoredAgreement = sqlx::query_as(
+        "select full_name, role_stated, acknowledgements, content_sha256, host(ip) as ip, user_agent, method, signed_at
+         from agreements where version_id = $1",
+    )
+    .bind(version)
+    .fetch_one(&app.pool)
+    .await
+    .expect("one agreement");
+    assert_eq!(row.full_name, "sam   TAYLOR");
+    assert_eq!(row.role_stated.as_deref(), Some("Class teacher"));
+    assert_eq!(
+        row.acknowledgements,
+        serde_json::json!({"understand": true, "agree": true, "account": true})
+    );
+    assert_eq!(
+        row.content_sha256, fields[0].1,
+        "the hash of the version on screen"
+    );
+    assert_eq!(row.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(row.user_agent.as_deref(), Some("aup-portal-tests/1.0"));
+    assert_eq!(row.method, "online");
+    assert!(
+        (time::OffsetDateTime::now_utc() - row.signed_at)
+            .whole_seconds()
+            .abs()
+            < 60
+    );
+
+    let receipt = app.get(&receipt_path).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    receipt.assert_contains("Policy signed");
+    receipt.assert_contains("Staff and Governors AUP");
+    receipt.assert_contains("2024-25");
+    receipt.assert_contains("sam   TAYLOR");
+    receipt.assert_contains(&fields[0].1);
+    receipt.assert_contains("127.0.0.1");
+    receipt.assert_contains("Ticked:</span> I wish to have an email/computer account");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'agreement_signed'")
+            .await,
+        1
+    );
+
+    let home = app.visit("/").await;
+    home.assert_contains("View receipt");
+    assert!(!home.body.contains("Read and sign Staff and Governors AUP"));
+}
+
+#[tokio::test]
+async fn an_optional_statement_may_be_left_unticked_and_is_recorded_so() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let ticks: serde_json::Value = sqlx::query_scalar("select acknowledgements from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(ticks["account"], false);
+    let receipt = app.get(done.location().unwrap()).await;
+    receipt.assert_contains("Not ticked:</span> I wish to have an email/computer account");
+}
+
+async fn refused(app: &TestApp, fields: &[(&'static str, String)]) -> Page {
+    let version = app.version_id(CRANBROOK).await;
+    let page = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(fields),
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    page.assert_contains("There is a problem");
+    assert_eq!(
+        app.count("select count(*) from agreements").await,
+        0,
+        "nothing stored"
+    );
+    page
+}
+
+#[tokio::test]
+async fn a_missing_required_tick_is_refused_next_to_the_statement() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let mut fields = cranbrook_signature(&app).await;
+    fields.remove(2); // "I agree to abide by all the points above."
+    let page = refused(&app, &fields).await;
+    page.assert_contains(r##"<a href="#ack-agree">Tick “I agree to abide by all the points above.” to sign the policy</a>"##);
+    page.assert_contains(r#"<p id="ack-agree-error" class="error-message">"#);
+    // What the person entered is kept.
+    page.assert_contains(r#"value="understand" checked"#);
+    page.assert_contains(r#"value="Sam Taylor""#);
+}
+
+#[tokio::test]
+async fn an_empty_name_is_refused() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let mut fields = cranbrook_signature(&app).await;
+    fields[3].1 = "   ".into();
+    let page = refused(&app, &fields).await;
+    page.assert_contains(r#"<p id="full_name-error" class="error-message"><span class="visually-hidden">Error:</span> Enter your full name</p>"#);
+}
+
+#[tokio::test]
+async fn a_name_that_is_not_the_accounts_is_refused() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let mut fields = cranbrook_signature(&app).await;
+    fields[3].1 = "Samantha Tailor".into();
+    let page = refused(&app, &fields).await;
+    page.assert_contains("Enter your full name as your school has it: Sam Taylor");
+}
+
+#[tokio::test]
+async fn an_empty_role_is_refused() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let mut fields = cranbrook_signature(&app).await;
+    fields[4].1 = String::new();
+    let page = refused(&app, &fields).await;
+    page.assert_contains("Enter your role within the school");
+}
+
+#[tokio::test]
+async fn signing_the_same_version_twice_is_impossible() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let path = format!("/s/cranbrook/versions/{version}/sign");
+    let first = app.post(&path, &as_form(&fields)).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let again = app.post(&path, &as_form(&fields)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    again.assert_contains("You have already signed this policy");
+    let form = app.get(&path).await;
+    form.assert_contains("You have already signed this policy");
+    assert_eq!(app.count("select count(*) from agreements").await, 1);
+
+    // The database itself refuses a second agreement for the same version.
+    let duplicate = sqlx::query(
+        "insert into agreements (school_id, membership_id, version_id, full_name, acknowledgements, content_sha256)
+         select school_id, membership_id, version_id, full_name, acknowledgements, content_sha256 from agreements",
+    )
+    .execute(&app.pool)
+    .await
+    .expect_err("unique (membership_id, version_id)");
+    assert!(
+        duplicate
+            .to_string()
+            .contains("agreements_membership_version_key"),
+        "{duplicate}"
+    );
+}
+
+#[tokio::test]
+async fn a_person_cannot_open_another_persons_agreement() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    let receipt_path = done.location().expect("receipt").to_owned();
+    assert_eq!(app.get(&receipt_path).await.status, StatusCode::OK);
+
+    let governor = spawn_app_client(&app).await;
+    governor.sign_in(GOVERNOR).await;
+    let page = governor.get(&receipt_path).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains("Sam Taylor"));
+    let random = governor
+        .get(&format!("/s/cranbrook/agreements/{}", Uuid::new_v4()))
+        .await;
+    assert_eq!(random.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_governor_cannot_open_the_staff_only_policy() {
+    let app = spawn_app().await;
+    app.sign_in(GOVERNOR).await;
+    let version = app.version_id(STAFF_AUP).await;
+    let page = app
+        .get(&format!("/s/cranbrook/versions/{version}/sign"))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_person_sees_nothing_of_a_school_they_do_not_belong_to() {
+    let app = spawn_app().await;
+    sqlx::query("insert into schools (slug, name) values ('oakfield', 'Oakfield Academy')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.sign_in(STAFF).await;
+    assert_eq!(app.get("/s/oakfield/").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/s/no-such-school/").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_policy_without_acknowledgements_or_role_is_signed_with_name_and_date() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(STAFF_AUP).await;
+    let hash: String =
+        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
+            .bind(version)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let path = format!("/s/cranbrook/versions/{version}/sign");
+    let form = app.get(&path).await;
+    assert!(
+        !form.body.contains(r#"name="role""#),
+        "the staff AUP's signature block has no role line"
+    );
+    let done = app
+        .post(
+            &path,
+            &[
+                ("content_sha256", hash.as_str()),
+                ("full_name", "Sam Taylor"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let role: Option<String> = sqlx::query_scalar("select role_stated from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, None);
+}

@@ -1,0 +1,84 @@
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn pages_with_personal_data_are_not_stored_and_static_files_are_cached() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let home = app.visit("/").await;
+    assert_eq!(home.headers["cache-control"], "no-store");
+    assert!(
+        home.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(home.headers["x-content-type-options"], "nosniff");
+    let css = app.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    assert!(
+        css.headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+}
+
+#[tokio::test]
+async fn health_answers_and_readiness_follows_the_database() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+
+    // The same portal with its database gone: alive, not ready, and a friendly 503 page.
+    let (pool, _) = fresh_database().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let settings = aup_portal::startup::Settings {
+        base_url: address.clone(),
+        idle_timeout: time::Duration::minutes(30),
+        session_lifetime: time::Duration::hours(1),
+    };
+    let app = aup_portal::startup::Application::build(settings, pool.clone(), listener);
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    pool.close().await;
+    let http = client();
+    let health = http.get(format!("{address}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = http.get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = http
+        .post(format!("{address}/sign-in"))
+        .form(&[("email", STAFF), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Please try again in a minute")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_page_says_page_not_found() {
+    let app = spawn_app().await;
+    let page = app.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    page.assert_contains("Page not found");
+}
+
+#[tokio::test]
+async fn every_page_is_english_with_a_viewport_and_labelled_fields() {
+    let app = spawn_app().await;
+    let sign_in = app.get("/sign-in").await;
+    sign_in.assert_contains(r#"<html lang="en-GB">"#);
+    sign_in
+        .assert_contains(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#);
+    sign_in.assert_contains(r#"<label for="email">Email address</label>"#);
+    sign_in.assert_contains(r#"<label for="password">Password</label>"#);
+}
