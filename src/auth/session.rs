@@ -173,3 +173,52 @@ impl FromRequestParts<AppState> for Member {
         })
     }
 }
+
+/// A set of portal roles that may use a page.
+pub trait Roles: Send + Sync {
+    const ROLES: &'static [&'static str];
+}
+
+/// The DPO, who owns the policy text, and the school's admin.
+pub struct PolicyEditors;
+impl Roles for PolicyEditors {
+    const ROLES: &'static [&'static str] = &["dpo", "admin"];
+}
+
+/// A member of the school holding one of `R`'s roles. Other members get 403 (and the refusal
+/// is audited); people outside the school get 404, as for every school page.
+pub struct RequireRole<R: Roles> {
+    pub member: Member,
+    _roles: std::marker::PhantomData<R>,
+}
+
+impl<R: Roles> std::ops::Deref for RequireRole<R> {
+    type Target = Member;
+    fn deref(&self) -> &Member {
+        &self.member
+    }
+}
+
+impl<R: Roles> FromRequestParts<AppState> for RequireRole<R> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let member = Member::from_request_parts(parts, state).await?;
+        if member.roles.iter().any(|r| R::ROLES.contains(&r.as_str())) {
+            return Ok(RequireRole {
+                member,
+                _roles: std::marker::PhantomData,
+            });
+        }
+        crate::audit::record(
+            &state.pool,
+            Some(member.school.id),
+            Some(member.user.id),
+            "access_denied",
+            parts.uri.path(),
+            None,
+        )
+        .await?;
+        Err(AppError::Forbidden)
+    }
+}
