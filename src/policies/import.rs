@@ -50,12 +50,19 @@ pub fn parse_review_date(text: &str) -> Option<Date> {
     let numbers: Vec<&str> = text.split('/').collect();
     if let [d, m, y] = numbers.as_slice() {
         let month = Month::try_from(m.trim().parse::<u8>().ok()?).ok()?;
-        return Date::from_calendar_date(y.trim().parse().ok()?, month, d.trim().parse().ok()?).ok();
+        return Date::from_calendar_date(y.trim().parse().ok()?, month, d.trim().parse().ok()?)
+            .ok();
     }
     let words: Vec<&str> = text.split_whitespace().collect();
     let (day, month, year) = match words.as_slice() {
         [month, year] => (1, *month, *year),
-        [day, month, year] => (day.trim_end_matches(|c: char| c.is_alphabetic()).parse().ok()?, *month, *year),
+        [day, month, year] => (
+            day.trim_end_matches(|c: char| c.is_alphabetic())
+                .parse()
+                .ok()?,
+            *month,
+            *year,
+        ),
         _ => return None,
     };
     let month = month_from_name(month)?;
@@ -65,8 +72,18 @@ pub fn parse_review_date(text: &str) -> Option<Date> {
 fn month_from_name(name: &str) -> Option<Month> {
     let name = name.to_lowercase();
     let months = [
-        Month::January, Month::February, Month::March, Month::April, Month::May, Month::June,
-        Month::July, Month::August, Month::September, Month::October, Month::November, Month::December,
+        Month::January,
+        Month::February,
+        Month::March,
+        Month::April,
+        Month::May,
+        Month::June,
+        Month::July,
+        Month::August,
+        Month::September,
+        Month::October,
+        Month::November,
+        Month::December,
     ];
     months
         .into_iter()
@@ -75,7 +92,11 @@ fn month_from_name(name: &str) -> Option<Month> {
 
 /// The school year a review date falls in: November 2024 -> "2024-25".
 pub fn academic_year(date: Date) -> String {
-    let start = if u8::from(date.month()) >= 8 { date.year() } else { date.year() - 1 };
+    let start = if u8::from(date.month()) >= 8 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
     format!("{start}-{:02}", (start + 1) % 100)
 }
 
@@ -103,9 +124,15 @@ fn is_signature_line(line: &str) -> Option<&'static str> {
         Some("signature")
     } else if lower.starts_with("date") {
         Some("date")
-    } else if lower.starts_with("full name") || lower.starts_with("print name") || lower.starts_with("name (printed)") {
+    } else if lower.starts_with("full name")
+        || lower.starts_with("print name")
+        || lower.starts_with("name (printed)")
+    {
         Some("full_name")
-    } else if lower.starts_with("role") || lower.starts_with("job title") || lower.starts_with("position") {
+    } else if lower.starts_with("role")
+        || lower.starts_with("job title")
+        || lower.starts_with("position")
+    {
         Some("role")
     } else {
         None
@@ -113,9 +140,15 @@ fn is_signature_line(line: &str) -> Option<&'static str> {
 }
 
 fn is_acknowledgement(line: &str) -> bool {
-    ["I agree", "I understand", "I wish", "I confirm", "I have read"]
-        .iter()
-        .any(|start| line.starts_with(start))
+    [
+        "I agree",
+        "I understand",
+        "I wish",
+        "I confirm",
+        "I have read",
+    ]
+    .iter()
+    .any(|start| line.starts_with(start))
 }
 
 fn slug(text: &str, taken: &[Acknowledgement]) -> String {
@@ -126,7 +159,10 @@ fn slug(text: &str, taken: &[Acknowledgement]) -> String {
         .take(1)
         .map(str::to_lowercase)
         .collect();
-    let base = words.first().cloned().unwrap_or_else(|| "statement".to_owned());
+    let base = words
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "statement".to_owned());
     let mut id = base.clone();
     let mut n = 2;
     while taken.iter().any(|a| a.id == id) {
@@ -153,7 +189,10 @@ pub fn import_text(text: &str, label_if_unknown: &str) -> Imported {
         if line.is_empty() {
             continue;
         }
-        if let Some((key, value)) = line.split_once('\t').map(|(k, v)| (k.trim().to_lowercase(), v.trim())) {
+        if let Some((key, value)) = line
+            .split_once('\t')
+            .map(|(k, v)| (k.trim().to_lowercase(), v.trim()))
+        {
             if key.contains("next review") {
                 next_review_due = parse_review_date(value);
             } else if key.contains("who reviewed") || key.contains("reviewed by") {
@@ -221,7 +260,10 @@ pub fn import_text(text: &str, label_if_unknown: &str) -> Imported {
     while end > index && lines[end - 1].trim().is_empty() {
         end -= 1;
     }
-    if end > index && !with_ids.is_empty() && lines[end - 1].trim().eq_ignore_ascii_case("user signature") {
+    if end > index
+        && !with_ids.is_empty()
+        && lines[end - 1].trim().eq_ignore_ascii_case("user signature")
+    {
         end -= 1;
     }
     signature_fields.dedup();
@@ -286,7 +328,9 @@ fn body_markdown(lines: &[&str]) -> String {
                     out.push(format!("   {n}. {text}"));
                     block = Block::Nested(n);
                 } else {
-                    if !matches!(block, Block::Numbered(_)) && out.last().is_some_and(|l| !l.is_empty()) {
+                    if !matches!(block, Block::Numbered(_))
+                        && out.last().is_some_and(|l| !l.is_empty())
+                    {
                         out.push(String::new());
                     }
                     out.push(format!("{n}. {text}"));
@@ -327,9 +371,15 @@ mod tests {
 
     #[test]
     fn review_dates_are_read_as_schools_write_them() {
-        assert_eq!(parse_review_date("November 2024"), Some(date!(2024 - 11 - 01)));
+        assert_eq!(
+            parse_review_date("November 2024"),
+            Some(date!(2024 - 11 - 01))
+        );
         assert_eq!(parse_review_date("Nov 2025"), Some(date!(2025 - 11 - 01)));
-        assert_eq!(parse_review_date("3rd March 2026"), Some(date!(2026 - 03 - 03)));
+        assert_eq!(
+            parse_review_date("3rd March 2026"),
+            Some(date!(2026 - 03 - 03))
+        );
         assert_eq!(parse_review_date("2026-09-01"), Some(date!(2026 - 09 - 01)));
         assert_eq!(parse_review_date("01/09/2026"), Some(date!(2026 - 09 - 01)));
         assert_eq!(parse_review_date("soon"), None);
@@ -340,5 +390,34 @@ mod tests {
         assert_eq!(academic_year(date!(2024 - 11 - 01)), "2024-25");
         assert_eq!(academic_year(date!(2025 - 07 - 31)), "2024-25");
         assert_eq!(academic_year(date!(2099 - 09 - 01)), "2099-00");
+    }
+}
+
+#[cfg(test)]
+mod sample_tests {
+    use super::*;
+    use crate::policies::samples;
+
+    #[test]
+    fn the_cranbrook_form_imports_to_the_stored_sample() {
+        let imported = import_text(
+            include_str!("../../tests/samples/cranbrook-staff-governors-aup.txt"),
+            "unused",
+        );
+        assert_eq!(
+            imported.school_name.as_deref(),
+            Some("Cranbrook Primary School")
+        );
+        let expected = samples::cranbrook().content;
+        assert_eq!(imported.content.body_md, expected.body_md);
+        assert_eq!(imported.content, expected);
+    }
+
+    #[test]
+    fn the_staff_aup_imports_to_the_stored_sample() {
+        let imported = import_text(include_str!("../../tests/samples/staff-aup.txt"), "2025-26");
+        let expected = samples::staff().content;
+        assert_eq!(imported.content.body_md, expected.body_md);
+        assert_eq!(imported.content, expected);
     }
 }

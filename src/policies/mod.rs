@@ -2,6 +2,7 @@
 //! the shipped samples. Publishing stamps the content hash that agreements refer to.
 
 pub mod content;
+pub mod import;
 pub mod render;
 pub mod samples;
 

@@ -38,7 +38,7 @@ pub fn cranbrook() -> SamplePolicy {
                     required: true,
                 },
                 Acknowledgement {
-                    id: "account".into(),
+                    id: "wish".into(),
                     text: "I wish to have an email/computer account and be able to use the school's ICT resources and systems.".into(),
                     required: false,
                 },

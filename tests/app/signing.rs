@@ -67,7 +67,7 @@ async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
     app.sign_in(STAFF).await;
     let version = app.version_id(CRANBROOK).await;
     let mut fields = cranbrook_signature(&app).await;
-    fields.push(("ack", "account".into()));
+    fields.push(("ack", "wish".into()));
     fields[3].1 = "  sam   TAYLOR ".into(); // case and spacing aside, the account's name
     let done = app
         .post(
@@ -90,7 +90,7 @@ async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
     assert_eq!(row.role_stated.as_deref(), Some("Class teacher"));
     assert_eq!(
         row.acknowledgements,
-        serde_json::json!({"understand": true, "agree": true, "account": true})
+        serde_json::json!({"understand": true, "agree": true, "wish": true})
     );
     assert_eq!(
         row.content_sha256, fields[0].1,
@@ -143,7 +143,7 @@ async fn an_optional_statement_may_be_left_unticked_and_is_recorded_so() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(ticks["account"], false);
+    assert_eq!(ticks["wish"], false);
     let receipt = app.get(done.location().unwrap()).await;
     receipt.assert_contains("Not ticked:</span> I wish to have an email/computer account");
 }
