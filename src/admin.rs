@@ -56,14 +56,25 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     let hash = password::hash(admin.password.to_owned()).await?;
 
     let mut tx = pool.begin().await?;
-    let school_id = sqlx::query_scalar!(
-        "insert into schools (slug, name) values ($1, $2)
-         on conflict (slug) do update set slug = excluded.slug returning id",
-        slug,
-        school
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let existing_school = sqlx::query!("select id, name from schools where slug = $1", slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let school_id = match existing_school {
+        Some(s) if s.name.eq_ignore_ascii_case(school) => s.id,
+        Some(s) => bail!(
+            "the web address '{slug}' is already used by {}: choose another with --school-slug",
+            s.name
+        ),
+        None => {
+            sqlx::query_scalar!(
+                "insert into schools (slug, name) values ($1, $2) returning id",
+                slug,
+                school
+            )
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
     let existing =
         sqlx::query_scalar!("select id from users where lower(email) = lower($1)", email)
             .fetch_optional(&mut *tx)

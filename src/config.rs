@@ -77,7 +77,7 @@ pub struct Config {
 
     /// Minutes without activity after which a person is signed out.
     #[arg(long, env = "AUP_IDLE_TIMEOUT_MINUTES", default_value_t = 30, global = true,
-          value_parser = clap::value_parser!(u32).range(1..=1440))]
+          value_parser = clap::value_parser!(u32).range(5..=1440))]
     pub idle_timeout_minutes: u32,
 
     /// Hours after signing in at which a person is signed out, however active.

@@ -93,7 +93,8 @@ impl IntoResponse for AppError {
                 response
             }
             err => {
-                tracing::error!(error = ?err, "request failed");
+                // Display, not Debug: a database error's Debug carries the failing row's values.
+                tracing::error!(error = %err, "request failed");
                 error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sorry, there is a problem with the portal",

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod mail;
 pub mod policies;
 pub mod signing;
 pub mod startup;

@@ -109,11 +109,9 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         // Lax, so a link in an email lands signed in; CsrfLayer guards every POST.
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        // The store keeps a session a little past the idle timeout, so the portal itself
-        // notices the timeout and can say so, rather than the session silently vanishing.
-        .with_expiry(Expiry::OnInactivity(
-            state.settings.idle_timeout + time::Duration::minutes(5),
-        ));
+        // The cookie ends when the browser closes (shared classroom PCs); the idle and
+        // absolute timeouts are enforced on the server, in `auth::session`.
+        .with_expiry(Expiry::OnSessionEnd);
 
     Router::new()
         .merge(auth::router())
@@ -124,7 +122,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
         .layer(CsrfLayer::new())
-        .layer(middleware::from_fn(web::headers))
+        .layer(middleware::from_fn_with_state(secure, web::headers))
         .layer(RequestBodyLimitLayer::new(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

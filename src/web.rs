@@ -62,7 +62,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 /// Security headers on every answer, and `no-store` on every page that is not a static file:
 /// pages carry personal data and must not be kept by shared classroom browsers.
-pub async fn headers(request: Request, next: Next) -> Response {
+pub async fn headers(State(https): State<bool>, request: Request, next: Next) -> Response {
     let is_static = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -79,6 +79,12 @@ pub async fn headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     if !is_static {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -14,7 +14,10 @@ use crate::{error::AppError, startup::AppState, web::Nav};
 
 const AUTH_KEY: &str = "auth";
 /// A page view refreshes the idle timer at most this often, so reading pages rarely writes.
-const TOUCH_EVERY_SECONDS: i64 = 60;
+/// Short idle timeouts get a finer grain, so activity is never missed by more than a tenth.
+fn touch_every(idle_seconds: i64) -> i64 {
+    (idle_seconds / 10).clamp(0, 60)
+}
 
 /// What the session remembers about a signed-in person.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -71,7 +74,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
-        let Some(mut signed_in) = session.get::<SignedIn>(AUTH_KEY).await? else {
+        // An unreadable session (say, from an older release) is treated as none.
+        let Ok(Some(mut signed_in)) = session.get::<SignedIn>(AUTH_KEY).await else {
             return Err(AppError::SignInRequired);
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -93,7 +97,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             session.flush().await?;
             return Err(AppError::SignInRequired);
         };
-        if now - signed_in.last_seen >= TOUCH_EVERY_SECONDS {
+        if now - signed_in.last_seen >= touch_every(settings.idle_timeout.whole_seconds()) {
             signed_in.last_seen = now;
             session.insert(AUTH_KEY, signed_in).await?;
         }

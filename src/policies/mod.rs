@@ -2,12 +2,13 @@
 //! the shipped samples. Publishing stamps the content hash that agreements refer to.
 
 pub mod content;
+pub mod diff;
 pub mod import;
 pub mod render;
 pub mod samples;
 
 use sqlx::{PgConnection, types::Json};
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent};
@@ -64,42 +65,99 @@ impl VersionView {
     }
 }
 
+/// A version as stored, any status.
+pub struct StoredVersion {
+    pub id: Uuid,
+    pub policy_id: Uuid,
+    pub policy_name: String,
+    pub audience: Vec<String>,
+    pub school_name: String,
+    pub status: String,
+    pub content: VersionContent,
+    pub content_sha256: Option<String>,
+    pub published_at: Option<OffsetDateTime>,
+}
+
+impl StoredVersion {
+    /// As a signer sees it. A draft's hash is what it would be if published now.
+    pub fn view(&self) -> VersionView {
+        VersionView {
+            id: self.id,
+            policy_name: self.policy_name.clone(),
+            school_name: self.school_name.clone(),
+            label: self.content.label.clone(),
+            title: self.content.title.clone(),
+            body_html: render::markdown_to_html(&self.content.body_md),
+            acknowledgements: self.content.acknowledgements.clone(),
+            signature_fields: self.content.signature_fields.clone(),
+            reviewed_on: self.content.reviewed_on,
+            next_review_due: self.content.next_review_due,
+            reviewed_by: self.content.reviewed_by.clone(),
+            content_sha256: self
+                .content_sha256
+                .clone()
+                .unwrap_or_else(|| self.content.sha256()),
+        }
+    }
+
+    pub fn is_draft(&self) -> bool {
+        self.status == "draft"
+    }
+}
+
+/// Version `version_id` of this school, whatever its status.
+pub async fn load(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    version_id: Uuid,
+) -> sqlx::Result<Option<StoredVersion>> {
+    let row = sqlx::query!(
+        r#"select v.id, v.policy_id, p.name as policy_name, p.audience, s.name as school_name, v.status,
+                  v.label, v.title, v.body_md,
+                  v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
+                  v.signature_fields, v.reviewed_on, v.next_review_due, v.reviewed_by,
+                  v.content_sha256, v.published_at
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           where v.id = $1 and v.school_id = $2"#,
+        version_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| StoredVersion {
+        id: r.id,
+        policy_id: r.policy_id,
+        policy_name: r.policy_name,
+        audience: r.audience,
+        school_name: r.school_name,
+        status: r.status,
+        content: VersionContent {
+            label: r.label,
+            title: r.title,
+            body_md: r.body_md,
+            acknowledgements: r.acknowledgements.0,
+            signature_fields: r.signature_fields,
+            reviewed_on: r.reviewed_on,
+            next_review_due: r.next_review_due,
+            reviewed_by: r.reviewed_by,
+        },
+        content_sha256: r.content_sha256,
+        published_at: r.published_at,
+    }))
+}
+
 /// The published version `version_id` of a policy whose audience includes `grp`, in this school.
 pub async fn published_for_group(
     db: &mut PgConnection,
     school_id: Uuid,
     version_id: Uuid,
     grp: &str,
-) -> sqlx::Result<Option<VersionView>> {
-    let row = sqlx::query!(
-        r#"select v.id, p.name as policy_name, s.name as school_name, v.label, v.title, v.body_md,
-                  v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
-                  v.signature_fields, v.reviewed_on, v.next_review_due, v.reviewed_by,
-                  v.content_sha256 as "content_sha256!"
-           from policy_versions v
-           join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           join schools s on s.id = v.school_id
-           where v.id = $1 and v.school_id = $2 and v.status = 'published' and $3 = any(p.audience)"#,
-        version_id,
-        school_id,
-        grp
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| VersionView {
-        id: r.id,
-        policy_name: r.policy_name,
-        school_name: r.school_name,
-        label: r.label,
-        title: r.title,
-        body_html: render::markdown_to_html(&r.body_md),
-        acknowledgements: r.acknowledgements.0,
-        signature_fields: r.signature_fields,
-        reviewed_on: r.reviewed_on,
-        next_review_due: r.next_review_due,
-        reviewed_by: r.reviewed_by,
-        content_sha256: r.content_sha256,
-    }))
+) -> sqlx::Result<Option<StoredVersion>> {
+    Ok(load(db, school_id, version_id)
+        .await?
+        .filter(|v| v.status == "published" && v.audience.iter().any(|g| g == grp)))
 }
 
 /// Creates a policy with `content` as its published version, stamping the content hash.

@@ -3,14 +3,38 @@
 
 use std::collections::HashSet;
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use time::Date;
 
 pub fn markdown_to_html(markdown: &str) -> String {
-    let parser = Parser::new_ext(
-        markdown,
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
-    );
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // The page's h1 is the policy's title: the body's top heading level becomes h2.
+    let top = Parser::new_ext(markdown, options)
+        .filter_map(|event| match event {
+            Event::Start(Tag::Heading { level, .. }) => Some(level as usize),
+            _ => None,
+        })
+        .min()
+        .unwrap_or(2);
+    let shift = 2usize.saturating_sub(top);
+    let deeper = |level: HeadingLevel| {
+        HeadingLevel::try_from((level as usize + shift).min(6)).unwrap_or(HeadingLevel::H6)
+    };
+    let parser = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
+            level: deeper(level),
+            id,
+            classes,
+            attrs,
+        }),
+        Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(deeper(level))),
+        other => other,
+    });
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, parser);
     ammonia::Builder::default()
@@ -50,6 +74,12 @@ mod tests {
         ] {
             assert!(!html.contains(bad), "{bad} survived in {html}");
         }
+    }
+
+    #[test]
+    fn body_headings_sit_under_the_page_title() {
+        assert!(markdown_to_html("# Top\n\n## Sub").contains("<h2>Top</h2>\n<h3>Sub</h3>"));
+        assert!(markdown_to_html("## Within").contains("<h2>Within</h2>"));
     }
 
     #[test]

@@ -24,8 +24,9 @@ use crate::{
     clock,
     error::{AppError, Result, unique_violation},
     policies::{
-        self, VersionView,
+        self, StoredVersion, VersionView,
         content::{Acknowledgement, SIGNATURE_FIELDS},
+        diff::{self, Change, WordChange},
         render,
     },
     startup::AppState,
@@ -73,16 +74,19 @@ struct HomePage {
 }
 
 async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
+    let signer = member.roles.iter().any(|r| r == "signer");
     let waiting = sqlx::query_as!(
         Waiting,
         r#"select v.id as version_id, p.name as policy_name, v.label
            from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
            where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience)
              and not exists (select 1 from agreements a where a.version_id = v.id and a.membership_id = $3)
+             and $4
            order by p.name"#,
         member.school.id,
         member.grp,
-        member.membership_id
+        member.membership_id,
+        signer
     )
     .fetch_all(&state.pool)
     .await?;
@@ -117,9 +121,12 @@ async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage>
 
 #[derive(Template, WebTemplate)]
 #[template(path = "signing/sign.html")]
-struct SignPage {
+pub struct SignPage {
     nav: Nav,
     slug: String,
+    /// A DPO's preview: the same page, with nothing to submit.
+    preview: bool,
+    changes_since: Option<ChangesSince>,
     version: VersionView,
     today: String,
     full_name: String,
@@ -128,7 +135,28 @@ struct SignPage {
     errors: FieldErrors,
 }
 
+pub struct ChangesSince {
+    pub label: String,
+    pub changes: Vec<Change>,
+}
+
 impl SignPage {
+    /// The page exactly as a signer will see it, for a DPO checking a draft.
+    pub fn preview(nav: Nav, slug: String, job_title: String, version: VersionView) -> Self {
+        SignPage {
+            nav,
+            slug,
+            preview: true,
+            changes_since: None,
+            version,
+            today: render::long_date(clock::today_uk()),
+            full_name: String::new(),
+            role: job_title,
+            ticked: vec![],
+            errors: FieldErrors::default(),
+        }
+    }
+
     fn is_ticked(&self, id: &str) -> bool {
         self.ticked.iter().any(|t| t == id)
     }
@@ -145,11 +173,61 @@ struct AlreadySignedPage {
     signed_at: String,
 }
 
-async fn load_version(state: &AppState, member: &Member, version_id: Uuid) -> Result<VersionView> {
+async fn load_version(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+) -> Result<StoredVersion> {
+    if !member.roles.iter().any(|r| r == "signer") {
+        return Err(AppError::NotFound);
+    }
     let mut conn = state.pool.acquire().await?;
     policies::published_for_group(&mut conn, member.school.id, version_id, &member.grp)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The version now published of the policy whose version `version_id` was replaced while a
+/// person had its form open.
+async fn replacement(state: &AppState, member: &Member, version_id: Uuid) -> Result<Uuid> {
+    sqlx::query_scalar!(
+        "select cur.id from policy_versions old
+         join policy_versions cur on cur.policy_id = old.policy_id and cur.status = 'published'
+         where old.id = $1 and old.school_id = $2 and old.status = 'superseded'",
+        version_id,
+        member.school.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// What changed since the last version of this policy that the person signed, if any.
+async fn changes_since_last_signed(
+    state: &AppState,
+    member: &Member,
+    version: &StoredVersion,
+) -> Result<Option<ChangesSince>> {
+    let last = sqlx::query_scalar!(
+        "select a.version_id from agreements a
+         join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+         where a.membership_id = $1 and v.policy_id = $2 and v.id <> $3
+         order by a.signed_at desc limit 1",
+        member.membership_id,
+        version.policy_id,
+        version.id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some(last) = last else { return Ok(None) };
+    let mut conn = state.pool.acquire().await?;
+    let Some(signed) = policies::load(&mut conn, member.school.id, last).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ChangesSince {
+        label: signed.content.label.clone(),
+        changes: diff::compare(&signed.content, &version.content),
+    }))
 }
 
 async fn already_signed(
@@ -179,13 +257,16 @@ async fn sign_form(
     member: Member,
     Path((_slug, version_id)): Path<(String, Uuid)>,
 ) -> Result<Response> {
-    let version = load_version(&state, &member, version_id).await?;
+    let stored = load_version(&state, &member, version_id).await?;
+    let version = stored.view();
     if let Some(page) = already_signed(&state, &member, &version).await? {
         return Ok(page.into_response());
     }
     Ok(SignPage {
         nav: member.nav(),
         slug: member.school.slug.clone(),
+        preview: false,
+        changes_since: changes_since_last_signed(&state, &member, &stored).await?,
         today: render::long_date(clock::today_uk()),
         full_name: String::new(),
         role: member.job_title.clone(),
@@ -225,8 +306,8 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     let mut errors = FieldErrors::default();
     if form.content_sha256 != version.content_sha256 {
         errors.add(
-            "policy",
-            "The policy has changed since you opened it. Read it again below, then sign",
+            "policy-title",
+            "This policy was updated while you were reading it. Read the new version, then sign",
         );
     }
     for ack in version.acknowledgements.iter().filter(|a| a.required) {
@@ -240,6 +321,11 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     let name = form.full_name.trim();
     if name.is_empty() {
         errors.add("full_name", "Enter your full name");
+    } else if name.chars().count() > MAX_TEXT || name.chars().any(char::is_control) {
+        errors.add(
+            "full_name",
+            format!("Enter your full name as your school has it: {account_name}"),
+        );
     } else if !same_name(name, account_name) {
         errors.add(
             "full_name",
@@ -255,6 +341,11 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
                 "role",
                 format!("Role within the school must be {MAX_TEXT} characters or fewer"),
             );
+        } else if role.chars().any(char::is_control) {
+            errors.add(
+                "role",
+                "Role within the school must only include letters, numbers and punctuation",
+            );
         }
     }
     errors
@@ -268,7 +359,15 @@ async fn sign(
     headers: HeaderMap,
     Form(form): Form<SignForm>,
 ) -> Result<Response> {
-    let version = load_version(&state, &member, version_id).await?;
+    let stored = match load_version(&state, &member, version_id).await {
+        Err(AppError::NotFound) => {
+            // Replaced while the form was open: show the new version, with the reason.
+            let current = replacement(&state, &member, version_id).await?;
+            load_version(&state, &member, current).await?
+        }
+        other => other?,
+    };
+    let version = stored.view();
     if let Some(page) = already_signed(&state, &member, &version).await? {
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
@@ -285,6 +384,8 @@ async fn sign(
             SignPage {
                 nav: member.nav(),
                 slug: member.school.slug.clone(),
+                preview: false,
+                changes_since: changes_since_last_signed(&state, &member, &stored).await?,
                 today: render::long_date(clock::today_uk()),
                 full_name: form.full_name,
                 role: form.role,

@@ -119,11 +119,25 @@ async fn the_session_cookie_is_httponly_lax_and_renewed_at_sign_in() {
         .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Max-Age"),
+        "the cookie ends with the browser: {cookie}"
+    );
+    // Signing in again over a live session gives it a new id: a planted id is worthless.
+    let planted = session_cookie(&first).expect("first session id");
     let second = app.sign_in(STAFF).await;
-    assert_ne!(
-        session_cookie(&first),
-        session_cookie(&second),
-        "a new session id at sign-in"
+    let renewed = session_cookie(&second).expect("a new session id at sign-in");
+    assert_ne!(planted, renewed);
+    let old = client()
+        .get(app.url("/s/cranbrook/"))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.headers()["location"],
+        "/sign-in",
+        "the old id no longer works"
     );
 }
 

@@ -215,15 +215,37 @@ async fn demo_without_a_password_generates_one_and_prints_it() {
 #[tokio::test]
 async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
     let (pool, url) = fresh_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cmd = portal();
     cmd.arg("serve")
         .env("DATABASE_URL", &url)
-        .env("AUP_BIND", "127.0.0.1:0");
-    let mut child = cmd.stdout(Stdio::null()).spawn().unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
-    let _ = child.kill();
-    let _ = child.wait();
+        .env("AUP_BIND", format!("127.0.0.1:{port}"));
+    let _running = Running(cmd.stdout(Stdio::null()).spawn().unwrap());
+    let http = client();
+    let mut ready = None;
+    for _ in 0..50 {
+        if let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            ready = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ready, Some(StatusCode::OK), "serve answers");
+    let sign_in = http
+        .post(format!("http://127.0.0.1:{port}/sign-in"))
+        .form(&[("email", STAFF), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in.status(), StatusCode::OK, "no demo account exists");
     let users: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&pool)
         .await

@@ -285,6 +285,66 @@ async fn a_governor_cannot_open_the_staff_only_policy() {
 }
 
 #[tokio::test]
+async fn a_member_of_another_school_cannot_reach_this_schools_versions_or_agreements() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    let agreement = done
+        .location()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Oakfield Academy, with a member of staff of its own.
+    sqlx::raw_sql(
+        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+         insert into users (email, full_name, password_hash)
+           select 'teacher@oakfield.example', 'Robin Hale', password_hash from users where email = 'staff@cranbrook.example';
+         insert into memberships (user_id, school_id, grp, job_title)
+           select u.id, s.id, 'staff', 'Teacher' from users u, schools s
+           where u.email = 'teacher@oakfield.example' and s.slug = 'oakfield';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let other = TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    };
+    other.sign_in("teacher@oakfield.example").await;
+    assert_eq!(other.visit("/").await.status, StatusCode::OK);
+    for path in [
+        format!("/s/oakfield/versions/{version}/sign"),
+        format!("/s/oakfield/agreements/{agreement}"),
+        format!("/s/cranbrook/versions/{version}/sign"),
+        format!("/s/cranbrook/agreements/{agreement}"),
+        "/s/cranbrook/".to_owned(),
+    ] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.body.contains("Sam Taylor"), "{path}");
+    }
+    let forged = other
+        .post(
+            &format!("/s/oakfield/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.count("select count(*) from agreements").await, 1);
+}
+
+#[tokio::test]
 async fn a_person_sees_nothing_of_a_school_they_do_not_belong_to() {
     let app = spawn_app().await;
     sqlx::query("insert into schools (slug, name) values ('oakfield', 'Oakfield Academy')")
