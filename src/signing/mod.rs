@@ -321,12 +321,10 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     let name = form.full_name.trim();
     if name.is_empty() {
         errors.add("full_name", "Enter your full name");
-    } else if name.chars().count() > MAX_TEXT || name.chars().any(char::is_control) {
-        errors.add(
-            "full_name",
-            format!("Enter your full name as your school has it: {account_name}"),
-        );
-    } else if !same_name(name, account_name) {
+    } else if name.chars().count() > MAX_TEXT
+        || name.chars().any(char::is_control)
+        || !same_name(name, account_name)
+    {
         errors.add(
             "full_name",
             format!("Enter your full name as your school has it: {account_name}"),
