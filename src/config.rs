@@ -30,6 +30,24 @@ pub enum Command {
     },
     /// Apply the database migrations, then exit.
     Migrate,
+    /// Import policies from the plain text of their documents, each into a new draft version.
+    ImportPolicy {
+        /// Text files, one policy each, as copied from the Word document.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The school's short name in web addresses, for example "cranbrook".
+        #[arg(long)]
+        school: String,
+        /// The policy to add the version to. Unset: the title found in the text. Created if new.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Who must sign a newly created policy, comma-separated: staff, governor, volunteer, external.
+        #[arg(long, value_delimiter = ',', default_value = "staff")]
+        audience: Vec<String>,
+        /// Publish each imported version at once, and ask its audience to sign it.
+        #[arg(long)]
+        publish: bool,
+    },
     /// Create the first administrator of a school (and the school, if it is new).
     CreateAdmin {
         /// The administrator's email address; they sign in with it.

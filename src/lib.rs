@@ -99,6 +99,37 @@ async fn run_command(
             }
             Ok(())
         }
+        Command::ImportPolicy {
+            files,
+            school,
+            policy,
+            audience,
+            publish,
+        } => {
+            if policy.is_some() && files.len() > 1 {
+                anyhow::bail!("--policy names one policy: import one file at a time with it");
+            }
+            for file in &files {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let report = policies::import::import_into_school(
+                    &pool,
+                    &policies::import::ImportRequest {
+                        school_slug: &school,
+                        policy_name: policy.as_deref(),
+                        audience: &audience,
+                        text: &text,
+                        publish,
+                        base_url: &config.base_url(),
+                        today: clock::today_uk(),
+                    },
+                )
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+                println!("{}: {report}", file.display());
+            }
+            Ok(())
+        }
         Command::Serve => serve(config, pool, None).await,
         Command::Demo { password } => {
             let password = password.unwrap_or_else(demo::generate_password);

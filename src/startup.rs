@@ -20,7 +20,7 @@ use tower_sessions::{
 };
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::{auth, config::Config, error::AppError, signing, web};
+use crate::{auth, config::Config, error::AppError, policies, signing, web};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -116,6 +116,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
     Router::new()
         .merge(auth::router())
         .merge(signing::router())
+        .merge(policies::editor::router())
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/static/app.css", get(web::stylesheet))

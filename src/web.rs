@@ -16,6 +16,8 @@ pub struct Nav {
     pub user_name: Option<String>,
     pub school_slug: Option<String>,
     pub school_name: Option<String>,
+    /// The sections this person's roles open: (address, name).
+    pub links: Vec<(String, &'static str)>,
 }
 
 /// Messages for a rejected form, in the order of its fields.
@@ -32,7 +34,8 @@ impl FieldErrors {
     }
 
     /// The message next to one field, if it was rejected.
-    pub fn get(&self, field: &str) -> Option<&str> {
+    pub fn get(&self, field: impl AsRef<str>) -> Option<&str> {
+        let field = field.as_ref();
         self.0
             .iter()
             .find(|(f, _)| f == field)

@@ -131,11 +131,21 @@ pub struct Member {
 }
 
 impl Member {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
     pub fn nav(&self) -> Nav {
+        let slug = &self.school.slug;
+        let mut links = vec![(format!("/s/{slug}/"), "Your policies")];
+        if PolicyEditors::ROLES.iter().any(|r| self.has_role(r)) {
+            links.push((format!("/s/{slug}/policies"), "Manage policies"));
+        }
         Nav {
             user_name: Some(self.user.full_name.clone()),
-            school_slug: Some(self.school.slug.clone()),
+            school_slug: Some(slug.clone()),
             school_name: Some(self.school.name.clone()),
+            links,
         }
     }
 }
@@ -208,7 +218,7 @@ impl<R: Roles> FromRequestParts<AppState> for RequireRole<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let member = Member::from_request_parts(parts, state).await?;
-        if member.roles.iter().any(|r| R::ROLES.contains(&r.as_str())) {
+        if R::ROLES.iter().any(|r| member.has_role(r)) {
             return Ok(RequireRole {
                 member,
                 _roles: std::marker::PhantomData,

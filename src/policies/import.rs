@@ -421,3 +421,143 @@ mod sample_tests {
         assert_eq!(imported.content, expected);
     }
 }
+
+/// `aup-portal import-policy`: one file's text into a draft (or published) version.
+pub struct ImportRequest<'a> {
+    pub school_slug: &'a str,
+    pub policy_name: Option<&'a str>,
+    pub audience: &'a [String],
+    pub text: &'a str,
+    pub publish: bool,
+    pub base_url: &'a str,
+    pub today: Date,
+}
+
+pub async fn import_into_school(
+    pool: &sqlx::PgPool,
+    request: &ImportRequest<'_>,
+) -> anyhow::Result<String> {
+    use anyhow::{Context, bail};
+    let imported = import_text(request.text, &academic_year(request.today));
+    let content = &imported.content;
+    let mut tx = pool.begin().await?;
+    let school_id = sqlx::query_scalar!(
+        "select id from schools where slug = $1",
+        request.school_slug
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .with_context(|| format!("no school has the web address '{}'", request.school_slug))?;
+    let name = request
+        .policy_name
+        .map_or_else(|| content.title.clone(), str::to_owned);
+    let known: Vec<&str> = super::GROUPS.iter().map(|(key, _)| *key).collect();
+    if let Some(bad) = request
+        .audience
+        .iter()
+        .find(|g| !known.contains(&g.as_str()))
+    {
+        bail!("'{bad}' is not a group: use {}", known.join(", "));
+    }
+    let policy_id = match sqlx::query_scalar!(
+        "select id from policies where school_id = $1 and lower(name) = lower($2)",
+        school_id,
+        name
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        Some(id) => id,
+        None => {
+            let id = sqlx::query_scalar!(
+                "insert into policies (school_id, name, audience) values ($1, $2, $3) returning id",
+                school_id,
+                name,
+                request.audience
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::record(
+                &mut *tx,
+                Some(school_id),
+                None,
+                "policy_created",
+                &name,
+                Some(serde_json::json!({ "policy_id": id })),
+            )
+            .await?;
+            id
+        }
+    };
+    let draft_id = sqlx::query_scalar!(
+        r#"insert into policy_versions
+             (policy_id, school_id, label, title, body_md, acknowledgements, signature_fields,
+              reviewed_on, next_review_due, reviewed_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           returning id"#,
+        policy_id,
+        school_id,
+        content.label,
+        content.title,
+        content.body_md,
+        sqlx::types::Json(&content.acknowledgements) as _,
+        &content.signature_fields,
+        content.reviewed_on,
+        content.next_review_due,
+        content.reviewed_by,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(
+        |err| match crate::error::unique_violation(&err).as_deref() {
+            Some("policy_versions_one_draft") => {
+                anyhow::anyhow!("{name} already has a draft: publish or delete it first")
+            }
+            _ => err.into(),
+        },
+    )?;
+    crate::audit::record(
+        &mut *tx,
+        Some(school_id),
+        None,
+        "version_imported",
+        &name,
+        Some(serde_json::json!({ "policy_id": policy_id, "version_id": draft_id, "label": content.label })),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let statements = super::diff::statements(&content.body_md).len();
+    let mut report = format!(
+        "a draft {} of {name} with {statements} statements and {} to tick",
+        content.label,
+        content.acknowledgements.len()
+    );
+    if request.publish {
+        match super::publish::publish(
+            pool,
+            school_id,
+            draft_id,
+            None,
+            request.base_url,
+            request.today,
+        )
+        .await
+        {
+            Ok(done) => {
+                report = format!(
+                    "published {} of {name}; {} people asked to sign it",
+                    done.label, done.notified
+                )
+            }
+            Err(super::publish::PublishError::NotReady(problems)) => {
+                bail!(
+                    "imported as a draft, but not published: {}",
+                    problems.join(" ")
+                )
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(report)
+}

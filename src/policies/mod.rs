@@ -3,7 +3,9 @@
 
 pub mod content;
 pub mod diff;
+pub mod editor;
 pub mod import;
+pub mod publish;
 pub mod render;
 pub mod samples;
 
@@ -12,6 +14,24 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent};
+
+/// The groups a policy can apply to: (stored name, what people call them).
+pub const GROUPS: [(&str, &str); 4] = [
+    ("staff", "Staff"),
+    ("governor", "Governors"),
+    ("volunteer", "Volunteers"),
+    (
+        "external",
+        "External people, such as contractors or an external DPO",
+    ),
+];
+
+pub fn group_name(group: &str) -> &str {
+    GROUPS
+        .iter()
+        .find(|(key, _)| *key == group)
+        .map_or(group, |(_, name)| name)
+}
 
 /// A version as a signer sees it, ready for the templates.
 pub struct VersionView {

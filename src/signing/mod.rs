@@ -74,7 +74,7 @@ struct HomePage {
 }
 
 async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
-    let signer = member.roles.iter().any(|r| r == "signer");
+    let signer = member.has_role("signer");
     let waiting = sqlx::query_as!(
         Waiting,
         r#"select v.id as version_id, p.name as policy_name, v.label
@@ -178,7 +178,7 @@ async fn load_version(
     member: &Member,
     version_id: Uuid,
 ) -> Result<StoredVersion> {
-    if !member.roles.iter().any(|r| r == "signer") {
+    if !member.has_role("signer") {
         return Err(AppError::NotFound);
     }
     let mut conn = state.pool.acquire().await?;

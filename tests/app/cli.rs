@@ -298,3 +298,74 @@ async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already has an account"));
 }
+
+#[tokio::test]
+async fn import_policy_turns_a_text_file_into_a_draft_and_can_publish_it() {
+    let (pool, url) = fresh_database().await;
+    aup_portal::demo::seed(&pool, PASSWORD).await.unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/staff-aup.txt");
+    let out = portal()
+        .args([
+            "import-policy",
+            sample,
+            "--school",
+            "cranbrook",
+            "--policy",
+            "Imported staff AUP",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("a draft") && said.contains("with 19 statements and 0 to tick"),
+        "{said}"
+    );
+    let body: String = sqlx::query_scalar(
+        "select v.body_md from policy_versions v join policies p on p.id = v.policy_id
+         where p.name = 'Imported staff AUP' and v.status = 'draft'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(body, aup_portal::policies::samples::staff().content.body_md);
+
+    // Publishing needs a next review date, which this text does not give: told plainly.
+    let cranbrook = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/samples/cranbrook-staff-governors-aup.txt"
+    );
+    let out = portal()
+        .args([
+            "import-policy",
+            cranbrook,
+            "--school",
+            "cranbrook",
+            "--audience",
+            "staff,governor",
+            "--publish",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("The date of the next review must be in the future."),
+        "{err}"
+    );
+
+    let out = portal()
+        .args(["import-policy", sample, "--school", "nowhere"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no school has the web address 'nowhere'")
+    );
+}

@@ -1,0 +1,174 @@
+//! Publishing a draft: in one transaction, stamp who and when, fix the content hash,
+//! supersede the version before it, audit it, and queue an email to everyone who must sign.
+
+use sqlx::{PgConnection, PgPool};
+use time::Date;
+use uuid::Uuid;
+
+use super::{StoredVersion, group_name, load};
+use crate::{
+    audit,
+    mail::{self, VersionPublished},
+};
+
+/// Who must sign a version of a policy for these groups, by group: (group, count).
+pub async fn audience_counts(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    audience: &[String],
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"select grp, count(*) as "count!" from memberships
+           where school_id = $1 and status = 'active' and 'signer' = any(roles) and grp = any($2)
+           group by grp order by grp"#,
+        school_id,
+        audience
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.grp, r.count)).collect())
+}
+
+/// Why a draft cannot be published yet, in words for the DPO; empty when it can.
+pub fn problems(version: &StoredVersion, today: Date) -> Vec<String> {
+    let mut problems = vec![];
+    if !version.is_draft() {
+        problems.push("This version has already been published.".to_owned());
+    }
+    if version.content.body_md.trim().is_empty() {
+        problems.push("The policy has no text yet.".to_owned());
+    }
+    match version.content.next_review_due {
+        None => problems.push("Set the date of the next review.".to_owned()),
+        Some(due) if due <= today => {
+            problems.push("The date of the next review must be in the future.".to_owned())
+        }
+        Some(_) => {}
+    }
+    problems
+}
+
+pub struct Published {
+    pub version_id: Uuid,
+    pub label: String,
+    pub notified: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("version not found")]
+    NotFound,
+    #[error("not ready to publish")]
+    NotReady(Vec<String>),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Render(#[from] askama::Error),
+}
+
+pub async fn publish(
+    pool: &PgPool,
+    school_id: Uuid,
+    version_id: Uuid,
+    publisher: Option<Uuid>,
+    base_url: &str,
+    today: Date,
+) -> Result<Published, PublishError> {
+    let mut tx = pool.begin().await?;
+    // Lock the policy's versions, so two DPOs publishing at once cannot both succeed.
+    sqlx::query!(
+        "select v.id from policy_versions v
+         where v.policy_id = (select policy_id from policy_versions where id = $1 and school_id = $2)
+         for update",
+        version_id,
+        school_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let version = load(&mut tx, school_id, version_id)
+        .await?
+        .ok_or(PublishError::NotFound)?;
+    let problems = problems(&version, today);
+    if !problems.is_empty() {
+        return Err(PublishError::NotReady(problems));
+    }
+    let hash = version.content.sha256();
+    // Supersede first: the database allows one published version per policy at any moment.
+    let superseded = sqlx::query_scalar!(
+        "update policy_versions set status = 'superseded'
+         where policy_id = $1 and school_id = $2 and status = 'published' returning id",
+        version.policy_id,
+        school_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update policy_versions
+         set status = 'published', published_at = now(), published_by = $3, content_sha256 = $4, updated_at = now()
+         where id = $1 and school_id = $2",
+        version_id,
+        school_id,
+        publisher,
+        hash
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    let recipients = sqlx::query!(
+        "select m.id as membership_id, u.email, u.full_name
+         from memberships m join users u on u.id = m.user_id
+         where m.school_id = $1 and m.status = 'active' and 'signer' = any(m.roles) and m.grp = any($2)",
+        school_id,
+        &version.audience
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let school_slug = sqlx::query_scalar!("select slug from schools where id = $1", school_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let sign_url = format!("{base_url}/s/{school_slug}/versions/{version_id}/sign");
+    for person in &recipients {
+        let email = VersionPublished {
+            first_name: person
+                .full_name
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
+            school_name: &version.school_name,
+            policy_name: &version.policy_name,
+            label: &version.content.label,
+            sign_url: &sign_url,
+        }
+        .render(&person.email)?;
+        mail::queue(
+            &mut tx,
+            Some(school_id),
+            &format!("published:{version_id}:{}", person.membership_id),
+            &email,
+        )
+        .await?;
+    }
+    audit::record(
+        &mut *tx,
+        Some(school_id),
+        publisher,
+        "version_published",
+        &version_id.to_string(),
+        Some(serde_json::json!({
+            "policy_id": version.policy_id,
+            "version_id": version_id,
+            "label": version.content.label,
+            "content_sha256": hash,
+            "superseded": superseded,
+            "notified": recipients.len(),
+            "audience": version.audience.iter().map(|g| group_name(g)).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Published {
+        version_id,
+        label: version.content.label,
+        notified: recipients.len(),
+    })
+}
