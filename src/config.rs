@@ -48,6 +48,11 @@ pub enum Command {
         #[arg(long)]
         publish: bool,
     },
+    /// Run a scheduled job now: reviews, reminders or outbox.
+    Jobs {
+        #[command(subcommand)]
+        job: JobsCommand,
+    },
     /// Create the first administrator of a school (and the school, if it is new).
     CreateAdmin {
         /// The administrator's email address; they sign in with it.
@@ -66,6 +71,28 @@ pub enum Command {
         #[arg(long, env = "AUP_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// Run one job and print what it sent (or, with --dry-run, would send).
+    Run {
+        /// reviews (review reminders to DPOs and SBMs), reminders (to people who owe a signature)
+        /// or outbox (send the email waiting).
+        #[arg(value_parser = ["reviews", "reminders", "outbox"])]
+        job: String,
+        /// The day to run it for, YYYY-MM-DD. Unset: today in the UK.
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<time::Date>,
+        /// Say what would be sent, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn parse_date(text: &str) -> Result<time::Date, String> {
+    time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
+        .map_err(|_| format!("'{text}' is not a date like 2026-09-01"))
 }
 
 #[derive(Args, Clone)]
@@ -89,6 +116,33 @@ pub struct Config {
     #[arg(long, env = "AUP_BASE_URL", global = true)]
     pub base_url: Option<String>,
 
+    /// Mail server for outgoing email: smtp://user:password@host:587 (STARTTLS), smtps://…:465,
+    /// or smtp://localhost:25?tls=none for a local relay. Unset: email waits in the outbox.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the portal's email, for example "Cranbrook AUP <aup@cranbrook.sch.uk>".
+    #[arg(
+        long,
+        env = "AUP_MAIL_FROM",
+        default_value = "AUP Portal <aup-portal@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Days after a version is published before the first reminder to people who have not signed.
+    #[arg(
+        long,
+        env = "AUP_REMINDER_DELAY_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub reminder_delay_days: u16,
+
+    /// Reminders each person gets for one version, at most (a week apart).
+    #[arg(long, env = "AUP_REMINDER_CAP", default_value_t = 4, global = true)]
+    pub reminder_cap: u16,
+
     /// Folder for the portal's own PostgreSQL and other files it keeps.
     #[arg(long, env = "AUP_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
@@ -105,6 +159,20 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn reminder_policy(&self) -> crate::jobs::ReminderPolicy {
+        crate::jobs::ReminderPolicy {
+            first_after_days: self.reminder_delay_days.into(),
+            cap: self.reminder_cap.into(),
+        }
+    }
+
+    pub fn mailer(&self, base_url: &str) -> anyhow::Result<Option<crate::mail::smtp::Mailer>> {
+        self.smtp_url
+            .as_deref()
+            .map(|url| crate::mail::smtp::Mailer::new(url, &self.mail_from, base_url))
+            .transpose()
+    }
+
     pub fn base_url(&self) -> String {
         match &self.base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -113,19 +181,14 @@ impl Config {
     }
 }
 
-// The database URL may carry a password: keep it out of logs.
+// The database and mail URLs may carry passwords: keep them out of logs.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "database_url",
-                &self.database_url.as_ref().map(|_| "[hidden]"),
-            )
             .field("bind", &self.bind)
             .field("base_url", &self.base_url)
             .field("data_dir", &self.data_dir)
-            .field("idle_timeout_minutes", &self.idle_timeout_minutes)
-            .field("session_lifetime_hours", &self.session_lifetime_hours)
-            .finish()
+            .field("mail_from", &self.mail_from)
+            .finish_non_exhaustive()
     }
 }

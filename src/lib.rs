@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod mail;
 pub mod policies;
 pub mod signing;
@@ -130,6 +131,39 @@ async fn run_command(
             }
             Ok(())
         }
+        Command::Jobs {
+            job:
+                config::JobsCommand::Run {
+                    job,
+                    as_of,
+                    dry_run,
+                },
+        } => {
+            let as_of = as_of.unwrap_or_else(clock::today_uk);
+            let base_url = config.base_url();
+            let report = match job.as_str() {
+                "reviews" => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
+                "reminders" => {
+                    jobs::reminders(&pool, as_of, &base_url, config.reminder_policy(), dry_run)
+                        .await?
+                }
+                _ => {
+                    let mailer = config.mailer(&base_url)?;
+                    let now = as_of
+                        .midnight()
+                        .assume_utc()
+                        .max(time::OffsetDateTime::now_utc());
+                    jobs::outbox(&pool, mailer.as_ref(), now, dry_run).await?
+                }
+            };
+            if report.lines.is_empty() {
+                println!("{job} for {as_of}: nothing to send");
+            }
+            for line in report.lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Serve => serve(config, pool, None).await,
         Command::Demo { password } => {
             let password = password.unwrap_or_else(demo::generate_password);
@@ -174,9 +208,13 @@ async fn serve(
     if let Some(password) = demo_password {
         print_demo_banner(&base_url, &password);
     }
+    let mailer = config.mailer(&base_url)?;
+    if mailer.is_none() {
+        tracing::warn!("SMTP_URL is not set: email waits in the outbox until it is");
+    }
     let app = Application::build(Settings::new(config, base_url), pool, listener);
     tracing::info!(%address, "serving");
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(shutdown_signal(), Some(mailer)).await
 }
 
 /// Ctrl+C or SIGTERM: stop taking requests, let those in flight finish.

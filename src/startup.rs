@@ -20,13 +20,18 @@ use tower_sessions::{
 };
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::{auth, config::Config, error::AppError, policies, signing, web};
+use crate::{
+    auth, config::Config, error::AppError, jobs::ReminderPolicy, mail, policies, signing, web,
+};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub base_url: String,
     pub idle_timeout: time::Duration,
     pub session_lifetime: time::Duration,
+    /// False while SMTP_URL is unset: mail waits in the outbox, and admin pages say so.
+    pub mail_configured: bool,
+    pub reminders: ReminderPolicy,
 }
 
 impl Settings {
@@ -35,6 +40,19 @@ impl Settings {
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
+            mail_configured: config.smtp_url.is_some(),
+            reminders: config.reminder_policy(),
+        }
+    }
+
+    /// Settings for tests and tools: the given base URL, default timeouts, no mail.
+    pub fn for_base_url(base_url: String) -> Self {
+        Settings {
+            base_url,
+            idle_timeout: time::Duration::minutes(30),
+            session_lifetime: time::Duration::hours(12),
+            mail_configured: false,
+            reminders: ReminderPolicy::default(),
         }
     }
 
@@ -53,6 +71,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: PostgresStore,
+    state: AppState,
 }
 
 impl Application {
@@ -62,11 +81,12 @@ impl Application {
             pool,
             settings: Arc::new(settings),
         };
-        let router = router(state, store.clone());
+        let router = router(state.clone(), store.clone());
         Application {
             listener,
             router,
             store,
+            state,
         }
     }
 
@@ -74,9 +94,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// Serves until `shutdown`; with `jobs`, also runs the scheduled jobs and the mail sender.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
+        jobs: Option<Option<mail::smtp::Mailer>>,
     ) -> anyhow::Result<()> {
         crate::auth::password::warm_up();
         let sweeper = tokio::spawn(
@@ -84,6 +106,14 @@ impl Application {
                 .clone()
                 .continuously_delete_expired(Duration::from_secs(300)),
         );
+        let jobs = jobs.map(|mailer| {
+            tokio::spawn(crate::jobs::run_forever(
+                self.state.pool.clone(),
+                mailer,
+                self.state.settings.base_url.clone(),
+                self.state.settings.reminders,
+            ))
+        });
         let served = axum::serve(
             self.listener,
             self.router
@@ -92,6 +122,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        if let Some(jobs) = jobs {
+            jobs.abort();
+        }
         served.map_err(Into::into)
     }
 }
@@ -117,6 +150,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(auth::router())
         .merge(signing::router())
         .merge(policies::editor::router())
+        .merge(mail::pages::router())
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/static/app.css", get(web::stylesheet))

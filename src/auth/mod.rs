@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod session;
+pub mod tokens;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(schools))
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
+        .merge(tokens::router())
 }
 
 #[derive(Template, WebTemplate)]
@@ -43,6 +45,7 @@ struct SignInPage {
 struct SignInQuery {
     expired: Option<String>,
     signed_out: Option<String>,
+    password_set: Option<String>,
 }
 
 async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
@@ -50,6 +53,8 @@ async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
         Some("You were signed out because your session timed out. Sign in again to carry on.")
     } else if query.signed_out.is_some() {
         Some("You have signed out.")
+    } else if query.password_set.is_some() {
+        Some("Your password has been saved. Sign in with it now.")
     } else {
         None
     };

@@ -141,6 +141,9 @@ impl Member {
         if PolicyEditors::ROLES.iter().any(|r| self.has_role(r)) {
             links.push((format!("/s/{slug}/policies"), "Manage policies"));
         }
+        if self.has_role("admin") {
+            links.push((format!("/s/{slug}/admin/mail"), "Email"));
+        }
         Nav {
             user_name: Some(self.user.full_name.clone()),
             school_slug: Some(slug.clone()),
@@ -197,6 +200,12 @@ pub trait Roles: Send + Sync {
 pub struct PolicyEditors;
 impl Roles for PolicyEditors {
     const ROLES: &'static [&'static str] = &["dpo", "admin"];
+}
+
+/// The school's administrators.
+pub struct Admins;
+impl Roles for Admins {
+    const ROLES: &'static [&'static str] = &["admin"];
 }
 
 /// A member of the school holding one of `R`'s roles. Other members get 403 (and the refusal

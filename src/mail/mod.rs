@@ -1,6 +1,10 @@
 //! Email: each message is rendered from a pair of templates (text and HTML) and written to
 //! the outbox in the same transaction as the change that caused it, so none is ever lost.
 
+pub mod pages;
+pub mod sender;
+pub mod smtp;
+
 use askama::Template;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -52,37 +56,82 @@ pub async fn queue(
     Ok(inserted.rows_affected() == 1)
 }
 
-/// Everything an email about a policy version says, in both of its parts.
-pub struct VersionPublished<'a> {
-    pub first_name: &'a str,
-    pub school_name: &'a str,
-    pub policy_name: &'a str,
-    pub label: &'a str,
-    pub sign_url: &'a str,
+/// Declares an email: its data, and its text and HTML templates rendered from that data.
+macro_rules! email {
+    ($(#[$doc:meta])* $name:ident, $text:ident = $text_path:literal, $html:ident = $html_path:literal,
+     { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        pub struct $name<'a> {
+            $(pub $field: $ty,)*
+        }
+
+        #[derive(Template)]
+        #[template(path = $text_path)]
+        struct $text<'a> {
+            email: &'a $name<'a>,
+        }
+
+        #[derive(Template)]
+        #[template(path = $html_path)]
+        struct $html<'a> {
+            email: &'a $name<'a>,
+        }
+
+        impl $name<'_> {
+            pub fn render(&self, to: &str, subject: String) -> askama::Result<OutgoingEmail> {
+                OutgoingEmail::render(to, subject, &$text { email: self }, &$html { email: self })
+            }
+        }
+    };
 }
 
-#[derive(Template)]
-#[template(path = "email/version_published.txt")]
-pub struct VersionPublishedText<'a> {
-    pub email: &'a VersionPublished<'a>,
-}
+email!(
+    /// To everyone in a policy's audience when a version is published.
+    VersionPublished,
+    VersionPublishedText = "email/version_published.txt",
+    VersionPublishedHtml = "email/version_published.html",
+    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str, sign_url: &'a str }
+);
 
-#[derive(Template)]
-#[template(path = "email/version_published.html")]
-pub struct VersionPublishedHtml<'a> {
-    pub email: &'a VersionPublished<'a>,
-}
+email!(
+    /// To the DPOs and SBMs when a policy's review is due soon or overdue.
+    ReviewDue,
+    ReviewDueText = "email/review_due.txt",
+    ReviewDueHtml = "email/review_due.html",
+    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str, due: &'a str,
+      overdue: bool, link: &'a str }
+);
 
-impl VersionPublished<'_> {
-    pub fn render(&self, to: &str) -> askama::Result<OutgoingEmail> {
-        OutgoingEmail::render(
-            to,
-            format!(
-                "{}: please read and sign the {} ({})",
-                self.school_name, self.policy_name, self.label
-            ),
-            &VersionPublishedText { email: self },
-            &VersionPublishedHtml { email: self },
-        )
-    }
-}
+email!(
+    /// To someone who still owes a signature.
+    SignReminder,
+    SignReminderText = "email/sign_reminder.txt",
+    SignReminderHtml = "email/sign_reminder.html",
+    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str,
+      published_on: &'a str, sign_url: &'a str }
+);
+
+email!(
+    /// To a signer, straight after signing.
+    Receipt,
+    ReceiptText = "email/receipt.txt",
+    ReceiptHtml = "email/receipt.html",
+    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str, signed_at: &'a str,
+      content_sha256: &'a str, receipt_url: &'a str }
+);
+
+email!(
+    /// A new person's link to set their password.
+    Invitation,
+    InvitationText = "email/invitation.txt",
+    InvitationHtml = "email/invitation.html",
+    { first_name: &'a str, school_name: &'a str, link: &'a str, expires: &'a str }
+);
+
+email!(
+    /// A link to choose a new password.
+    PasswordReset,
+    PasswordResetText = "email/password_reset.txt",
+    PasswordResetHtml = "email/password_reset.html",
+    { first_name: &'a str, link: &'a str }
+);

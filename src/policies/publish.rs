@@ -139,7 +139,13 @@ pub async fn publish(
             label: &version.content.label,
             sign_url: &sign_url,
         }
-        .render(&person.email)?;
+        .render(
+            &person.email,
+            format!(
+                "{}: please read and sign the {} ({})",
+                version.school_name, version.policy_name, version.content.label
+            ),
+        )?;
         mail::queue(
             &mut tx,
             Some(school_id),

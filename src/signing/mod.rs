@@ -23,6 +23,7 @@ use crate::{
     auth::session::Member,
     clock,
     error::{AppError, Result, unique_violation},
+    mail,
     policies::{
         self, StoredVersion, VersionView,
         content::{Acknowledgement, SIGNATURE_FIELDS},
@@ -439,6 +440,39 @@ async fn sign(
         }
         Err(err) => return Err(err.into()),
     };
+    let signed_at = clock::date_time(OffsetDateTime::now_utc());
+    let receipt_url = format!(
+        "{}/s/{}/agreements/{agreement_id}",
+        state.settings.base_url, member.school.slug
+    );
+    let receipt = mail::Receipt {
+        first_name: member
+            .user
+            .full_name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default(),
+        school_name: &member.school.name,
+        policy_name: &version.policy_name,
+        label: &version.label,
+        signed_at: &signed_at,
+        content_sha256: &version.content_sha256,
+        receipt_url: &receipt_url,
+    }
+    .render(
+        &member.user.email,
+        format!(
+            "{}: your receipt for the {} ({})",
+            member.school.name, version.policy_name, version.label
+        ),
+    )?;
+    mail::queue(
+        &mut tx,
+        Some(member.school.id),
+        &format!("receipt:{agreement_id}"),
+        &receipt,
+    )
+    .await?;
     audit::record(
         &mut *tx,
         Some(member.school.id),

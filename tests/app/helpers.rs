@@ -89,14 +89,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("demo data");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut settings = Settings {
-        base_url: address.clone(),
-        idle_timeout: time::Duration::minutes(30),
-        session_lifetime: time::Duration::hours(12),
-    };
+    let mut settings = Settings::for_base_url(address.clone());
     adjust(&mut settings);
     let app = Application::build(settings, pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
     TestApp {
         address,
         pool,

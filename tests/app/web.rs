@@ -36,13 +36,9 @@ async fn health_answers_and_readiness_follows_the_database() {
     let (pool, _) = fresh_database().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let settings = aup_portal::startup::Settings {
-        base_url: address.clone(),
-        idle_timeout: time::Duration::minutes(30),
-        session_lifetime: time::Duration::hours(1),
-    };
+    let settings = aup_portal::startup::Settings::for_base_url(address.clone());
     let app = aup_portal::startup::Application::build(settings, pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
     pool.close().await;
     let http = client();
     let health = http.get(format!("{address}/healthz")).send().await.unwrap();

@@ -1,0 +1,337 @@
+//! Single-use links to set a password: an invitation for a new person (7 days) and a
+//! password reset (1 hour). Only the SHA-256 of a link's token is stored.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use rand::Rng;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::password;
+use crate::{
+    admin::{MAX_PASSWORD, MIN_PASSWORD},
+    audit, clock,
+    error::Result,
+    mail::{self, Invitation, PasswordReset},
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+pub const RESET_LIFETIME: Duration = Duration::hours(1);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/password/reset", get(reset_form).post(request_reset))
+        .route(
+            "/password/{token}",
+            get(set_password_form).post(set_password),
+        )
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new token for `user_id`; returns (token id, the secret that goes in the link).
+async fn issue(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    lifetime: Duration,
+) -> sqlx::Result<(Uuid, String)> {
+    let secret: String = rand::rng()
+        .random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let id = sqlx::query_scalar!(
+        "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
+         values ($1, $2, $3, now() + $4::interval) returning id",
+        user_id,
+        purpose,
+        digest(&secret),
+        sqlx::postgres::types::PgInterval::try_from(lifetime).unwrap_or_default()
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((id, secret))
+}
+
+/// Queues an invitation to set a password, in the caller's transaction.
+pub async fn invite(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    school_id: Uuid,
+    base_url: &str,
+) -> anyhow::Result<()> {
+    let person = sqlx::query!(
+        "select u.email, u.full_name, s.name as school_name from users u, schools s where u.id = $1 and s.id = $2",
+        user_id,
+        school_id
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let (token_id, secret) = issue(db, user_id, "invite", INVITATION_LIFETIME).await?;
+    let link = format!("{base_url}/password/{secret}");
+    let expires = clock::date_time(OffsetDateTime::now_utc() + INVITATION_LIFETIME);
+    let email = Invitation {
+        first_name: person
+            .full_name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default(),
+        school_name: &person.school_name,
+        link: &link,
+        expires: &expires,
+    }
+    .render(
+        &person.email,
+        format!(
+            "{}: create your password for AUP Portal",
+            person.school_name
+        ),
+    )?;
+    mail::queue(db, Some(school_id), &format!("invite:{token_id}"), &email).await?;
+    Ok(())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/reset.html")]
+struct ResetPage {
+    nav: Nav,
+    sent: bool,
+    email: String,
+    errors: FieldErrors,
+}
+
+async fn reset_form() -> ResetPage {
+    ResetPage {
+        nav: Nav::default(),
+        sent: false,
+        email: String::new(),
+        errors: FieldErrors::default(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// The same answer whether or not the address has an account.
+async fn request_reset(
+    State(state): State<AppState>,
+    Form(form): Form<ResetForm>,
+) -> Result<Response> {
+    let email = form.email.trim().to_owned();
+    if email.is_empty() || !email.contains('@') {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "email",
+            "Enter your email address, like name@school.example",
+        );
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ResetPage {
+                nav: Nav::default(),
+                sent: false,
+                email,
+                errors,
+            },
+        )
+            .into_response());
+    }
+    let mut tx = state.pool.begin().await?;
+    let user = sqlx::query!(
+        "select id, email, full_name from users where lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(user) = user {
+        // One reset email every five minutes at most, however often the form is sent.
+        let recent = sqlx::query_scalar!(
+            r#"select exists (select 1 from account_tokens where user_id = $1 and purpose = 'reset'
+                 and created_at > now() - interval '5 minutes') as "recent!""#,
+            user.id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !recent {
+            let (token_id, secret) = issue(&mut tx, user.id, "reset", RESET_LIFETIME).await?;
+            let link = format!("{}/password/{secret}", state.settings.base_url);
+            let message = PasswordReset {
+                first_name: user.full_name.split_whitespace().next().unwrap_or_default(),
+                link: &link,
+            }
+            .render(&user.email, "Reset your AUP Portal password".to_owned())?;
+            mail::queue(&mut tx, None, &format!("reset:{token_id}"), &message).await?;
+            audit::record(
+                &mut *tx,
+                None,
+                Some(user.id),
+                "password_reset_requested",
+                "",
+                None,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(ResetPage {
+        nav: Nav::default(),
+        sent: true,
+        email,
+        errors: FieldErrors::default(),
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/set_password.html")]
+struct SetPasswordPage {
+    nav: Nav,
+    token: String,
+    invitation: bool,
+    errors: FieldErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/link_invalid.html")]
+struct LinkInvalidPage {
+    nav: Nav,
+}
+
+struct ValidToken {
+    id: Uuid,
+    user_id: Uuid,
+    purpose: String,
+}
+
+async fn valid_token(db: &mut PgConnection, secret: &str) -> sqlx::Result<Option<ValidToken>> {
+    sqlx::query_as!(
+        ValidToken,
+        "select id, user_id, purpose from account_tokens
+         where token_sha256 = $1 and used_at is null and expires_at > now()",
+        digest(secret)
+    )
+    .fetch_optional(db)
+    .await
+}
+
+fn link_invalid() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        LinkInvalidPage {
+            nav: Nav::default(),
+        },
+    )
+        .into_response()
+}
+
+async fn set_password_form(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(match valid_token(&mut conn, &token).await? {
+        Some(valid) => SetPasswordPage {
+            nav: Nav::default(),
+            invitation: valid.purpose == "invite",
+            token,
+            errors: FieldErrors::default(),
+        }
+        .into_response(),
+        None => link_invalid(),
+    })
+}
+
+#[derive(Deserialize)]
+struct SetPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<SetPasswordForm>,
+) -> Result<Response> {
+    let mut tx = state.pool.begin().await?;
+    let Some(valid) = valid_token(&mut tx, &token).await? else {
+        return Ok(link_invalid());
+    };
+    let mut errors = FieldErrors::default();
+    let length = form.password.chars().count();
+    if length < MIN_PASSWORD {
+        errors.add(
+            "password",
+            format!("Your password must be at least {MIN_PASSWORD} characters long"),
+        );
+    } else if length > MAX_PASSWORD {
+        errors.add(
+            "password",
+            format!("Your password must be {MAX_PASSWORD} characters or fewer"),
+        );
+    } else if form.confirm != form.password {
+        errors.add(
+            "confirm",
+            "The passwords do not match. Type the same password twice",
+        );
+    }
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SetPasswordPage {
+                nav: Nav::default(),
+                invitation: valid.purpose == "invite",
+                token,
+                errors,
+            },
+        )
+            .into_response());
+    }
+    let hash = password::hash(form.password).await?;
+    // A new password ends every session the person had, and every other link they were sent.
+    sqlx::query!(
+        "update users set password_hash = $2, auth_epoch = auth_epoch + 1 where id = $1",
+        valid.user_id,
+        hash
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update account_tokens set used_at = now() where user_id = $1 and used_at is null",
+        valid.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        None,
+        Some(valid.user_id),
+        "password_set",
+        &valid.id.to_string(),
+        Some(serde_json::json!({ "by": valid.purpose })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/sign-in?password_set=1").into_response())
+}

@@ -1,0 +1,290 @@
+//! Scheduled work: review reminders to DPOs and SBMs, reminders to people who owe a
+//! signature, and the outbox sender. Each job takes the date it runs for, and a dry run
+//! says what it would queue. Dedupe keys make every job safe to run on several instances.
+
+use sqlx::PgPool;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{
+    clock,
+    mail::{self, OutgoingEmail, ReviewDue, SignReminder, sender, smtp::Mailer},
+    policies::render,
+};
+
+/// How signer reminders are spaced.
+#[derive(Clone, Copy, Debug)]
+pub struct ReminderPolicy {
+    /// Days after publishing before the first reminder.
+    pub first_after_days: i64,
+    /// Reminders per person and version, at most.
+    pub cap: i64,
+}
+
+impl Default for ReminderPolicy {
+    fn default() -> Self {
+        ReminderPolicy {
+            first_after_days: 7,
+            cap: 4,
+        }
+    }
+}
+
+/// An email a job would queue.
+pub struct Planned {
+    pub school_id: Uuid,
+    pub dedupe_key: String,
+    pub email: OutgoingEmail,
+    /// A signer reminder to record against the person: (membership, version).
+    pub reminder: Option<(Uuid, Uuid)>,
+}
+
+/// What a run did (or, for a dry run, would do): one line per email.
+pub struct JobReport {
+    pub lines: Vec<String>,
+}
+
+fn first_name(full_name: &str) -> &str {
+    full_name.split_whitespace().next().unwrap_or(full_name)
+}
+
+/// Queues the planned emails not queued before; with `dry_run`, only says which they are.
+async fn queue_all(pool: &PgPool, planned: Vec<Planned>, dry_run: bool) -> sqlx::Result<JobReport> {
+    let mut lines = vec![];
+    for item in planned {
+        let exists = sqlx::query_scalar!(
+            r#"select exists (select 1 from outbox where dedupe_key = $1) as "exists!""#,
+            item.dedupe_key
+        )
+        .fetch_one(pool)
+        .await?;
+        if exists {
+            continue;
+        }
+        let line = format!(
+            "{} <{}>: {}",
+            if dry_run { "would send" } else { "queued" },
+            item.email.to,
+            item.email.subject
+        );
+        if dry_run {
+            lines.push(line);
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        if mail::queue(&mut tx, Some(item.school_id), &item.dedupe_key, &item.email).await? {
+            if let Some((membership_id, version_id)) = item.reminder {
+                sqlx::query!(
+                    "insert into reminders (school_id, membership_id, version_id, kind) values ($1, $2, $3, 'scheduled')",
+                    item.school_id,
+                    membership_id,
+                    version_id
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            lines.push(line);
+        }
+        tx.commit().await?;
+    }
+    Ok(JobReport { lines })
+}
+
+/// Policies whose review is due within 30 days get one heads-up to each DPO and SBM; once
+/// overdue, a notice, then one a week until a new version is published.
+pub async fn reviews(
+    pool: &PgPool,
+    as_of: Date,
+    base_url: &str,
+    dry_run: bool,
+) -> anyhow::Result<JobReport> {
+    let rows = sqlx::query!(
+        r#"select v.id as version_id, v.label, v.next_review_due as "due!", p.id as policy_id, p.name as policy_name,
+                  s.id as school_id, s.slug, s.name as school_name,
+                  m.id as membership_id, m.roles, u.email, u.full_name
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           join memberships m on m.school_id = v.school_id and m.status = 'active'
+                and m.roles && array['dpo', 'sbm']::text[]
+           join users u on u.id = m.user_id
+           where v.status = 'published' and v.next_review_due <= $1::date + 30
+           order by s.name, p.name, u.email"#,
+        as_of
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut planned = vec![];
+    for r in rows {
+        let overdue = as_of >= r.due;
+        let dedupe_key = if overdue {
+            let week = (as_of - r.due).whole_days() / 7;
+            format!("review-overdue:{}:{}:{week}", r.version_id, r.membership_id)
+        } else {
+            format!("review-due:{}:{}", r.version_id, r.membership_id)
+        };
+        // The DPO goes straight to the policy; an SBM to the school's pages.
+        let link = if r.roles.iter().any(|role| role == "dpo" || role == "admin") {
+            format!("{base_url}/s/{}/policies/{}", r.slug, r.policy_id)
+        } else {
+            format!("{base_url}/s/{}/", r.slug)
+        };
+        let due = render::long_date(r.due);
+        let subject = if overdue {
+            format!(
+                "{}: the review of the {} is overdue (due {due})",
+                r.school_name, r.policy_name
+            )
+        } else {
+            format!(
+                "{}: the {} is due for review on {due}",
+                r.school_name, r.policy_name
+            )
+        };
+        let email = ReviewDue {
+            first_name: first_name(&r.full_name),
+            school_name: &r.school_name,
+            policy_name: &r.policy_name,
+            label: &r.label,
+            due: &due,
+            overdue,
+            link: &link,
+        }
+        .render(&r.email, subject)?;
+        planned.push(Planned {
+            school_id: r.school_id,
+            dedupe_key,
+            email,
+            reminder: None,
+        });
+    }
+    Ok(queue_all(pool, planned, dry_run).await?)
+}
+
+/// People who still owe a signature: reminded `first_after_days` after publishing, then
+/// weekly, at most `cap` times. Leavers and people who have signed are never reminded.
+pub async fn reminders(
+    pool: &PgPool,
+    as_of: Date,
+    base_url: &str,
+    policy: ReminderPolicy,
+    dry_run: bool,
+) -> anyhow::Result<JobReport> {
+    let rows = sqlx::query!(
+        r#"select v.id as version_id, v.label, (v.published_at at time zone 'Europe/London')::date as "published_on!",
+                  p.name as policy_name, s.id as school_id, s.slug, s.name as school_name,
+                  m.id as membership_id, u.email, u.full_name
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           join memberships m on m.school_id = v.school_id and m.status = 'active'
+                and 'signer' = any(m.roles) and m.grp = any(p.audience)
+           join users u on u.id = m.user_id
+           where v.status = 'published'
+             and (v.published_at at time zone 'Europe/London')::date + $2::int <= $1::date
+             and not exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = v.id)
+           order by s.name, p.name, u.email"#,
+        as_of,
+        i32::try_from(policy.first_after_days).unwrap_or(7)
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut planned = vec![];
+    for r in rows {
+        let since_first = (as_of - r.published_on).whole_days() - policy.first_after_days;
+        let number = (since_first / 7).min(policy.cap - 1);
+        if number < 0 || policy.cap <= 0 {
+            continue;
+        }
+        let sign_url = format!("{base_url}/s/{}/versions/{}/sign", r.slug, r.version_id);
+        let published_on = render::long_date(r.published_on);
+        let email = SignReminder {
+            first_name: first_name(&r.full_name),
+            school_name: &r.school_name,
+            policy_name: &r.policy_name,
+            label: &r.label,
+            published_on: &published_on,
+            sign_url: &sign_url,
+        }
+        .render(
+            &r.email,
+            format!(
+                "{}: reminder to sign the {} ({})",
+                r.school_name, r.policy_name, r.label
+            ),
+        )?;
+        planned.push(Planned {
+            school_id: r.school_id,
+            dedupe_key: format!("reminder:{}:{}:{number}", r.version_id, r.membership_id),
+            email,
+            reminder: Some((r.membership_id, r.version_id)),
+        });
+    }
+    Ok(queue_all(pool, planned, dry_run).await?)
+}
+
+/// Sends what is due in the outbox; a dry run lists it.
+pub async fn outbox(
+    pool: &PgPool,
+    mailer: Option<&Mailer>,
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> anyhow::Result<JobReport> {
+    if let (Some(mailer), false) = (mailer, dry_run) {
+        let report = sender::send_due(pool, mailer, now, 1000).await?;
+        return Ok(JobReport {
+            lines: vec![format!(
+                "sent {}, to retry later {}, failed {}",
+                report.sent, report.retrying, report.failed
+            )],
+        });
+    }
+    let due = sqlx::query!(
+        "select to_address, subject from outbox where status = 'pending' and next_attempt_at <= $1
+         order by next_attempt_at, created_at",
+        now
+    )
+    .fetch_all(pool)
+    .await?;
+    let verb = if mailer.is_none() {
+        "waiting (SMTP_URL is not set)"
+    } else {
+        "would send"
+    };
+    Ok(JobReport {
+        lines: due
+            .into_iter()
+            .map(|r| format!("{verb} <{}>: {}", r.to_address, r.subject))
+            .collect(),
+    })
+}
+
+/// The jobs inside `serve`: the sender every 30 seconds, reviews and reminders every hour.
+pub async fn run_forever(
+    pool: PgPool,
+    mailer: Option<Mailer>,
+    base_url: String,
+    policy: ReminderPolicy,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut last_daily: Option<OffsetDateTime> = None;
+    loop {
+        tick.tick().await;
+        let now = OffsetDateTime::now_utc();
+        if last_daily.is_none_or(|at| now - at >= time::Duration::hours(1)) {
+            let today = clock::today_uk();
+            if let Err(err) = reviews(&pool, today, &base_url, false).await {
+                tracing::error!(error = %err, "review reminders");
+            }
+            if let Err(err) = reminders(&pool, today, &base_url, policy, false).await {
+                tracing::error!(error = %err, "signer reminders");
+            }
+            last_daily = Some(now);
+        }
+        if let Some(mailer) = &mailer
+            && let Err(err) = sender::send_due(&pool, mailer, now, 200).await
+        {
+            tracing::error!(error = %err, "outbox sender");
+        }
+    }
+}
