@@ -29,6 +29,11 @@ impl FieldErrors {
         self.0.push((field.into(), message.into()));
     }
 
+    /// For a problem found after the others, that belongs before them on the page.
+    pub fn add_first(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.insert(0, (field.into(), message.into()));
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -22,7 +22,7 @@ use super::{
     content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
     diff::{self, Change, WordChange},
     group_name, import, load,
-    publish::{self, PublishError},
+    publish::{self, Problem, PublishError},
     render,
 };
 use crate::{
@@ -30,7 +30,7 @@ use crate::{
     auth::session::{Member, PolicyEditors, RequireRole},
     clock,
     error::{AppError, Result, unique_violation},
-    signing::SignPage,
+    signing::{ChangesSince, SignPage},
     startup::AppState,
     web::{FieldErrors, Nav},
 };
@@ -95,6 +95,19 @@ fn audience_text(audience: &[String]) -> String {
         .join(", ")
 }
 
+/// The policy, locked until the transaction ends: one draft is started at a time.
+async fn lock_policy(db: &mut PgConnection, school_id: Uuid, policy_id: Uuid) -> Result<Policy> {
+    sqlx::query_as!(
+        Policy,
+        "select id, name, audience from policies where id = $1 and school_id = $2 for update",
+        policy_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
 async fn load_policy(db: &mut PgConnection, school_id: Uuid, policy_id: Uuid) -> Result<Policy> {
     sqlx::query_as!(
         Policy,
@@ -112,6 +125,14 @@ async fn load_draft(
     member: &Member,
     version_id: Uuid,
 ) -> Result<StoredVersion> {
+    // Locked for the rest of the transaction, so a save or delete cannot cross a publish.
+    sqlx::query!(
+        "select id from policy_versions where id = $1 and school_id = $2 for update",
+        version_id,
+        member.school.id
+    )
+    .fetch_optional(&mut *db)
+    .await?;
     load(db, member.school.id, version_id)
         .await?
         .filter(StoredVersion::is_draft)
@@ -481,9 +502,8 @@ fn next_label(label: &str) -> String {
     {
         return format!("{}-{:02}", start + 1, (end + 1) % 100);
     }
-    let mut next = format!("{label} (next)");
-    next.truncate(50);
-    next
+    let base: String = label.chars().take(43).collect();
+    format!("{base} (next)")
 }
 
 #[derive(Deserialize)]
@@ -492,12 +512,22 @@ struct StartForm {
     start: String,
 }
 
+/// A new draft of a policy locked by `lock_policy`; `Err(existing)` if it has one already.
 async fn insert_draft(
     db: &mut PgConnection,
     member: &Member,
     policy_id: Uuid,
     content: &VersionContent,
 ) -> sqlx::Result<std::result::Result<Uuid, Uuid>> {
+    let existing = sqlx::query_scalar!(
+        "select id from policy_versions where policy_id = $1 and status = 'draft'",
+        policy_id
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some(existing) = existing {
+        return Ok(Err(existing));
+    }
     let inserted = sqlx::query_scalar!(
         r#"insert into policy_versions
              (policy_id, school_id, label, title, body_md, acknowledgements, signature_fields,
@@ -516,20 +546,8 @@ async fn insert_draft(
         content.reviewed_by,
     )
     .fetch_one(&mut *db)
-    .await;
-    match inserted {
-        Ok(id) => Ok(Ok(id)),
-        Err(err) if unique_violation(&err).as_deref() == Some("policy_versions_one_draft") => {
-            let existing = sqlx::query_scalar!(
-                "select id from policy_versions where policy_id = $1 and status = 'draft'",
-                policy_id
-            )
-            .fetch_one(db)
-            .await?;
-            Ok(Err(existing))
-        }
-        Err(err) => Err(err),
-    }
+    .await?;
+    Ok(Ok(inserted))
 }
 
 /// A new draft: next year's, cloned from the published version, or a blank one.
@@ -540,7 +558,7 @@ async fn start_version(
     Form(form): Form<StartForm>,
 ) -> Result<Redirect> {
     let mut tx = state.pool.begin().await?;
-    let policy = load_policy(&mut tx, editor.school.id, policy_id).await?;
+    let policy = lock_policy(&mut tx, editor.school.id, policy_id).await?;
     let published = sqlx::query_scalar!(
         "select id from policy_versions where policy_id = $1 and school_id = $2 and status = 'published'",
         policy.id,
@@ -632,9 +650,9 @@ struct EditPage {
     errors: FieldErrors,
 }
 
-fn iso(date: Option<Date>) -> String {
-    date.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
-        .unwrap_or_default()
+/// A date as the form shows it and reads it back: "1 November 2026".
+fn date_text(date: Option<Date>) -> String {
+    date.map(render::long_date).unwrap_or_default()
 }
 
 fn ack_rows(acks: &[Acknowledgement]) -> Vec<AckRow> {
@@ -679,8 +697,8 @@ impl EditPage {
             label: c.label.clone(),
             title: c.title.clone(),
             body_md: c.body_md.clone(),
-            reviewed_on: iso(c.reviewed_on),
-            next_review_due: iso(c.next_review_due),
+            reviewed_on: date_text(c.reviewed_on),
+            next_review_due: date_text(c.next_review_due),
             reviewed_by: c.reviewed_by.clone(),
             fields: signature_field_boxes(&c.signature_fields),
             acks: ack_rows(&c.acknowledgements),
@@ -767,7 +785,7 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// The form as a version's content, or the reasons it is not one yet.
+/// The form as a version's content, or the reasons it is not one yet, in the page's order.
 fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldErrors) {
     let mut errors = FieldErrors::default();
     let label = form.label.trim().to_owned();
@@ -788,48 +806,10 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
     let body_md = form.body_md.replace("\r\n", "\n");
     if body_md.trim().is_empty() {
         errors.add("body_md", "Enter the text of the policy");
-    } else if body_md.len() > MAX_BODY {
+    } else if body_md.chars().count() > MAX_BODY {
         errors.add(
             "body_md",
             "The text of the policy must be 200,000 characters or fewer",
-        );
-    }
-    let reviewed_on = optional_date(
-        &form.reviewed_on,
-        "reviewed_on",
-        "The review date",
-        &mut errors,
-    );
-    let next_review_due = optional_date(
-        &form.next_review_due,
-        "next_review_due",
-        "The date of the next review",
-        &mut errors,
-    );
-    if let (Some(on), Some(next)) = (reviewed_on, next_review_due)
-        && next <= on
-    {
-        errors.add(
-            "next_review_due",
-            "The date of the next review must be after the review date",
-        );
-    }
-    let reviewed_by = form.reviewed_by.trim().to_owned();
-    if reviewed_by.chars().count() > 200 {
-        errors.add(
-            "reviewed_by",
-            "Who reviewed it must be 200 characters or fewer",
-        );
-    }
-    let signature_fields: Vec<String> = SIGNATURE_FIELDS
-        .iter()
-        .filter(|(key, _)| form.signature_fields.iter().any(|f| f == key))
-        .map(|(key, _)| (*key).to_owned())
-        .collect();
-    if !signature_fields.iter().any(|f| f == "signature") {
-        errors.add(
-            "field-signature",
-            "The signature block must include the signature",
         );
     }
 
@@ -855,13 +835,19 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
         if row.text.chars().count() > 500 {
             errors.add(
                 format!("ack-text-{}", row.index),
-                "A statement must be 500 characters or fewer",
+                format!(
+                    "Statement {} must be 500 characters or fewer",
+                    row.index + 1
+                ),
             );
         }
         if row.position.trim().parse::<u32>().is_err() {
             errors.add(
                 format!("ack-position-{}", row.index),
-                "The order must be a whole number, like 1 or 2",
+                format!(
+                    "The order of statement {} must be a whole number, like 1 or 2",
+                    row.index + 1
+                ),
             );
         }
     }
@@ -897,6 +883,46 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
             required: row.required,
         });
     }
+
+    let signature_fields: Vec<String> = SIGNATURE_FIELDS
+        .iter()
+        .filter(|(key, _)| form.signature_fields.iter().any(|f| f == key))
+        .map(|(key, _)| (*key).to_owned())
+        .collect();
+    if !signature_fields.iter().any(|f| f == "signature") {
+        errors.add(
+            "field-signature",
+            "The signature block must include the signature",
+        );
+    }
+
+    let reviewed_on = optional_date(
+        &form.reviewed_on,
+        "reviewed_on",
+        "The review date",
+        &mut errors,
+    );
+    let next_review_due = optional_date(
+        &form.next_review_due,
+        "next_review_due",
+        "The date of the next review",
+        &mut errors,
+    );
+    if let (Some(on), Some(next)) = (reviewed_on, next_review_due)
+        && next <= on
+    {
+        errors.add(
+            "next_review_due",
+            "The date of the next review must be after the review date",
+        );
+    }
+    let reviewed_by = form.reviewed_by.trim().to_owned();
+    if reviewed_by.chars().count() > 200 {
+        errors.add(
+            "reviewed_by",
+            "Who reviewed it must be 200 characters or fewer",
+        );
+    }
     let content = VersionContent {
         label,
         title,
@@ -918,7 +944,22 @@ async fn save(
 ) -> Result<Response> {
     let mut tx = state.pool.begin().await?;
     let version = load_draft(&mut tx, &editor, version_id).await?;
-    let (content, mut rows, errors) = read_draft_form(&form);
+    let (content, mut rows, mut errors) = read_draft_form(&form);
+    let label_taken = sqlx::query_scalar!(
+        r#"select exists (select 1 from policy_versions
+             where policy_id = $1 and id <> $2 and lower(label) = lower($3)) as "taken!""#,
+        version.policy_id,
+        version.id,
+        content.label
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if label_taken && errors.get("label").is_none() {
+        errors.add_first(
+            "label",
+            "Another version of this policy already has this label",
+        );
+    }
     if !errors.is_empty() {
         let n = rows.len();
         if rows.iter().all(|r| !r.text.is_empty()) {
@@ -993,11 +1034,28 @@ async fn preview(
 ) -> Result<SignPage> {
     let mut conn = state.pool.acquire().await?;
     let version = load_draft(&mut conn, &editor, version_id).await?;
+    // People who signed the version in force will see what changed: so does the preview.
+    let published = sqlx::query_scalar!(
+        "select id from policy_versions where policy_id = $1 and status = 'published'",
+        version.policy_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let changes_since = match published {
+        Some(id) => load(&mut conn, editor.school.id, id)
+            .await?
+            .map(|old| ChangesSince {
+                label: old.content.label.clone(),
+                changes: diff::compare(&old.content, &version.content),
+            }),
+        None => None,
+    };
     Ok(SignPage::preview(
         editor.nav(),
         editor.school.slug.clone(),
-        String::new(),
+        editor.job_title.clone(),
         version.view(),
+        changes_since,
     ))
 }
 
@@ -1119,11 +1177,11 @@ async fn import(
     Form(form): Form<ImportForm>,
 ) -> Result<Response> {
     let mut tx = state.pool.begin().await?;
-    let policy = load_policy(&mut tx, editor.school.id, policy_id).await?;
+    let policy = lock_policy(&mut tx, editor.school.id, policy_id).await?;
     let mut errors = FieldErrors::default();
     if form.text.trim().is_empty() {
         errors.add("text", "Paste the text of the policy");
-    } else if form.text.len() > MAX_BODY {
+    } else if form.text.chars().count() > MAX_BODY {
         errors.add("text", "The text must be 200,000 characters or fewer");
     }
     if errors.is_empty() {
@@ -1230,18 +1288,20 @@ struct PublishPage {
     policy_id: Uuid,
     policy_name: String,
     label: String,
+    /// The content confirmed on this page: publishing refuses anything else.
+    content_sha256: String,
     current_label: Option<String>,
     audience: String,
     total: i64,
     by_group: Vec<(String, i64)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 async fn publish_page(
     state: &AppState,
     editor: &Editor,
     version_id: Uuid,
-    problems: Option<Vec<String>>,
+    problems: Option<Vec<Problem>>,
 ) -> Result<PublishPage> {
     let mut conn = state.pool.acquire().await?;
     let version = load_draft(&mut conn, editor, version_id).await?;
@@ -1258,6 +1318,7 @@ async fn publish_page(
         version_id: version.id,
         policy_id: version.policy_id,
         problems: problems.unwrap_or_else(|| publish::problems(&version, clock::today_uk())),
+        content_sha256: version.content.sha256(),
         policy_name: version.policy_name.clone(),
         label: version.content.label.clone(),
         current_label,
@@ -1278,35 +1339,43 @@ async fn publish_form(
     publish_page(&state, &editor, version_id, None).await
 }
 
+#[derive(Deserialize)]
+struct PublishForm {
+    #[serde(default)]
+    content_sha256: String,
+}
+
 async fn publish(
     State(state): State<AppState>,
     editor: Editor,
     Path((_slug, version_id)): Path<(String, Uuid)>,
+    Form(form): Form<PublishForm>,
 ) -> Result<Response> {
     let outcome = publish::publish(
         &state.pool,
         editor.school.id,
         version_id,
+        Some(&form.content_sha256),
         Some(editor.user.id),
         &state.settings.base_url,
         clock::today_uk(),
     )
     .await;
+    let mut conn = state.pool.acquire().await?;
+    let version = load(&mut conn, editor.school.id, version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let policy_page = format!("/s/{}/policies/{}", editor.school.slug, version.policy_id);
     match outcome {
-        Ok(done) => {
-            let policy_id = sqlx::query_scalar!(
-                "select policy_id from policy_versions where id = $1",
-                done.version_id
-            )
-            .fetch_one(&state.pool)
-            .await?;
-            Ok(Redirect::to(&format!(
-                "/s/{}/policies/{policy_id}?published={}&notified={}",
-                editor.school.slug,
-                urlencode(&done.label),
-                done.notified
-            ))
-            .into_response())
+        Ok(done) => Ok(Redirect::to(&format!(
+            "{policy_page}?published={}&notified={}",
+            urlencode(&done.label),
+            done.notified
+        ))
+        .into_response()),
+        // Published a moment ago, by this person's other click or a colleague.
+        Err(PublishError::NotReady(_)) if !version.is_draft() => {
+            Ok(Redirect::to(&policy_page).into_response())
         }
         Err(PublishError::NotReady(problems)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -539,6 +539,7 @@ pub async fn import_into_school(
             school_id,
             draft_id,
             None,
+            None,
             request.base_url,
             request.today,
         )
@@ -551,9 +552,10 @@ pub async fn import_into_school(
                 )
             }
             Err(super::publish::PublishError::NotReady(problems)) => {
+                let reasons: Vec<String> = problems.into_iter().map(|p| p.message).collect();
                 bail!(
                     "imported as a draft, but not published: {}",
-                    problems.join(" ")
+                    reasons.join(" ")
                 )
             }
             Err(err) => return Err(err.into()),

@@ -29,20 +29,38 @@ pub async fn audience_counts(
     Ok(rows.into_iter().map(|r| (r.grp, r.count)).collect())
 }
 
-/// Why a draft cannot be published yet, in words for the DPO; empty when it can.
-pub fn problems(version: &StoredVersion, today: Date) -> Vec<String> {
+/// A reason a draft cannot be published yet: the draft's field to fix, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn problem(field: &'static str, message: &str) -> Problem {
+    Problem {
+        field,
+        message: message.to_owned(),
+    }
+}
+
+/// Why a draft cannot be published yet; empty when it can.
+pub fn problems(version: &StoredVersion, today: Date) -> Vec<Problem> {
     let mut problems = vec![];
     if !version.is_draft() {
-        problems.push("This version has already been published.".to_owned());
+        problems.push(problem("label", "This version has already been published."));
     }
     if version.content.body_md.trim().is_empty() {
-        problems.push("The policy has no text yet.".to_owned());
+        problems.push(problem("body_md", "The policy has no text yet."));
     }
     match version.content.next_review_due {
-        None => problems.push("Set the date of the next review.".to_owned()),
-        Some(due) if due <= today => {
-            problems.push("The date of the next review must be in the future.".to_owned())
-        }
+        None => problems.push(problem(
+            "next_review_due",
+            "Set the date of the next review.",
+        )),
+        Some(due) if due <= today => problems.push(problem(
+            "next_review_due",
+            "The date of the next review must be in the future.",
+        )),
         Some(_) => {}
     }
     problems
@@ -59,36 +77,48 @@ pub enum PublishError {
     #[error("version not found")]
     NotFound,
     #[error("not ready to publish")]
-    NotReady(Vec<String>),
+    NotReady(Vec<Problem>),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Render(#[from] askama::Error),
 }
 
+/// Publishes draft `version_id`. With `confirmed_sha256`, only if the draft still has the
+/// content the DPO confirmed.
 pub async fn publish(
     pool: &PgPool,
     school_id: Uuid,
     version_id: Uuid,
+    confirmed_sha256: Option<&str>,
     publisher: Option<Uuid>,
     base_url: &str,
     today: Date,
 ) -> Result<Published, PublishError> {
     let mut tx = pool.begin().await?;
-    // Lock the policy's versions, so two DPOs publishing at once cannot both succeed.
+    // Lock the policy: two publishes at once, or an audience change, wait for each other.
     sqlx::query!(
-        "select v.id from policy_versions v
-         where v.policy_id = (select policy_id from policy_versions where id = $1 and school_id = $2)
+        "select p.id from policies p
+         where p.id = (select policy_id from policy_versions where id = $1 and school_id = $2)
          for update",
         version_id,
         school_id
     )
-    .fetch_all(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     let version = load(&mut tx, school_id, version_id)
         .await?
         .ok_or(PublishError::NotFound)?;
-    let problems = problems(&version, today);
+    let mut problems = problems(&version, today);
+    if let Some(confirmed) = confirmed_sha256
+        && confirmed != version.content.sha256()
+        && version.is_draft()
+    {
+        problems.push(problem(
+            "label",
+            "The draft has changed since you opened this page. Check it again, then publish.",
+        ));
+    }
     if !problems.is_empty() {
         return Err(PublishError::NotReady(problems));
     }

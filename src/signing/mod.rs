@@ -143,12 +143,18 @@ pub struct ChangesSince {
 
 impl SignPage {
     /// The page exactly as a signer will see it, for a DPO checking a draft.
-    pub fn preview(nav: Nav, slug: String, job_title: String, version: VersionView) -> Self {
+    pub fn preview(
+        nav: Nav,
+        slug: String,
+        job_title: String,
+        version: VersionView,
+        changes_since: Option<ChangesSince>,
+    ) -> Self {
         SignPage {
             nav,
             slug,
             preview: true,
-            changes_since: None,
+            changes_since,
             version,
             today: render::long_date(clock::today_uk()),
             full_name: String::new(),

@@ -369,3 +369,54 @@ async fn import_policy_turns_a_text_file_into_a_draft_and_can_publish_it() {
         String::from_utf8_lossy(&out.stderr).contains("no school has the web address 'nowhere'")
     );
 }
+
+#[tokio::test]
+async fn jobs_run_for_a_given_day_and_a_dry_run_sends_nothing() {
+    let sink = SmtpSink::start();
+    let (pool, url) = fresh_database().await;
+    aup_portal::demo::seed(&pool, PASSWORD).await.unwrap();
+    let jobs = |args: &[&str]| {
+        let out = portal()
+            .args(["jobs", "run"])
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("SMTP_URL", sink.url())
+            .env("AUP_BASE_URL", "https://aup.cranbrook.example")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dry = jobs(&["reviews", "--as-of", "2025-11-01", "--dry-run"]);
+    assert!(
+        dry.contains("would send <dpo@cranbrook.example>: Cranbrook Primary School: the review of the Staff and Governors AUP is overdue (due 1 November 2025)"),
+        "{dry}"
+    );
+    let outbox: i64 = sqlx::query_scalar("select count(*) from outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(outbox, 0, "a dry run queues nothing");
+    let real = jobs(&["reviews", "--as-of", "2025-11-01"]);
+    assert_eq!(
+        real.lines().filter(|l| l.starts_with("queued <")).count(),
+        2,
+        "{real}"
+    );
+    assert!(jobs(&["reviews", "--as-of", "2025-11-02"]).contains("nothing to send"));
+    assert!(jobs(&["outbox", "--dry-run"]).contains("would send <sbm@cranbrook.example>"));
+    assert!(jobs(&["outbox"]).contains("sent 2, to retry later 0, failed 0"));
+    let delivered = sink.messages();
+    assert_eq!(delivered.len(), 2);
+    assert!(
+        delivered[0]
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("https://aup.cranbrook.example/s/cranbrook/")
+    );
+}

@@ -198,3 +198,147 @@ pub async fn cranbrook_signature(app: &TestApp) -> Vec<(&'static str, String)> {
 pub fn as_form<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// A real SMTP server (aiosmtpd, started by the tests) that keeps every message it accepts.
+pub struct SmtpSink {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+}
+
+#[derive(serde::Deserialize, Debug, Clone)]
+pub struct Delivered {
+    pub rcpt_tos: Vec<String>,
+    pub from: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+}
+
+impl Delivered {
+    /// The first link in the text part that points into the portal.
+    pub fn link(&self, base: &str) -> String {
+        let text = self.text.as_deref().unwrap_or_default();
+        let start = text
+            .find(base)
+            .expect("a link to the portal in the text part");
+        text[start..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn python() -> String {
+    if let Ok(python) = std::env::var("AUP_TEST_PYTHON") {
+        return python;
+    }
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/tools-venv/bin/python");
+    if std::path::Path::new(venv).exists() {
+        venv.to_owned()
+    } else {
+        "python3".to_owned()
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_sink(port: u16, dir: &std::path::Path) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/smtp_sink.py"
+        ))
+        .arg(dir)
+        .arg(port.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with aiosmtpd (scripts/test installs it)");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("sink output");
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the SMTP sink did not start (is aiosmtpd installed?)"
+    );
+    child
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("aup-mail-{}", Uuid::new_v4().simple()));
+        Self::start_on(free_port(), dir)
+    }
+
+    fn start_on(port: u16, dir: std::path::PathBuf) -> Self {
+        let child = spawn_sink(port, &dir);
+        SmtpSink {
+            child: Some(child),
+            port,
+            dir,
+        }
+    }
+
+    /// SMTP_URL for the portal: plain SMTP, as for a local relay.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same port, keeping what was delivered.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn_sink(self.port, &self.dir));
+    }
+
+    pub fn messages(&self) -> Vec<Delivered> {
+        let mut found: Vec<Delivered> = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .map(|e| {
+                        serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort_by(|a, b| (&a.rcpt_tos, &a.subject).cmp(&(&b.rcpt_tos, &b.subject)));
+        found
+    }
+
+    pub fn mailer(&self, base_url: &str) -> aup_portal::mail::smtp::Mailer {
+        aup_portal::mail::smtp::Mailer::new(
+            &self.url(),
+            "Cranbrook AUP <aup@cranbrook.example>",
+            base_url,
+        )
+        .expect("mailer")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod database;
+mod mail;
 mod publishing;
 mod samples;
 mod signing;

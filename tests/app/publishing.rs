@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
-const DPO: &str = "dpo@cranbrook.example";
+pub const DPO: &str = "dpo@cranbrook.example";
 
 async fn policy_id(app: &TestApp, name: &str) -> Uuid {
     sqlx::query_scalar("select id from policies where name = $1")
@@ -78,13 +78,26 @@ fn changed_body() -> String {
         )
 }
 
-async fn publish_changed_cranbrook(app: &TestApp) -> Uuid {
+/// Confirms and publishes a draft, as the DPO does on the confirmation page.
+pub async fn publish_draft(app: &TestApp, draft: &str) -> Page {
+    let confirm = app.get(&format!("{draft}/publish")).await;
+    let marker = r#"name="content_sha256" value=""#;
+    let start = confirm.body.find(marker).expect("a confirmation form") + marker.len();
+    let hash = confirm.body[start..start + 64].to_owned();
+    app.post(
+        &format!("{draft}/publish"),
+        &[("content_sha256", hash.as_str())],
+    )
+    .await
+}
+
+pub async fn publish_changed_cranbrook(app: &TestApp) -> Uuid {
     let draft = start_clone(app).await;
     let saved = app
         .post(&draft, &as_form(&draft_fields(&changed_body())))
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let published = app.post(&format!("{draft}/publish"), &[]).await;
+    let published = publish_draft(app, &draft).await;
     assert_eq!(
         published.status,
         StatusCode::SEE_OTHER,
@@ -186,7 +199,16 @@ async fn next_years_version_is_cloned_edited_previewed_and_published() {
     confirm.assert_contains("it replaces version 2024-25");
 
     let old = app.version_id(CRANBROOK).await;
-    let published = app.post(&format!("{draft}/publish"), &[]).await;
+    // A confirmation for other content (the draft changed since) is refused.
+    let stale = app
+        .post(
+            &format!("{draft}/publish"),
+            &[("content_sha256", "0".repeat(64).as_str())],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    stale.assert_contains("The draft has changed since you opened this page");
+    let published = publish_draft(&app, &draft).await;
     assert_eq!(
         published.status,
         StatusCode::SEE_OTHER,
@@ -251,11 +273,53 @@ async fn next_years_version_is_cloned_edited_previewed_and_published() {
     assert_eq!(app.get(&draft).await.status, StatusCode::NOT_FOUND);
     let again = app.post(&draft, &as_form(&draft_fields("changed"))).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
+    for sql in [
+        "update policy_versions set body_md = 'x' where id = $1",
+        "delete from policy_versions where id = $1",
+    ] {
+        let refused = sqlx::query(sql)
+            .bind(new)
+            .execute(&app.pool)
+            .await
+            .expect_err(sql);
+        assert!(
+            refused.to_string().contains("can no longer be"),
+            "{refused}"
+        );
+    }
     let refused = sqlx::query("update policy_versions set body_md = 'x' where id = $1")
-        .bind(new)
+        .bind(old)
         .execute(&app.pool)
+        .await
+        .expect_err("a superseded version is final too");
+    assert!(
+        refused
+            .to_string()
+            .contains("is superseded, and can no longer be changed")
+    );
+    // A second click on Publish lands on the policy page, publishing nothing more.
+    assert_eq!(
+        app.get(&format!("{draft}/publish")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let again = app
+        .post(
+            &format!("{draft}/publish"),
+            &[("content_sha256", hash.as_str())],
+        )
         .await;
-    assert!(refused.is_err());
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(
+        again
+            .location()
+            .unwrap()
+            .starts_with("/s/cranbrook/policies/")
+    );
+    assert_eq!(
+        app.count("select count(*) from outbox").await,
+        3,
+        "nobody is emailed twice"
+    );
 }
 
 #[tokio::test]
@@ -528,7 +592,10 @@ async fn unsafe_markup_in_a_policy_never_reaches_the_signer() {
     let saved = app.post(&draft, &as_form(&draft_fields(body))).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let preview = app.get(&format!("{draft}/preview")).await;
-    app.post(&format!("{draft}/publish"), &[]).await;
+    assert_eq!(
+        publish_draft(&app, &draft).await.status,
+        StatusCode::SEE_OTHER
+    );
     let signer = TestApp {
         address: app.address.clone(),
         pool: app.pool.clone(),
@@ -671,4 +738,106 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
             "admin GET {path}"
         );
     }
+}
+
+#[tokio::test]
+async fn starting_a_version_when_a_draft_exists_opens_that_draft() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let first = start_clone(&app).await;
+    let policy = policy_id(&app, CRANBROOK).await;
+    let second = app
+        .post(
+            &format!("/s/cranbrook/policies/{policy}/versions"),
+            &[("start", "blank")],
+        )
+        .await;
+    assert_eq!(second.location(), Some(first.as_str()));
+    let imported = app
+        .post(
+            &format!("/s/cranbrook/policies/{policy}/import"),
+            &[("text", "- One")],
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::UNPROCESSABLE_ENTITY);
+    imported.assert_contains("This policy already has a draft");
+    assert_eq!(
+        app.count("select count(*) from policy_versions where status = 'draft'")
+            .await,
+        1
+    );
+
+    // A label another version already has is refused.
+    let mut fields = draft_fields("- One statement");
+    fields[0].1 = "2024-25".into();
+    let page = app.post(&first, &as_form(&fields)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Another version of this policy already has this label");
+}
+
+#[tokio::test]
+async fn a_dpo_of_another_school_cannot_use_this_schools_ids_under_their_own_school() {
+    let app = spawn_app().await;
+    let dpo = TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    };
+    dpo.sign_in(DPO).await;
+    let draft = start_clone(&dpo).await;
+    let draft_id = draft.rsplit('/').next().unwrap().to_owned();
+    let policy = policy_id(&app, CRANBROOK).await;
+    let version = app.version_id(CRANBROOK).await;
+    sqlx::raw_sql(
+        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+         insert into users (email, full_name, password_hash)
+           select 'dpo@oakfield.example', 'Morgan Ellis', password_hash from users where email = 'dpo@cranbrook.example';
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'external', 'Data protection officer', '{dpo}' from users u, schools s
+           where u.email = 'dpo@oakfield.example' and s.slug = 'oakfield';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let other = TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    };
+    other.sign_in("dpo@oakfield.example").await;
+    assert_eq!(
+        other.get("/s/oakfield/policies").await.status,
+        StatusCode::OK
+    );
+    for path in [
+        format!("/s/oakfield/policies/{policy}"),
+        format!("/s/oakfield/policies/{policy}/history"),
+        format!("/s/oakfield/policies/{policy}/compare?from={version}&to={draft_id}"),
+        format!("/s/oakfield/drafts/{draft_id}"),
+        format!("/s/oakfield/drafts/{draft_id}/preview"),
+        format!("/s/oakfield/drafts/{draft_id}/publish"),
+    ] {
+        assert_eq!(
+            other.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for path in [
+        format!("/s/oakfield/drafts/{draft_id}"),
+        format!("/s/oakfield/drafts/{draft_id}/delete"),
+        format!("/s/oakfield/drafts/{draft_id}/publish"),
+        format!("/s/oakfield/policies/{policy}/versions"),
+        format!("/s/oakfield/policies/{policy}/audience"),
+    ] {
+        let page = other
+            .post(&path, &[("start", "blank"), ("audience", "staff")])
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "POST {path}");
+    }
+    assert_eq!(
+        app.count("select count(*) from policy_versions where status = 'draft'")
+            .await,
+        1
+    );
 }
