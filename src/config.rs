@@ -48,6 +48,17 @@ pub enum Command {
         #[arg(long)]
         publish: bool,
     },
+    /// Import a school's people from a CSV file (name, email, group, job title), inviting new ones.
+    ImportStaff {
+        /// The CSV file, with a header row; UTF-8, with or without a byte order mark.
+        file: std::path::PathBuf,
+        /// The school's short name in web addresses, for example "cranbrook".
+        #[arg(long)]
+        school: String,
+        /// Say what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run a scheduled job now: reviews, reminders or outbox.
     Jobs {
         #[command(subcommand)]

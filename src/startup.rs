@@ -5,23 +5,22 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::{MatchedPath, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request},
     http::StatusCode,
     middleware,
     routing::get,
 };
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tower_http::{
-    csrf::CsrfLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer,
-};
+use tower_http::{csrf::CsrfLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{
     Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion,
 };
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
-    auth, config::Config, error::AppError, jobs::ReminderPolicy, mail, policies, signing, web,
+    auth, compliance, config::Config, error::AppError, jobs::ReminderPolicy, mail, policies,
+    signing, web,
 };
 
 #[derive(Clone, Debug)]
@@ -151,6 +150,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(signing::router())
         .merge(policies::editor::router())
         .merge(mail::pages::router())
+        .merge(compliance::router())
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/static/app.css", get(web::stylesheet))
@@ -158,7 +158,8 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .layer(sessions)
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(secure, web::headers))
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        // Forms are small; the one upload that is not (a paper form's scan) sets its own limit.
+        .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

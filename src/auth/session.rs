@@ -138,7 +138,13 @@ impl Member {
     pub fn nav(&self) -> Nav {
         let slug = &self.school.slug;
         let mut links = vec![(format!("/s/{slug}/"), "Your policies")];
-        if PolicyEditors::ROLES.iter().any(|r| self.has_role(r)) {
+        if ComplianceViewers::allows(self) {
+            links.push((format!("/s/{slug}/compliance"), "Who has signed"));
+        }
+        if PeopleManagers::allows(self) {
+            links.push((format!("/s/{slug}/people"), "People"));
+        }
+        if PolicyEditors::allows(self) {
             links.push((format!("/s/{slug}/policies"), "Manage policies"));
         }
         if self.has_role("admin") {
@@ -194,12 +200,28 @@ impl FromRequestParts<AppState> for Member {
 /// A set of portal roles that may use a page.
 pub trait Roles: Send + Sync {
     const ROLES: &'static [&'static str];
+
+    fn allows(member: &Member) -> bool {
+        Self::ROLES.iter().any(|r| member.has_role(r))
+    }
 }
 
 /// The DPO, who owns the policy text, and the school's admin.
 pub struct PolicyEditors;
 impl Roles for PolicyEditors {
     const ROLES: &'static [&'static str] = &["dpo", "admin"];
+}
+
+/// Who keeps the list of people and chases signatures: the SBM, and the admin.
+pub struct PeopleManagers;
+impl Roles for PeopleManagers {
+    const ROLES: &'static [&'static str] = &["sbm", "admin"];
+}
+
+/// Who sees the compliance dashboard: the SBM, the head and SLT (read-only), the admin.
+pub struct ComplianceViewers;
+impl Roles for ComplianceViewers {
+    const ROLES: &'static [&'static str] = &["sbm", "head", "admin"];
 }
 
 /// The school's administrators.
@@ -227,7 +249,7 @@ impl<R: Roles> FromRequestParts<AppState> for RequireRole<R> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let member = Member::from_request_parts(parts, state).await?;
-        if R::ROLES.iter().any(|r| member.has_role(r)) {
+        if R::allows(&member) {
             return Ok(RequireRole {
                 member,
                 _roles: std::marker::PhantomData,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod compliance;
 mod database;
 mod mail;
 mod publishing;

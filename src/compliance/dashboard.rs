@@ -1,0 +1,477 @@
+//! The compliance dashboard of a published version: counts and percentages overall, by
+//! group and by job title, signatures over time as an SVG chart, the outstanding list,
+//! and chasing (at most one reminder a day per person, however often the button is pressed).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    response::Redirect,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Signer, signers};
+use crate::{
+    audit,
+    auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
+    clock,
+    error::{AppError, Result},
+    mail::{self, SignReminder},
+    policies::{group_name, render},
+    startup::AppState,
+    web::Nav,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/{slug}/compliance", get(index))
+        .route("/s/{slug}/compliance/{version_id}", get(dashboard))
+        .route("/s/{slug}/compliance/{version_id}/remind", post(remind_all))
+        .route(
+            "/s/{slug}/compliance/{version_id}/remind/{membership_id}",
+            post(remind_one),
+        )
+}
+
+/// A published version of this school, as the dashboard needs it.
+pub struct Published {
+    pub id: Uuid,
+    pub policy_name: String,
+    pub label: String,
+    pub audience: Vec<String>,
+    pub published_at: OffsetDateTime,
+    pub content_sha256: String,
+}
+
+pub async fn published(db: &sqlx::PgPool, school_id: Uuid, version_id: Uuid) -> Result<Published> {
+    sqlx::query_as!(
+        Published,
+        r#"select v.id, p.name as policy_name, v.label, p.audience, v.published_at as "published_at!",
+                  v.content_sha256 as "content_sha256!"
+           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
+        version_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub struct Tally {
+    pub name: String,
+    pub signed: usize,
+    pub total: usize,
+}
+
+impl Tally {
+    pub fn outstanding(&self) -> usize {
+        self.total - self.signed
+    }
+
+    pub fn percent(&self) -> usize {
+        (self.signed * 100).checked_div(self.total).unwrap_or(100)
+    }
+}
+
+fn tally_by(signers: &[Signer], key: impl Fn(&Signer) -> String) -> Vec<Tally> {
+    let mut groups: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for s in signers {
+        let entry = groups.entry(key(s)).or_default();
+        entry.1 += 1;
+        if s.signed_at.is_some() {
+            entry.0 += 1;
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(name, (signed, total))| Tally {
+            name,
+            signed,
+            total,
+        })
+        .collect()
+}
+
+// ---- The index: every published version ----
+
+struct VersionSummary {
+    id: Uuid,
+    policy_name: String,
+    label: String,
+    tally: Tally,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/index.html")]
+struct IndexPage {
+    nav: Nav,
+    slug: String,
+    versions: Vec<VersionSummary>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+) -> Result<IndexPage> {
+    let rows = sqlx::query!(
+        r#"select v.id, p.name as policy_name, v.label,
+                  count(m.id) as "total!", count(a.id) as "signed!"
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           left join memberships m on m.school_id = v.school_id and m.status = 'active'
+                and 'signer' = any(m.roles) and m.grp = any(p.audience)
+           left join agreements a on a.membership_id = m.id and a.version_id = v.id
+           where v.school_id = $1 and v.status = 'published'
+           group by v.id, p.name, v.label
+           order by p.name"#,
+        viewer.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(IndexPage {
+        nav: viewer.nav(),
+        slug: viewer.school.slug.clone(),
+        versions: rows
+            .into_iter()
+            .map(|r| VersionSummary {
+                id: r.id,
+                tally: Tally {
+                    name: r.policy_name.clone(),
+                    signed: usize::try_from(r.signed).unwrap_or(0),
+                    total: usize::try_from(r.total).unwrap_or(0),
+                },
+                policy_name: r.policy_name,
+                label: r.label,
+            })
+            .collect(),
+    })
+}
+
+// ---- One version's dashboard ----
+
+struct OutstandingRow {
+    membership_id: Uuid,
+    full_name: String,
+    grp: String,
+    job_title: String,
+    days: i64,
+    last_reminded: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    slug: String,
+    version: Published,
+    published_on: String,
+    overall: Tally,
+    by_group: Vec<Tally>,
+    by_job_title: Vec<Tally>,
+    chart: Chart,
+    outstanding: Vec<OutstandingRow>,
+    can_chase: bool,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DashboardQuery {
+    reminded: Option<usize>,
+    skipped: Option<usize>,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+    Query(query): Query<DashboardQuery>,
+) -> Result<DashboardPage> {
+    let version = published(&state.pool, viewer.school.id, version_id).await?;
+    let people = signers(&state.pool, viewer.school.id, version.id, &version.audience).await?;
+    let today = clock::today_uk();
+    let overall = Tally {
+        name: "Everyone".to_owned(),
+        signed: people.iter().filter(|s| s.signed_at.is_some()).count(),
+        total: people.len(),
+    };
+    let mut outstanding: Vec<OutstandingRow> = people
+        .iter()
+        .filter(|s| s.signed_at.is_none())
+        .map(|s| OutstandingRow {
+            membership_id: s.membership_id,
+            full_name: s.full_name.clone(),
+            grp: group_name(&s.grp).to_owned(),
+            job_title: s.job_title.clone(),
+            days: s.days_outstanding(version.published_at, today),
+            last_reminded: s.last_reminded.map(clock::date_time),
+        })
+        .collect();
+    outstanding.sort_by(|a, b| {
+        b.days
+            .cmp(&a.days)
+            .then_with(|| a.full_name.cmp(&b.full_name))
+    });
+    let notice = query.reminded.map(|n| {
+        let skipped = query.skipped.unwrap_or(0);
+        let mut text = format!(
+            "{n} {} reminded.",
+            if n == 1 { "person was" } else { "people were" }
+        );
+        if skipped > 0 {
+            text.push_str(&format!(
+                " {skipped} had already been reminded today, so {} not reminded again.",
+                if skipped == 1 { "was" } else { "were" }
+            ));
+        }
+        text
+    });
+    Ok(DashboardPage {
+        nav: viewer.nav(),
+        slug: viewer.school.slug.clone(),
+        published_on: render::long_date(clock::uk(version.published_at).date()),
+        chart: Chart::build(&people, version.published_at, today),
+        by_group: tally_by(&people, |s| group_name(&s.grp).to_owned()),
+        by_job_title: tally_by(&people, |s| {
+            if s.job_title.is_empty() {
+                "No job title".to_owned()
+            } else {
+                s.job_title.clone()
+            }
+        }),
+        overall,
+        outstanding,
+        can_chase: PeopleManagers::allows(&viewer),
+        notice,
+        version,
+    })
+}
+
+/// Cumulative signatures by day since publishing, drawn as an SVG line with a text alternative.
+pub struct Chart {
+    pub svg: String,
+    pub summary: String,
+    pub days: Vec<(String, usize)>,
+}
+
+impl Chart {
+    const WIDTH: f64 = 640.0;
+    const HEIGHT: f64 = 240.0;
+    const LEFT: f64 = 48.0;
+    const BOTTOM: f64 = 32.0;
+    const TOP: f64 = 16.0;
+
+    fn build(people: &[Signer], published_at: OffsetDateTime, today: Date) -> Chart {
+        let start = clock::uk(published_at).date();
+        let end = today.max(start + Duration::days(1));
+        let span = (end - start).whole_days();
+        let total = people.len().max(1);
+        let mut signed_days: Vec<Date> = people
+            .iter()
+            .filter_map(|s| s.signed_at.map(|at| clock::uk(at).date().max(start)))
+            .collect();
+        signed_days.sort();
+        let mut days = vec![];
+        let mut points = vec![];
+        let mut count = 0usize;
+        let mut next = 0usize;
+        for offset in 0..=span {
+            let day = start + Duration::days(offset);
+            while next < signed_days.len() && signed_days[next] <= day {
+                count += 1;
+                next += 1;
+            }
+            let x = Self::LEFT + (Self::WIDTH - Self::LEFT - 8.0) * offset as f64 / span as f64;
+            let y = Self::TOP
+                + (Self::HEIGHT - Self::TOP - Self::BOTTOM) * (1.0 - count as f64 / total as f64);
+            points.push(format!("{x:.1},{y:.1}"));
+            let previous = days.last().map(|(_, n)| *n);
+            if previous != Some(count) || offset == 0 || offset == span {
+                days.push((render::long_date(day), count));
+            }
+        }
+        let base = Self::HEIGHT - Self::BOTTOM;
+        let desc = format!(
+            "{count} of {} people signed between {} and {}.",
+            people.len(),
+            render::long_date(start),
+            render::long_date(end)
+        );
+        let svg = format!(
+            r##"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">
+<title id="chart-title">Signatures since publishing</title>
+<desc id="chart-desc">{desc}</desc>
+<line x1="{l}" y1="{t}" x2="{l}" y2="{base}" stroke="#505a5f" stroke-width="1"/>
+<line x1="{l}" y1="{base}" x2="{r}" y2="{base}" stroke="#505a5f" stroke-width="1"/>
+<line x1="{l}" y1="{t}" x2="{r}" y2="{t}" stroke="#b1b4b6" stroke-width="1" stroke-dasharray="4 4"/>
+<text x="{lt}" y="{ty}" text-anchor="end" font-size="13" fill="#0b0c0c">{total}</text>
+<text x="{lt}" y="{base}" text-anchor="end" font-size="13" fill="#0b0c0c">0</text>
+<text x="{l}" y="{h1}" font-size="13" fill="#0b0c0c">{first}</text>
+<text x="{r}" y="{h1}" text-anchor="end" font-size="13" fill="#0b0c0c">{last}</text>
+<polyline points="{points}" fill="none" stroke="#1d70b8" stroke-width="3"/>
+</svg>"##,
+            w = Self::WIDTH,
+            h = Self::HEIGHT,
+            l = Self::LEFT,
+            t = Self::TOP,
+            r = Self::WIDTH - 8.0,
+            lt = Self::LEFT - 6.0,
+            ty = Self::TOP + 4.0,
+            h1 = Self::HEIGHT - 10.0,
+            total = people.len(),
+            first = render::long_date(start),
+            last = render::long_date(end),
+            points = points.join(" "),
+        );
+        Chart {
+            summary: format!(
+                "{count} of {} people have signed since it was published on {}.",
+                people.len(),
+                render::long_date(start)
+            ),
+            svg,
+            days,
+        }
+    }
+}
+
+// ---- Chasing ----
+
+/// Reminds each outstanding person among `who` who has not been reminded today.
+/// Returns (reminded, skipped).
+pub async fn chase(
+    state: &AppState,
+    member: &Member,
+    version: &Published,
+    who: &[Signer],
+) -> Result<(usize, usize)> {
+    let today = clock::today_uk();
+    let mut tx = state.pool.begin().await?;
+    let mut reminded = 0;
+    let mut skipped = 0;
+    for person in who.iter().filter(|s| s.signed_at.is_none()) {
+        let already = sqlx::query_scalar!(
+            r#"select exists (select 1 from reminders where membership_id = $1 and version_id = $2
+                 and (reminded_at at time zone 'Europe/London')::date = $3) as "already!""#,
+            person.membership_id,
+            version.id,
+            today
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if already {
+            skipped += 1;
+            continue;
+        }
+        let sign_url = format!(
+            "{}/s/{}/versions/{}/sign",
+            state.settings.base_url, member.school.slug, version.id
+        );
+        let published_on = render::long_date(clock::uk(version.published_at).date());
+        let email = SignReminder {
+            first_name: person
+                .full_name
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
+            school_name: &member.school.name,
+            policy_name: &version.policy_name,
+            label: &version.label,
+            published_on: &published_on,
+            sign_url: &sign_url,
+        }
+        .render(
+            &person.email,
+            format!(
+                "{}: reminder to sign the {} ({})",
+                member.school.name, version.policy_name, version.label
+            ),
+        )?;
+        let queued = mail::queue(
+            &mut tx,
+            Some(member.school.id),
+            &format!("chase:{}:{}:{today}", version.id, person.membership_id),
+            &email,
+        )
+        .await?;
+        if queued {
+            sqlx::query!(
+                "insert into reminders (school_id, membership_id, version_id, kind, sent_by)
+                 values ($1, $2, $3, 'chase', $4)",
+                member.school.id,
+                person.membership_id,
+                version.id,
+                member.user.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            reminded += 1;
+        } else {
+            skipped += 1;
+        }
+    }
+    audit::record(
+        &mut *tx,
+        Some(member.school.id),
+        Some(member.user.id),
+        "signers_chased",
+        &version.id.to_string(),
+        Some(serde_json::json!({ "version_id": version.id, "reminded": reminded, "skipped": skipped })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((reminded, skipped))
+}
+
+async fn remind_all(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+) -> Result<Redirect> {
+    let version = published(&state.pool, manager.school.id, version_id).await?;
+    let people = signers(
+        &state.pool,
+        manager.school.id,
+        version.id,
+        &version.audience,
+    )
+    .await?;
+    let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/compliance/{version_id}?reminded={reminded}&skipped={skipped}#outstanding",
+        manager.school.slug
+    )))
+}
+
+async fn remind_one(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, version_id, membership_id)): Path<(String, Uuid, Uuid)>,
+) -> Result<Redirect> {
+    let version = published(&state.pool, manager.school.id, version_id).await?;
+    let people = signers(
+        &state.pool,
+        manager.school.id,
+        version.id,
+        &version.audience,
+    )
+    .await?;
+    let person: Vec<Signer> = people
+        .into_iter()
+        .filter(|s| s.membership_id == membership_id)
+        .collect();
+    if person.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let (reminded, skipped) = chase(&state, &manager, &version, &person).await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/compliance/{version_id}?reminded={reminded}&skipped={skipped}#outstanding",
+        manager.school.slug
+    )))
+}

@@ -1,0 +1,347 @@
+//! Evidence for audits, inspections and subject access requests: the dashboard as CSV, and
+//! each person's agreements with every fact stored about them, as a page and as CSV.
+//! Every export is an audit event.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use uuid::Uuid;
+
+use super::{csv_cell, dashboard::published, signers};
+use crate::{
+    audit,
+    auth::session::{ComplianceViewers, Member, RequireRole},
+    clock,
+    error::{AppError, Result},
+    policies::group_name,
+    startup::AppState,
+    web::Nav,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/s/{slug}/compliance/{version_id}/export.csv",
+            get(dashboard_csv),
+        )
+        .route(
+            "/s/{slug}/people/{membership_id}/evidence",
+            get(person_page),
+        )
+        .route(
+            "/s/{slug}/people/{membership_id}/evidence.csv",
+            get(person_csv),
+        )
+}
+
+fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<Response> {
+    let mut writer = csv::Writer::from_writer(vec![]);
+    for row in rows {
+        writer
+            .write_record(row.iter().map(|c| csv_cell(c)))
+            .map_err(|err| AppError::Other(err.into()))?;
+    }
+    let mut bytes = b"\xEF\xBB\xBF".to_vec(); // so Excel reads it as UTF-8
+    bytes.extend(
+        writer
+            .into_inner()
+            .map_err(|err| AppError::Other(anyhow::anyhow!("{err}")))?,
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Timestamps in exports: ISO 8601 in UK time, which spreadsheets sort correctly.
+fn iso_uk(at: time::OffsetDateTime) -> String {
+    let uk = clock::uk(at);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        uk.year(),
+        u8::from(uk.month()),
+        uk.day(),
+        uk.hour(),
+        uk.minute(),
+        uk.second()
+    )
+}
+
+async fn dashboard_csv(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+) -> Result<Response> {
+    let version = published(&state.pool, viewer.school.id, version_id).await?;
+    let people = signers(&state.pool, viewer.school.id, version.id, &version.audience).await?;
+    let mut rows = vec![
+        [
+            "Name",
+            "Email",
+            "Group",
+            "Job title",
+            "Status",
+            "Signed at",
+            "Version",
+            "Content SHA-256",
+            "Method",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for p in &people {
+        let signed = p.signed_at.is_some();
+        rows.push(vec![
+            p.full_name.clone(),
+            p.email.clone(),
+            group_name(&p.grp).to_owned(),
+            p.job_title.clone(),
+            if signed { "Signed" } else { "Outstanding" }.to_owned(),
+            p.signed_at.map(iso_uk).unwrap_or_default(),
+            version.label.clone(),
+            if signed {
+                version.content_sha256.clone()
+            } else {
+                String::new()
+            },
+            match p.method.as_deref() {
+                Some("paper") => "Paper",
+                Some(_) => "Online",
+                None => "",
+            }
+            .to_owned(),
+        ]);
+    }
+    audit::record(
+        &state.pool,
+        Some(viewer.school.id),
+        Some(viewer.user.id),
+        "dashboard_exported",
+        &version.id.to_string(),
+        Some(serde_json::json!({ "rows": people.len() })),
+    )
+    .await?;
+    csv_response(
+        &format!(
+            "{}-{}-signatures.csv",
+            viewer.school.slug,
+            version
+                .label
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        ),
+        rows,
+    )
+}
+
+struct EvidenceRow {
+    id: Uuid,
+    policy_name: String,
+    label: String,
+    title: String,
+    signed_at: time::OffsetDateTime,
+    recorded_at: time::OffsetDateTime,
+    full_name: String,
+    role_stated: Option<String>,
+    acknowledgements: serde_json::Value,
+    content_sha256: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    method: String,
+    recorded_by: Option<String>,
+    note: Option<String>,
+    scan_id: Option<Uuid>,
+    scan_sha256: Option<String>,
+}
+
+impl EvidenceRow {
+    fn signed(&self) -> String {
+        clock::date_time(self.signed_at)
+    }
+
+    fn recorded(&self) -> String {
+        clock::date_time(self.recorded_at)
+    }
+
+    fn ticks(&self) -> String {
+        self.acknowledgements
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}: {}",
+                            if v.as_bool() == Some(true) {
+                                "ticked"
+                            } else {
+                                "not ticked"
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    }
+}
+
+struct PersonFacts {
+    full_name: String,
+    email: String,
+    grp: String,
+    job_title: String,
+    status: String,
+}
+
+async fn evidence(
+    state: &AppState,
+    member: &Member,
+    membership_id: Uuid,
+) -> Result<(PersonFacts, Vec<EvidenceRow>)> {
+    let person = sqlx::query_as!(
+        PersonFacts,
+        "select u.full_name, u.email, m.grp, m.job_title, m.status from memberships m join users u on u.id = m.user_id
+         where m.id = $1 and m.school_id = $2",
+        membership_id,
+        member.school.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let rows = sqlx::query_as!(
+        EvidenceRow,
+        r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at, a.full_name,
+                  a.role_stated, a.acknowledgements, a.content_sha256, host(a.ip) as ip, a.user_agent, a.method,
+                  r.full_name as "recorded_by?", a.note, a.scan_id, s.sha256 as "scan_sha256?"
+           from agreements a
+           join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+           join policies p on p.id = v.policy_id
+           left join users r on r.id = a.recorded_by
+           left join scans s on s.id = a.scan_id
+           where a.membership_id = $1 and a.school_id = $2
+           order by a.signed_at"#,
+        membership_id,
+        member.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok((person, rows))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/evidence.html")]
+struct EvidencePage {
+    nav: Nav,
+    slug: String,
+    membership_id: Uuid,
+    person: PersonFacts,
+    group: String,
+    rows: Vec<EvidenceRow>,
+}
+
+async fn person_page(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<EvidencePage> {
+    let (person, rows) = evidence(&state, &viewer, membership_id).await?;
+    audit::record(
+        &state.pool,
+        Some(viewer.school.id),
+        Some(viewer.user.id),
+        "evidence_viewed",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    Ok(EvidencePage {
+        nav: viewer.nav(),
+        slug: viewer.school.slug.clone(),
+        membership_id,
+        group: group_name(&person.grp).to_owned(),
+        person,
+        rows,
+    })
+}
+
+async fn person_csv(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<Response> {
+    let (person, agreements) = evidence(&state, &viewer, membership_id).await?;
+    let mut rows = vec![
+        [
+            "Name",
+            "Email",
+            "Group",
+            "Job title",
+            "Status",
+            "Policy",
+            "Version",
+            "Title",
+            "Signed at",
+            "Recorded at",
+            "Name typed",
+            "Role stated",
+            "Statements",
+            "Content SHA-256",
+            "IP address",
+            "Browser",
+            "Method",
+            "Recorded by",
+            "Note",
+            "Scan SHA-256",
+            "Agreement",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for a in &agreements {
+        rows.push(vec![
+            person.full_name.clone(),
+            person.email.clone(),
+            group_name(&person.grp).to_owned(),
+            person.job_title.clone(),
+            person.status.clone(),
+            a.policy_name.clone(),
+            a.label.clone(),
+            a.title.clone(),
+            iso_uk(a.signed_at),
+            iso_uk(a.recorded_at),
+            a.full_name.clone(),
+            a.role_stated.clone().unwrap_or_default(),
+            a.ticks(),
+            a.content_sha256.clone(),
+            a.ip.clone().unwrap_or_default(),
+            a.user_agent.clone().unwrap_or_default(),
+            a.method.clone(),
+            a.recorded_by.clone().unwrap_or_default(),
+            a.note.clone().unwrap_or_default(),
+            a.scan_sha256.clone().unwrap_or_default(),
+            a.id.to_string(),
+        ]);
+    }
+    audit::record(
+        &state.pool,
+        Some(viewer.school.id),
+        Some(viewer.user.id),
+        "evidence_exported",
+        &membership_id.to_string(),
+        Some(serde_json::json!({ "agreements": agreements.len() })),
+    )
+    .await?;
+    csv_response(&format!("evidence-{membership_id}.csv"), rows)
+}

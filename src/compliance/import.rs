@@ -1,0 +1,518 @@
+//! Bulk import of people from a CSV file (name, email, group, job title; a header row;
+//! UTF-8 with or without the BOM Excel writes). A preview shows what will be added,
+//! changed and left alone, and every bad row with its line number, before anything is saved.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{Multipart, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::people::{NewPerson, add_person};
+use crate::{
+    audit,
+    auth::session::{PeopleManagers, RequireRole},
+    error::{AppError, Result},
+    policies::{GROUPS, group_name},
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/{slug}/people/import", get(upload_form).post(preview))
+        .route("/s/{slug}/people/import/confirm", post(confirm))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub line: usize,
+    pub full_name: String,
+    pub email: String,
+    pub grp: String,
+    pub job_title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: usize,
+    pub reason: String,
+}
+
+fn column(header: &str) -> Option<&'static str> {
+    match header
+        .trim()
+        .to_lowercase()
+        .replace(['_', '-'], " ")
+        .as_str()
+    {
+        "name" | "full name" | "person" => Some("name"),
+        "email" | "email address" | "e mail" => Some("email"),
+        "group" => Some("group"),
+        "job title" | "job" | "role" | "role within the school" | "title" => Some("job title"),
+        _ => None,
+    }
+}
+
+/// "Governors", " staff " and "Volunteer" are groups; anything else is not.
+fn group_of(text: &str) -> Option<&'static str> {
+    let text = text.trim().to_lowercase();
+    GROUPS
+        .iter()
+        .map(|(key, _)| *key)
+        .find(|key| text == *key || text.strip_suffix('s') == Some(key))
+}
+
+/// Reads the file: good rows, and bad rows with their line numbers and reasons.
+pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        "The file is not UTF-8 text. In Excel, choose Save As, then \"CSV UTF-8 (Comma delimited)\"".to_owned()
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|err| format!("The first row cannot be read: {err}"))?
+        .clone();
+    let find = |name: &str| headers.iter().position(|h| column(h) == Some(name));
+    let (Some(name_at), Some(email_at), Some(group_at)) =
+        (find("name"), find("email"), find("group"))
+    else {
+        return Err(
+            "The first row must name the columns: name, email, group and job title".to_owned(),
+        );
+    };
+    let title_at = find("job title");
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    // csv reports where it stood before skipping blank lines: step over them first.
+    let line_of = |byte: usize| {
+        let start = byte
+            + text.get(byte..).map_or(0, |rest| {
+                rest.len() - rest.trim_start_matches(['\r', '\n']).len()
+            });
+        line_starts.partition_point(|line_start| *line_start <= start)
+    };
+    let mut rows: Vec<Row> = vec![];
+    let mut bad = vec![];
+    for (index, record) in reader.records().enumerate() {
+        let record = match record {
+            Ok(record) => record,
+            Err(err) => {
+                let line = err.position().map_or(index + 2, |p| {
+                    line_of(usize::try_from(p.byte()).unwrap_or(0))
+                });
+                bad.push(BadRow {
+                    line,
+                    reason: format!("cannot be read: {err}"),
+                });
+                continue;
+            }
+        };
+        // The line in the file, blank lines counted, as a text editor shows it.
+        let line = record.position().map_or(index + 2, |p| {
+            line_of(usize::try_from(p.byte()).unwrap_or(0))
+        });
+        let cell = |at: usize| record.get(at).unwrap_or("").trim().to_owned();
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let full_name = cell(name_at)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let email = cell(email_at);
+        let group_text = cell(group_at);
+        let reason = if email.is_empty() {
+            Some("the email address is missing".to_owned())
+        } else if !super::people::valid_email(&email) {
+            Some(format!("'{email}' is not an email address"))
+        } else if full_name.is_empty() {
+            Some("the name is missing".to_owned())
+        } else if full_name.chars().count() > 200 {
+            Some("the name is longer than 200 characters".to_owned())
+        } else if group_of(&group_text).is_none() {
+            Some(format!(
+                "'{group_text}' is not a group: use staff, governor, volunteer or external"
+            ))
+        } else {
+            rows.iter()
+                .find(|r| r.email.eq_ignore_ascii_case(&email))
+                .map(|first| format!("{email} is also on line {}", first.line))
+        };
+        match reason {
+            Some(reason) => bad.push(BadRow { line, reason }),
+            None => rows.push(Row {
+                line,
+                full_name,
+                email,
+                grp: group_of(&group_text).unwrap_or("staff").to_owned(),
+                job_title: title_at
+                    .map(cell)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect(),
+            }),
+        }
+    }
+    Ok((rows, bad))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Add,
+    /// What changes: name, group, job title, back from having left.
+    Change(Uuid, Vec<String>),
+    Unchanged,
+}
+
+pub struct Planned {
+    pub row: Row,
+    pub outcome: Outcome,
+}
+
+/// What importing the rows would do to this school's list.
+pub async fn plan(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    rows: Vec<Row>,
+) -> sqlx::Result<Vec<Planned>> {
+    let emails: Vec<String> = rows.iter().map(|r| r.email.to_lowercase()).collect();
+    let existing = sqlx::query!(
+        "select m.id, lower(u.email) as \"email!\", u.full_name, m.grp, m.job_title, m.status
+         from memberships m join users u on u.id = m.user_id
+         where m.school_id = $1 and lower(u.email) = any($2)",
+        school_id,
+        &emails
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let outcome = match existing
+                .iter()
+                .find(|e| e.email == row.email.to_lowercase())
+            {
+                None => Outcome::Add,
+                Some(e) => {
+                    let mut changes = vec![];
+                    if e.full_name != row.full_name {
+                        changes.push(format!("name from {}", e.full_name));
+                    }
+                    if e.grp != row.grp {
+                        changes.push(format!("group from {}", group_name(&e.grp)));
+                    }
+                    if e.job_title != row.job_title {
+                        changes.push(format!(
+                            "job title from {}",
+                            if e.job_title.is_empty() {
+                                "none"
+                            } else {
+                                &e.job_title
+                            }
+                        ));
+                    }
+                    if e.status != "active" {
+                        changes.push("back from having left".to_owned());
+                    }
+                    if changes.is_empty() {
+                        Outcome::Unchanged
+                    } else {
+                        Outcome::Change(e.id, changes)
+                    }
+                }
+            };
+            Planned { row, outcome }
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub added: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+}
+
+/// Applies a plan in the caller's transaction; new people are invited.
+pub async fn apply(
+    tx: &mut PgConnection,
+    school_id: Uuid,
+    actor: Option<Uuid>,
+    planned: &[Planned],
+    base_url: &str,
+) -> anyhow::Result<Applied> {
+    let mut applied = Applied::default();
+    let signer = ["signer".to_owned()];
+    for item in planned {
+        let row = &item.row;
+        match &item.outcome {
+            Outcome::Add => {
+                let person = NewPerson {
+                    full_name: &row.full_name,
+                    email: &row.email,
+                    grp: &row.grp,
+                    job_title: &row.job_title,
+                    roles: &signer,
+                };
+                if add_person(tx, school_id, actor, &person, base_url)
+                    .await?
+                    .is_ok()
+                {
+                    applied.added += 1;
+                }
+            }
+            Outcome::Change(membership_id, _) => {
+                sqlx::query!(
+                    "update users set full_name = $2 where id = (select user_id from memberships where id = $1)",
+                    membership_id,
+                    row.full_name
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!(
+                    "update memberships set grp = $3, job_title = $4, status = 'active', left_on = null
+                     where id = $1 and school_id = $2",
+                    membership_id,
+                    school_id,
+                    row.grp,
+                    row.job_title
+                )
+                .execute(&mut *tx)
+                .await?;
+                applied.changed += 1;
+            }
+            Outcome::Unchanged => applied.unchanged += 1,
+        }
+    }
+    audit::record(
+        &mut *tx,
+        Some(school_id),
+        actor,
+        "people_imported",
+        "",
+        Some(serde_json::json!({ "added": applied.added, "changed": applied.changed, "unchanged": applied.unchanged })),
+    )
+    .await?;
+    Ok(applied)
+}
+
+// ---- The pages ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/import.html")]
+struct UploadPage {
+    nav: Nav,
+    slug: String,
+    errors: FieldErrors,
+}
+
+async fn upload_form(manager: RequireRole<PeopleManagers>) -> UploadPage {
+    UploadPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        errors: FieldErrors::default(),
+    }
+}
+
+struct PreviewRow {
+    line: usize,
+    full_name: String,
+    email: String,
+    group: String,
+    job_title: String,
+    what: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/import_preview.html")]
+struct PreviewPage {
+    nav: Nav,
+    slug: String,
+    csv: String,
+    added: Vec<PreviewRow>,
+    changed: Vec<PreviewRow>,
+    unchanged: usize,
+    bad: Vec<BadRow>,
+}
+
+fn upload_error(manager: &RequireRole<PeopleManagers>, message: String) -> Response {
+    let mut errors = FieldErrors::default();
+    errors.add("file", message);
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        UploadPage {
+            nav: manager.nav(),
+            slug: manager.school.slug.clone(),
+            errors,
+        },
+    )
+        .into_response()
+}
+
+async fn preview_page(
+    state: &AppState,
+    manager: &RequireRole<PeopleManagers>,
+    csv: String,
+) -> Result<Response> {
+    let (rows, bad) = match parse(csv.as_bytes()) {
+        Ok(parsed) => parsed,
+        Err(message) => return Ok(upload_error(manager, message)),
+    };
+    let mut conn = state.pool.acquire().await?;
+    let planned = plan(&mut conn, manager.school.id, rows).await?;
+    let show = |p: &Planned, what: String| PreviewRow {
+        line: p.row.line,
+        full_name: p.row.full_name.clone(),
+        email: p.row.email.clone(),
+        group: group_name(&p.row.grp).to_owned(),
+        job_title: p.row.job_title.clone(),
+        what,
+    };
+    Ok(PreviewPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        added: planned
+            .iter()
+            .filter(|p| p.outcome == Outcome::Add)
+            .map(|p| show(p, String::new()))
+            .collect(),
+        changed: planned
+            .iter()
+            .filter_map(|p| match &p.outcome {
+                Outcome::Change(_, what) => Some(show(p, what.join("; "))),
+                _ => None,
+            })
+            .collect(),
+        unchanged: planned
+            .iter()
+            .filter(|p| p.outcome == Outcome::Unchanged)
+            .count(),
+        bad,
+        csv,
+    }
+    .into_response())
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    mut multipart: Multipart,
+) -> Result<Response> {
+    let mut bytes = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::NotFound)?
+    {
+        if field.name() == Some("file") {
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|err| AppError::Other(err.into()))?,
+            );
+        }
+    }
+    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+        return Ok(upload_error(
+            &manager,
+            "Choose a CSV file to upload".to_owned(),
+        ));
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let Ok(csv) = String::from_utf8(bytes.to_vec()) else {
+        return Ok(upload_error(
+            &manager,
+            "The file is not UTF-8 text. In Excel, choose Save As, then \"CSV UTF-8 (Comma delimited)\"".to_owned(),
+        ));
+    };
+    preview_page(&state, &manager, csv).await
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csv: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Form(form): Form<ConfirmForm>,
+) -> Result<Response> {
+    let Ok((rows, _bad)) = parse(form.csv.as_bytes()) else {
+        return Ok(upload_error(
+            &manager,
+            "The file could not be read again: upload it once more".to_owned(),
+        ));
+    };
+    let mut tx = state.pool.begin().await?;
+    // Planned again inside the transaction: the list may have changed since the preview.
+    let planned = plan(&mut tx, manager.school.id, rows).await?;
+    let applied = apply(
+        &mut tx,
+        manager.school.id,
+        Some(manager.user.id),
+        &planned,
+        &state.settings.base_url,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people?imported=1&added={}&changed={}",
+        manager.school.slug, applied.added, applied.changed
+    ))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excel_csv_with_a_bom_and_bad_rows_is_read_with_line_numbers() {
+        let file = "\u{feff}Name,Email,Group,Job title\n\
+                    Sam Taylor,sam@school.example,Staff,Class teacher\n\
+                    ,nobody@school.example,staff,\n\
+                    Alex Morgan,,Governors,\n\
+                    Jo Bloggs,jo@school.example,teachers,TA\n\
+                    Sam Again,SAM@school.example,staff,\n\
+                    \n\
+                    Alex Morgan,alex@school.example,Governors,Parent governor\n";
+        let (rows, bad) = parse(file.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].grp, "staff");
+        assert_eq!(rows[1].grp, "governor");
+        assert_eq!(rows[1].line, 8);
+        let lines: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (3, "the name is missing"),
+                (4, "the email address is missing"),
+                (
+                    5,
+                    "'teachers' is not a group: use staff, governor, volunteer or external"
+                ),
+                (6, "SAM@school.example is also on line 2"),
+            ]
+        );
+        assert!(parse(b"Who,What\nx,y").is_err());
+        assert!(parse(b"\xff\xfeN\x00").is_err());
+    }
+}

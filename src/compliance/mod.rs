@@ -1,0 +1,95 @@
+//! The SBM's side: who has and has not signed each published version, chasing them,
+//! the list of people, paper signatures and the evidence exports. Heads see it read-only.
+
+pub mod dashboard;
+pub mod evidence;
+pub mod import;
+pub mod paper;
+pub mod people;
+
+use axum::Router;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{clock, startup::AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(dashboard::router())
+        .merge(people::router())
+        .merge(import::router())
+        .merge(paper::router())
+        .merge(evidence::router())
+}
+
+/// One person who must sign a version, and whether (and how) they have.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub membership_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub grp: String,
+    pub job_title: String,
+    pub status: String,
+    pub joined: OffsetDateTime,
+    pub signed_at: Option<OffsetDateTime>,
+    pub method: Option<String>,
+    pub last_reminded: Option<OffsetDateTime>,
+}
+
+impl Signer {
+    /// Days since they first owed this signature: since publishing, or since they joined.
+    pub fn days_outstanding(&self, published_at: OffsetDateTime, today: Date) -> i64 {
+        let since = clock::uk(published_at.max(self.joined)).date();
+        (today - since).whole_days().max(0)
+    }
+}
+
+/// Everyone active in the version's audience, with their agreement to it if any.
+pub async fn signers(
+    db: &sqlx::PgPool,
+    school_id: Uuid,
+    version_id: Uuid,
+    audience: &[String],
+) -> sqlx::Result<Vec<Signer>> {
+    sqlx::query_as!(
+        Signer,
+        r#"select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status,
+                  m.created_at as joined, a.signed_at as "signed_at?", a.method as "method?",
+                  (select max(r.reminded_at) from reminders r
+                    where r.membership_id = m.id and r.version_id = $2) as last_reminded
+           from memberships m
+           join users u on u.id = m.user_id
+           left join agreements a on a.membership_id = m.id and a.version_id = $2
+           where m.school_id = $1 and m.status = 'active' and 'signer' = any(m.roles) and m.grp = any($3)
+           order by u.full_name, u.email"#,
+        school_id,
+        version_id,
+        audience
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A spreadsheet cell that cannot be read as a formula: Excel and LibreOffice run cells
+/// starting =, +, - or @ (and tab or carriage return) as formulas.
+pub fn csv_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+44 1234"), "'+44 1234");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("Sam Taylor"), "Sam Taylor");
+    }
+}

@@ -1,0 +1,801 @@
+//! The school's people: search and filters, adding and editing a person, leavers
+//! (history kept, no longer counted or chased) and re-activating them.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    audit,
+    auth::{
+        session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
+        tokens,
+    },
+    clock,
+    error::{AppError, Result, unique_violation},
+    policies::{GROUPS, group_name, render},
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+pub const ROLES: [(&str, &str); 5] = [
+    ("signer", "Signs the policies for their group"),
+    ("sbm", "School business manager: people and compliance"),
+    (
+        "head",
+        "Headteacher or SLT: sees compliance, changes nothing",
+    ),
+    (
+        "dpo",
+        "Data protection officer: writes and publishes policies",
+    ),
+    ("admin", "Administrator: everything, and the portal's email"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/s/{slug}/people", get(list))
+        .route("/s/{slug}/people/new", get(new_form).post(create))
+        .route("/s/{slug}/people/{membership_id}", get(show))
+        .route(
+            "/s/{slug}/people/{membership_id}/edit",
+            get(edit_form).post(save),
+        )
+        .route("/s/{slug}/people/{membership_id}/leave", post(leave))
+        .route(
+            "/s/{slug}/people/{membership_id}/reactivate",
+            post(reactivate),
+        )
+        .route("/s/{slug}/people/{membership_id}/invite", post(invite))
+}
+
+// ---- The list ----
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    status: String,
+    /// A published version; with `signed`, only those who have ("yes") or have not ("no").
+    policy: Option<Uuid>,
+    #[serde(default)]
+    signed: String,
+    imported: Option<String>,
+    added: Option<usize>,
+    changed: Option<usize>,
+}
+
+struct PersonRow {
+    membership_id: Uuid,
+    full_name: String,
+    email: String,
+    grp: String,
+    job_title: String,
+    status: String,
+    signed: Option<bool>,
+}
+
+struct VersionChoice {
+    id: Uuid,
+    name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/people.html")]
+struct ListPage {
+    nav: Nav,
+    slug: String,
+    query: ListQuery,
+    people: Vec<PersonRow>,
+    job_titles: Vec<String>,
+    versions: Vec<VersionChoice>,
+}
+
+impl ListPage {
+    fn groups(&self) -> Vec<(&'static str, &'static str)> {
+        GROUPS.to_vec()
+    }
+
+    fn selected(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "group" => &self.query.group,
+            "job_title" => &self.query.job_title,
+            "status" => &self.query.status,
+            "signed" => &self.query.signed,
+            _ => return false,
+        };
+        current == value
+    }
+
+    fn policy_selected(&self, id: &Uuid) -> bool {
+        self.query.policy.as_ref() == Some(id)
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Query(query): Query<ListQuery>,
+) -> Result<ListPage> {
+    let pattern = format!(
+        "%{}%",
+        query
+            .q
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let empty_to_none = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let signed_filter = match query.signed.as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let people = sqlx::query_as!(
+        PersonRow,
+        r#"select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status,
+                  case when $7::uuid is null then null
+                       else exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)
+                  end as signed
+           from memberships m join users u on u.id = m.user_id
+           where m.school_id = $1
+             and ($2 = '%%' or u.full_name ilike $2 or u.email ilike $2)
+             and ($3::text is null or m.grp = $3)
+             and ($4::text is null or m.job_title = $4)
+             and ($5::text is null or m.status = $5)
+             and ($6::bool is null or $7::uuid is null
+                  or $6 = exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7))
+           order by u.full_name, u.email
+           limit 2000"#,
+        manager.school.id,
+        pattern,
+        empty_to_none(&query.group),
+        empty_to_none(&query.job_title),
+        empty_to_none(&query.status),
+        signed_filter,
+        query.policy
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let job_titles = sqlx::query_scalar!(
+        "select distinct job_title from memberships where school_id = $1 and job_title <> '' order by job_title",
+        manager.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let versions = sqlx::query_as!(
+        VersionChoice,
+        r#"select v.id, p.name || ' ' || v.label as "name!" from policy_versions v
+           join policies p on p.id = v.policy_id where v.school_id = $1 and v.status = 'published'
+           order by p.name"#,
+        manager.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(ListPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        query,
+        people,
+        job_titles,
+        versions,
+    })
+}
+
+// ---- Adding and editing ----
+
+#[derive(Deserialize, Default, Clone)]
+struct PersonForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    grp: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/person_form.html")]
+struct PersonFormPage {
+    nav: Nav,
+    slug: String,
+    membership_id: Option<Uuid>,
+    form: PersonForm,
+    errors: FieldErrors,
+}
+
+impl PersonFormPage {
+    fn groups(&self) -> Vec<(&'static str, &'static str)> {
+        GROUPS.to_vec()
+    }
+
+    fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
+        ROLES
+            .iter()
+            .map(|(key, name)| (*key, *name, self.form.roles.iter().any(|r| r == key)))
+            .collect()
+    }
+}
+
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= 254
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';')
+}
+
+struct CleanPerson {
+    full_name: String,
+    email: String,
+    grp: String,
+    job_title: String,
+    roles: Vec<String>,
+}
+
+fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
+    let mut errors = FieldErrors::default();
+    let full_name = form
+        .full_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if full_name.is_empty() {
+        errors.add("full_name", "Enter the person's full name");
+    } else if full_name.chars().count() > 200 {
+        errors.add("full_name", "The full name must be 200 characters or fewer");
+    }
+    let email = form.email.trim().to_owned();
+    if email.is_empty() {
+        errors.add("email", "Enter the person's email address");
+    } else if !valid_email(&email) {
+        errors.add(
+            "email",
+            "Enter an email address in the right format, like name@school.example",
+        );
+    }
+    if !GROUPS.iter().any(|(key, _)| *key == form.grp) {
+        errors.add("grp-staff", "Select the person's group");
+    }
+    let job_title = form.job_title.trim().to_owned();
+    if job_title.chars().count() > 200 {
+        errors.add("job_title", "The job title must be 200 characters or fewer");
+    }
+    // Only known roles; a forged one is ignored.
+    let roles: Vec<String> = ROLES
+        .iter()
+        .filter(|(key, _)| form.roles.iter().any(|r| r == key))
+        .map(|(key, _)| (*key).to_owned())
+        .collect();
+    (
+        CleanPerson {
+            full_name,
+            email,
+            grp: form.grp.clone(),
+            job_title,
+            roles,
+        },
+        errors,
+    )
+}
+
+async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonFormPage {
+    PersonFormPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        membership_id: None,
+        form: PersonForm {
+            grp: "staff".to_owned(),
+            roles: vec!["signer".to_owned()],
+            ..PersonForm::default()
+        },
+        errors: FieldErrors::default(),
+    }
+}
+
+/// Adds a person to the school (a new account, or a person already known from another
+/// school) and queues their invitation if they have no password yet. Returns the membership.
+pub struct NewPerson<'a> {
+    pub full_name: &'a str,
+    pub email: &'a str,
+    pub grp: &'a str,
+    pub job_title: &'a str,
+    pub roles: &'a [String],
+}
+
+pub async fn add_person(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    actor: Option<Uuid>,
+    person: &NewPerson<'_>,
+    base_url: &str,
+) -> anyhow::Result<std::result::Result<Uuid, &'static str>> {
+    let NewPerson {
+        full_name,
+        email,
+        grp,
+        job_title,
+        roles,
+    } = *person;
+    let user = sqlx::query!(
+        "select id, password_hash is not null as \"has_password!\" from users where lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    let (user_id, has_password) = match user {
+        Some(u) => (u.id, u.has_password),
+        None => (
+            sqlx::query_scalar!(
+                "insert into users (email, full_name) values ($1, $2) returning id",
+                email,
+                full_name
+            )
+            .fetch_one(&mut *db)
+            .await?,
+            false,
+        ),
+    };
+    let membership = sqlx::query_scalar!(
+        "insert into memberships (user_id, school_id, grp, job_title, roles) values ($1, $2, $3, $4, $5)
+         returning id",
+        user_id,
+        school_id,
+        grp,
+        job_title,
+        roles
+    )
+    .fetch_one(&mut *db)
+    .await;
+    let membership_id = match membership {
+        Ok(id) => id,
+        Err(err) if unique_violation(&err).as_deref() == Some("memberships_user_school_key") => {
+            return Ok(Err("This person is already on the school's list"));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if !has_password {
+        tokens::invite(db, user_id, school_id, base_url).await?;
+    }
+    audit::record(
+        &mut *db,
+        Some(school_id),
+        actor,
+        "person_added",
+        &membership_id.to_string(),
+        Some(serde_json::json!({ "roles": roles, "group": grp })),
+    )
+    .await?;
+    Ok(Ok(membership_id))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Form(form): Form<PersonForm>,
+) -> Result<Response> {
+    let (person, mut errors) = check_person(&form);
+    if errors.is_empty() {
+        let mut tx = state.pool.begin().await?;
+        match add_person(
+            &mut tx,
+            manager.school.id,
+            Some(manager.user.id),
+            &NewPerson {
+                full_name: &person.full_name,
+                email: &person.email,
+                grp: &person.grp,
+                job_title: &person.job_title,
+                roles: &person.roles,
+            },
+            &state.settings.base_url,
+        )
+        .await?
+        {
+            Ok(membership_id) => {
+                tx.commit().await?;
+                return Ok(Redirect::to(&format!(
+                    "/s/{}/people/{membership_id}?added=1",
+                    manager.school.slug
+                ))
+                .into_response());
+            }
+            Err(message) => errors.add("email", message),
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        PersonFormPage {
+            nav: manager.nav(),
+            slug: manager.school.slug.clone(),
+            membership_id: None,
+            form,
+            errors,
+        },
+    )
+        .into_response())
+}
+
+struct Person {
+    membership_id: Uuid,
+    user_id: Uuid,
+    full_name: String,
+    email: String,
+    grp: String,
+    job_title: String,
+    roles: Vec<String>,
+    status: String,
+    left_on: Option<time::Date>,
+    has_password: bool,
+}
+
+async fn load_person(db: &sqlx::PgPool, member: &Member, membership_id: Uuid) -> Result<Person> {
+    sqlx::query_as!(
+        Person,
+        r#"select m.id as membership_id, u.id as user_id, u.full_name, u.email, m.grp, m.job_title, m.roles,
+                  m.status, m.left_on, u.password_hash is not null as "has_password!"
+           from memberships m join users u on u.id = m.user_id
+           where m.id = $1 and m.school_id = $2"#,
+        membership_id,
+        member.school.id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<PersonFormPage> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    Ok(PersonFormPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        membership_id: Some(person.membership_id),
+        form: PersonForm {
+            full_name: person.full_name,
+            email: person.email,
+            grp: person.grp,
+            job_title: person.job_title,
+            roles: person.roles,
+        },
+        errors: FieldErrors::default(),
+    })
+}
+
+async fn save(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Form(form): Form<PersonForm>,
+) -> Result<Response> {
+    let before = load_person(&state.pool, &manager, membership_id).await?;
+    let (person, mut errors) = check_person(&form);
+    if errors.is_empty() {
+        let mut tx = state.pool.begin().await?;
+        let updated = sqlx::query!(
+            "update users set full_name = $2, email = $3 where id = $1",
+            before.user_id,
+            person.full_name,
+            person.email
+        )
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Err(err) if unique_violation(&err).as_deref() == Some("users_email_key") => {
+                errors.add("email", "Another person already uses this email address");
+            }
+            other => {
+                other?;
+                sqlx::query!(
+                    "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
+                    membership_id,
+                    manager.school.id,
+                    person.grp,
+                    person.job_title,
+                    &person.roles
+                )
+                .execute(&mut *tx)
+                .await?;
+                audit::record(
+                    &mut *tx,
+                    Some(manager.school.id),
+                    Some(manager.user.id),
+                    "person_edited",
+                    &membership_id.to_string(),
+                    None,
+                )
+                .await?;
+                if before.roles != person.roles {
+                    audit::record(
+                        &mut *tx,
+                        Some(manager.school.id),
+                        Some(manager.user.id),
+                        "roles_changed",
+                        &membership_id.to_string(),
+                        Some(serde_json::json!({ "from": before.roles, "to": person.roles })),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                return Ok(Redirect::to(&format!(
+                    "/s/{}/people/{membership_id}?saved=1",
+                    manager.school.slug
+                ))
+                .into_response());
+            }
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        PersonFormPage {
+            nav: manager.nav(),
+            slug: manager.school.slug.clone(),
+            membership_id: Some(membership_id),
+            form,
+            errors,
+        },
+    )
+        .into_response())
+}
+
+// ---- One person ----
+
+struct AgreementRow {
+    policy_name: String,
+    label: String,
+    signed_at: String,
+    method: String,
+    current: bool,
+}
+
+struct OwedRow {
+    version_id: Uuid,
+    policy_name: String,
+    label: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/person.html")]
+struct PersonPage {
+    nav: Nav,
+    slug: String,
+    person: Person,
+    agreements: Vec<AgreementRow>,
+    owed: Vec<OwedRow>,
+    can_manage: bool,
+    notice: Option<&'static str>,
+}
+
+impl PersonPage {
+    fn group(&self) -> &str {
+        group_name(&self.person.grp)
+    }
+
+    fn left_on(&self) -> String {
+        self.person
+            .left_on
+            .map(render::long_date)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+struct PersonQuery {
+    added: Option<String>,
+    saved: Option<String>,
+    left: Option<String>,
+    reactivated: Option<String>,
+    invited: Option<String>,
+    paper: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Query(query): Query<PersonQuery>,
+) -> Result<PersonPage> {
+    let person = load_person(&state.pool, &viewer, membership_id).await?;
+    let agreements = sqlx::query!(
+        r#"select p.name as policy_name, v.label, a.signed_at, a.method, v.status = 'published' as "current!"
+           from agreements a
+           join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+           join policies p on p.id = v.policy_id
+           where a.membership_id = $1 and a.school_id = $2
+           order by a.signed_at desc"#,
+        membership_id,
+        viewer.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|r| AgreementRow {
+        policy_name: r.policy_name,
+        label: r.label,
+        signed_at: clock::date_time(r.signed_at),
+        method: if r.method == "paper" { "Paper form".to_owned() } else { "Online".to_owned() },
+        current: r.current,
+    })
+    .collect();
+    let owed = sqlx::query_as!(
+        OwedRow,
+        r#"select v.id as version_id, p.name as policy_name, v.label
+           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience) and $3
+             and not exists (select 1 from agreements a where a.membership_id = $4 and a.version_id = v.id)
+           order by p.name"#,
+        viewer.school.id,
+        person.grp,
+        person.status == "active" && person.roles.iter().any(|r| r == "signer"),
+        membership_id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let notice = if query.added.is_some() {
+        Some(
+            "The person has been added. If they have no password yet, they have been sent an invitation.",
+        )
+    } else if query.saved.is_some() {
+        Some("The changes have been saved.")
+    } else if query.left.is_some() {
+        Some(
+            "The person is marked as having left. Their signatures are kept; they are no longer counted or reminded.",
+        )
+    } else if query.reactivated.is_some() {
+        Some("The person is active again.")
+    } else if query.invited.is_some() {
+        Some("A new invitation has been sent.")
+    } else if query.paper.is_some() {
+        Some("The paper signature has been recorded.")
+    } else {
+        None
+    };
+    Ok(PersonPage {
+        nav: viewer.nav(),
+        slug: viewer.school.slug.clone(),
+        can_manage: PeopleManagers::allows(&viewer),
+        person,
+        agreements,
+        owed,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+struct LeaveForm {
+    #[serde(default)]
+    left_on: String,
+}
+
+async fn leave(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Form(form): Form<LeaveForm>,
+) -> Result<Redirect> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let left_on =
+        crate::policies::import::parse_review_date(&form.left_on).unwrap_or_else(clock::today_uk);
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!(
+        "update memberships set status = 'left', left_on = $3 where id = $1 and school_id = $2",
+        person.membership_id,
+        manager.school.id,
+        left_on
+    )
+    .execute(&mut *tx)
+    .await?;
+    // A leaver's sessions end: they may no longer use the school's pages.
+    sqlx::query!(
+        "update users set auth_epoch = auth_epoch + 1 where id = $1",
+        person.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_left",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?left=1",
+        manager.school.slug
+    )))
+}
+
+async fn reactivate(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<Redirect> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!(
+        "update memberships set status = 'active', left_on = null where id = $1 and school_id = $2",
+        person.membership_id,
+        manager.school.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_reactivated",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?reactivated=1",
+        manager.school.slug
+    )))
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<Redirect> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    if person.status != "active" {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.pool.begin().await?;
+    tokens::invite(
+        &mut tx,
+        person.user_id,
+        manager.school.id,
+        &state.settings.base_url,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_invited",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?invited=1",
+        manager.school.slug
+    )))
+}

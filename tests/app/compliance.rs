@@ -1,0 +1,812 @@
+//! The SBM's week in September: who has signed, chasing, the list of people, imports,
+//! paper forms and evidence; and the head's read-only view.
+
+use reqwest::{StatusCode, multipart};
+use uuid::Uuid;
+
+use crate::{helpers::*, publishing::DPO};
+
+const SBM: &str = "sbm@cranbrook.example";
+const HEAD: &str = "head@cranbrook.example";
+
+fn person(app: &TestApp) -> TestApp {
+    TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    }
+}
+
+/// Adds a member of the demo school with `roles`, able to sign in with the test password.
+async fn add_member(
+    app: &TestApp,
+    email: &str,
+    name: &str,
+    grp: &str,
+    job_title: &str,
+    roles: &str,
+) {
+    sqlx::query(
+        "with u as (insert into users (email, full_name, password_hash)
+                      select $1, $2, password_hash from users where email = 'staff@cranbrook.example' returning id)
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+         select u.id, s.id, $3, $4, $5::text[] from u, schools s where s.slug = 'cranbrook'",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(grp)
+    .bind(job_title)
+    .bind(roles)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+async fn membership(app: &TestApp, email: &str) -> Uuid {
+    sqlx::query_scalar(
+        "select m.id from memberships m join users u on u.id = m.user_id where u.email = $1",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+async fn sam_signs_cranbrook(app: &TestApp) {
+    let sam = person(app);
+    sam.sign_in(STAFF).await;
+    let version = sam.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&sam).await;
+    let done = sam
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_signatures_overall_by_group_and_job_title() {
+    let app = spawn_app().await;
+    sam_signs_cranbrook(&app).await;
+    app.sign_in(SBM).await;
+    let index = app.get("/s/cranbrook/compliance").await;
+    index.assert_contains("1 of 3 (33%)");
+    index.assert_contains("0 of 2 (0%)");
+
+    let version = app.version_id(CRANBROOK).await;
+    let page = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(r#"<span class="stat-number">33%</span> signed<br>1 of 3 people"#);
+    page.assert_contains(r#"<td>Governors</td><td class="numeric">0</td><td class="numeric">1</td><td class="numeric">0%</td>"#);
+    page.assert_contains(r#"<td>Staff</td><td class="numeric">1</td><td class="numeric">1</td><td class="numeric">50%</td>"#);
+    page.assert_contains(r#"<td>Class teacher</td><td class="numeric">1</td><td class="numeric">0</td><td class="numeric">100%</td>"#);
+    // The chart, drawn on the server, with a text alternative.
+    page.assert_contains(r#"<svg class="chart" viewBox="0 0 640 240" role="img" aria-labelledby="chart-title chart-desc""#);
+    page.assert_contains("<figcaption>1 of 3 people have signed since it was published on");
+    page.assert_contains("<summary>Signatures by day, as a table</summary>");
+    // The outstanding list: longest first, with days and reminders, linked to each person.
+    page.assert_contains("Outstanding (2)");
+    let alex = membership(&app, GOVERNOR).await;
+    page.assert_contains(&format!(
+        r#"<a href="/s/cranbrook/people/{alex}">Alex Morgan</a>"#
+    ));
+    page.assert_contains("<td>Not yet</td>");
+    assert!(!page.body.contains(">Sam Taylor</a>"), "Sam has signed");
+}
+
+#[tokio::test]
+async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
+    let app = spawn_app().await;
+    sam_signs_cranbrook(&app).await;
+    app.sign_in(SBM).await;
+    let version = app.version_id(CRANBROOK).await;
+    let first = app
+        .post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    app.get(first.location().unwrap())
+        .await
+        .assert_contains("2 people were reminded.");
+    let again = app
+        .post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
+        .await;
+    app.get(again.location().unwrap()).await.assert_contains(
+        "0 people were reminded. 2 had already been reminded today, so were not reminded again.",
+    );
+    let alex = membership(&app, GOVERNOR).await;
+    let one = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/remind/{alex}"),
+            &[],
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::SEE_OTHER);
+    let to: Vec<String> = sqlx::query_scalar(
+        "select to_address from outbox where dedupe_key like 'chase:%' order by to_address",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(to, [GOVERNOR, SBM]);
+    assert_eq!(
+        app.count("select count(*) from reminders where kind = 'chase'")
+            .await,
+        2
+    );
+    let page = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    assert!(
+        !page.body.contains("<td>Not yet</td>"),
+        "both show when they were reminded"
+    );
+    // Someone who has signed is not chased.
+    let sam = membership(&app, STAFF).await;
+    app.post(
+        &format!("/s/cranbrook/compliance/{version}/remind/{sam}"),
+        &[],
+    )
+    .await;
+    assert_eq!(app.count("select count(*) from reminders").await, 2);
+}
+
+#[tokio::test]
+async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
+    let app = spawn_app().await;
+    sam_signs_cranbrook(&app).await;
+    app.sign_in(SBM).await;
+    let names = |page: &Page| -> Vec<String> {
+        page.body
+            .split("<td><a href=\"/s/cranbrook/people/")
+            .skip(1)
+            .map(|s| {
+                s.split('>')
+                    .nth(1)
+                    .unwrap()
+                    .split('<')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(&app.get("/s/cranbrook/people").await),
+        ["Alex Morgan", "Jordan Lee", "Priya Shah", "Sam Taylor"]
+    );
+    assert_eq!(
+        names(&app.get("/s/cranbrook/people?q=TAYLOR").await),
+        ["Sam Taylor"]
+    );
+    assert_eq!(
+        names(&app.get("/s/cranbrook/people?q=governor%40").await),
+        ["Alex Morgan"]
+    );
+    assert_eq!(
+        names(&app.get("/s/cranbrook/people?group=staff").await),
+        ["Priya Shah", "Sam Taylor"]
+    );
+    assert_eq!(
+        names(&app.get("/s/cranbrook/people?job_title=Class+teacher").await),
+        ["Sam Taylor"]
+    );
+    let version = app.version_id(CRANBROOK).await;
+    assert_eq!(
+        names(
+            &app.get(&format!("/s/cranbrook/people?policy={version}&signed=no"))
+                .await
+        ),
+        ["Alex Morgan", "Jordan Lee", "Priya Shah"]
+    );
+    assert_eq!(
+        names(
+            &app.get(&format!("/s/cranbrook/people?policy={version}&signed=yes"))
+                .await
+        ),
+        ["Sam Taylor"]
+    );
+    assert!(names(&app.get("/s/cranbrook/people?status=left").await).is_empty());
+    assert!(
+        names(&app.get("/s/cranbrook/people?q=%25").await).is_empty(),
+        "a % is searched for, not a wildcard"
+    );
+}
+
+#[tokio::test]
+async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_chased() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let bad = app
+        .post(
+            "/s/cranbrook/people/new",
+            &[
+                ("full_name", "Jamie Fox"),
+                ("email", "not-an-email"),
+                ("grp", "staff"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains("Enter an email address in the right format");
+    let added = app
+        .post(
+            "/s/cranbrook/people/new",
+            &[
+                ("full_name", " Jamie  Fox "),
+                ("email", "jamie@cranbrook.example"),
+                ("grp", "staff"),
+                ("job_title", "Teaching assistant"),
+                ("roles", "signer"),
+                ("roles", "superuser"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let jamie = membership(&app, "jamie@cranbrook.example").await;
+    let (name, roles): (String, Vec<String>) = sqlx::query_as(
+        "select u.full_name, m.roles from memberships m join users u on u.id = m.user_id where m.id = $1",
+    )
+    .bind(jamie)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "Jamie Fox");
+    assert_eq!(roles, ["signer"], "a forged role is ignored");
+    assert_eq!(
+        app.count("select count(*) from outbox where dedupe_key like 'invite:%'")
+            .await,
+        1,
+        "invited"
+    );
+    let duplicate = app
+        .post(
+            "/s/cranbrook/people/new",
+            &[
+                ("full_name", "Jamie Fox"),
+                ("email", "JAMIE@cranbrook.example"),
+                ("grp", "staff"),
+            ],
+        )
+        .await;
+    duplicate.assert_contains("This person is already on the school&#39;s list");
+
+    let edited = app
+        .post(
+            &format!("/s/cranbrook/people/{jamie}/edit"),
+            &[
+                ("full_name", "Jamie Fox"),
+                ("email", "jamie@cranbrook.example"),
+                ("grp", "staff"),
+                ("job_title", "Higher level teaching assistant"),
+                ("roles", "signer"),
+                ("roles", "head"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'roles_changed'")
+            .await,
+        1
+    );
+
+    let version = app.version_id(CRANBROOK).await;
+    let before = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    before.assert_contains("0 of 4 people");
+    app.post(&format!("/s/cranbrook/people/{jamie}/leave"), &[])
+        .await;
+    app.get(&format!("/s/cranbrook/people/{jamie}?left=1"))
+        .await
+        .assert_contains("Left on");
+    let after = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    after.assert_contains("0 of 3 people");
+    assert!(!after.body.contains("Jamie Fox"));
+    app.post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from reminders where membership_id = '{jamie}'"
+        ))
+        .await,
+        0,
+        "a leaver is never chased"
+    );
+    app.post(&format!("/s/cranbrook/people/{jamie}/reactivate"), &[])
+        .await;
+    app.get(&format!("/s/cranbrook/compliance/{version}"))
+        .await
+        .assert_contains("0 of 4 people");
+}
+
+const STAFF_CSV: &str = "\u{feff}Name,Email,Group,Job title\r\n\
+Sam Taylor,staff@cranbrook.example,Staff,Class teacher\r\n\
+Alex Morgan,governor@cranbrook.example,Governors,Chair of governors\r\n\
+Robin Hale,robin@cranbrook.example,staff,Teaching assistant\r\n\
+,nameless@cranbrook.example,staff,\r\n\
+Kim Wu,kim@cranbrook.example,teachers,Cook\r\n\
+Robin Again,ROBIN@cranbrook.example,staff,\r\n";
+
+async fn upload(app: &TestApp, csv: &str) -> Page {
+    let form = multipart::Form::new().part(
+        "file",
+        multipart::Part::bytes(csv.as_bytes().to_vec())
+            .file_name("staff.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    let response = app
+        .client
+        .post(app.url("/s/cranbrook/people/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_csv_import_is_previewed_with_its_bad_rows_then_applied_once() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let preview = upload(&app, STAFF_CSV).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    preview.assert_contains("<li>1 to add</li>");
+    preview.assert_contains("<li>1 to change</li>");
+    preview.assert_contains("<li>1 already up to date</li>");
+    preview.assert_contains("<li>3 with problems</li>");
+    preview.assert_contains("Line 5: the name is missing");
+    preview.assert_contains("Line 6: &#39;teachers&#39; is not a group");
+    preview.assert_contains("Line 7: ROBIN@cranbrook.example is also on line 4");
+    preview.assert_contains("job title from Parent governor");
+    assert_eq!(
+        app.count("select count(*) from users where email = 'robin@cranbrook.example'")
+            .await,
+        0,
+        "nothing saved yet"
+    );
+
+    let csv_field = preview
+        .body
+        .split(r#"name="csv" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let csv = csv_field
+        .replace("&#13;", "\r")
+        .replace("&#10;", "\n")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let applied = app
+        .post(
+            "/s/cranbrook/people/import/confirm",
+            &[("csv", csv.as_str())],
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
+    app.get(applied.location().unwrap())
+        .await
+        .assert_contains("The file has been imported: 1 added, 1 changed.");
+    let title: String = sqlx::query_scalar("select job_title from memberships where id = $1")
+        .bind(membership(&app, GOVERNOR).await)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(title, "Chair of governors");
+    assert_eq!(
+        app.count("select count(*) from outbox where to_address = 'robin@cranbrook.example'")
+            .await,
+        1,
+        "invited"
+    );
+
+    // The same file again changes nothing.
+    let again = upload(&app, STAFF_CSV).await;
+    again.assert_contains("<li>0 to add</li>");
+    again.assert_contains("<li>0 to change</li>");
+    again.assert_contains("There is nothing to import.");
+    let (users, memberships): (i64, i64) =
+        sqlx::query_as("select (select count(*) from users), (select count(*) from memberships)")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((users, memberships), (5, 5));
+
+    let not_csv = upload(&app, "Who,What\r\nx,y\r\n").await;
+    assert_eq!(not_csv.status, StatusCode::UNPROCESSABLE_ENTITY);
+    not_csv.assert_contains("The first row must name the columns");
+}
+
+#[tokio::test]
+async fn import_staff_on_the_command_line_does_the_same() {
+    let (pool, url) = fresh_database().await;
+    aup_portal::demo::seed(&pool, PASSWORD).await.unwrap();
+    let file = std::env::temp_dir().join(format!("staff-{}.csv", Uuid::new_v4().simple()));
+    std::fs::write(&file, STAFF_CSV).unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_aup-portal"))
+            .args([
+                "import-staff",
+                file.to_str().unwrap(),
+                "--school",
+                "cranbrook",
+            ])
+            .args(extra)
+            .env("DATABASE_URL", &url)
+            .env_remove("AUP_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dry = run(&["--dry-run"]);
+    assert!(
+        dry.contains("line 4: add: Robin Hale <robin@cranbrook.example>"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("line 5: not imported: the name is missing"),
+        "{dry}"
+    );
+    assert!(dry.contains("Dry run: nothing was changed."));
+    let real = run(&[]);
+    assert!(
+        real.contains("Added 1, changed 1, already up to date 1, not imported 3."),
+        "{real}"
+    );
+    let again = run(&[]);
+    assert!(
+        again.contains("Added 0, changed 0, already up to date 3, not imported 3."),
+        "{again}"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+async fn record_paper(
+    app: &TestApp,
+    who: Uuid,
+    version: Uuid,
+    scan: Option<(&str, Vec<u8>)>,
+    ticks: &[&str],
+) -> Page {
+    let mut form = multipart::Form::new()
+        .text("version_id", version.to_string())
+        .text("signed_on", "3 September 2025")
+        .text("note", "Filed in the staff room cabinet");
+    for tick in ticks {
+        form = form.text("ack", (*tick).to_owned());
+    }
+    if let Some((name, bytes)) = scan {
+        form = form.part(
+            "scan",
+            multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    }
+    let response = app
+        .client
+        .post(app.url(&format!("/s/cranbrook/people/{who}/paper")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let alex = membership(&app, GOVERNOR).await;
+    let version = app.version_id(CRANBROOK).await;
+    let form = app
+        .get(&format!(
+            "/s/cranbrook/people/{alex}/paper?version={version}"
+        ))
+        .await;
+    form.assert_contains("Statements ticked on the paper form");
+
+    let fake = record_paper(
+        &app,
+        alex,
+        version,
+        Some(("form.pdf", b"not really a pdf".to_vec())),
+        &["understand", "agree"],
+    )
+    .await;
+    assert_eq!(fake.status, StatusCode::UNPROCESSABLE_ENTITY);
+    fake.assert_contains("The scan must be a PDF, JPEG or PNG file");
+    let unticked = record_paper(&app, alex, version, None, &["understand"]).await;
+    unticked.assert_contains("to count as signed");
+    let huge = record_paper(
+        &app,
+        alex,
+        version,
+        Some(("big.png", vec![0x89; 10 * 1024 * 1024 + 1])),
+        &["understand", "agree"],
+    )
+    .await;
+    assert_eq!(huge.status, StatusCode::UNPROCESSABLE_ENTITY);
+    huge.assert_contains("The scan must be 10 MB or smaller");
+    assert_eq!(app.count("select count(*) from agreements").await, 0);
+
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake image body".to_vec();
+    let done = record_paper(
+        &app,
+        alex,
+        version,
+        Some(("scan.png", png.clone())),
+        &["understand", "agree"],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (method, note, signed_on, scan_sha): (String, String, String, String) = sqlx::query_as(
+        "select a.method, a.note, to_char(a.signed_at at time zone 'Europe/London', 'YYYY-MM-DD'), s.sha256
+         from agreements a join scans s on s.id = a.scan_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (method.as_str(), note.as_str(), signed_on.as_str()),
+        ("paper", "Filed in the staff room cabinet", "2025-09-03")
+    );
+    use sha2::Digest;
+    let expected: String = sha2::Sha256::digest(&png)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(scan_sha, expected);
+    let dashboard = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    dashboard.assert_contains("1 of 3 people");
+
+    let evidence = app
+        .get(&format!("/s/cranbrook/people/{alex}/evidence"))
+        .await;
+    evidence.assert_contains("Paper form, recorded by Priya Shah");
+    evidence.assert_contains(&expected);
+    let scan_id: Uuid = sqlx::query_scalar("select id from scans")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let scan = app
+        .client
+        .get(app.url(&format!("/s/cranbrook/scans/{scan_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.headers()["content-type"], "image/png");
+    assert_eq!(scan.bytes().await.unwrap().to_vec(), png);
+}
+
+#[tokio::test]
+async fn exports_hold_the_evidence_neutralise_formulas_and_are_audited() {
+    let app = spawn_app().await;
+    add_member(
+        &app,
+        "formula@cranbrook.example",
+        "=HYPERLINK(\"http://evil.example\")",
+        "staff",
+        "@SUM(A1)",
+        "{signer}",
+    )
+    .await;
+    sam_signs_cranbrook(&app).await;
+    app.sign_in(SBM).await;
+    let version = app.version_id(CRANBROOK).await;
+    let response = app
+        .client
+        .get(app.url(&format!("/s/cranbrook/compliance/{version}/export.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let csv = response.text().await.unwrap();
+    let hash: String = sqlx::query_scalar("select content_sha256 from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "Name,Email,Group,Job title,Status,Signed at,Version,Content SHA-256,Method"
+    );
+    let sam = lines.iter().find(|l| l.starts_with("Sam Taylor,")).unwrap();
+    assert!(
+        sam.contains(",Signed,") && sam.contains(&hash) && sam.ends_with(",Online"),
+        "{sam}"
+    );
+    let alex = lines
+        .iter()
+        .find(|l| l.starts_with("Alex Morgan,"))
+        .unwrap();
+    assert!(alex.contains(",Outstanding,"), "{alex}");
+    assert!(
+        csv.contains(r#""'=HYPERLINK(""http://evil.example"")""#),
+        "{csv}"
+    );
+    assert!(csv.contains("'@SUM(A1)"), "{csv}");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'dashboard_exported'")
+            .await,
+        1
+    );
+
+    let sam_id = membership(&app, STAFF).await;
+    let evidence = app
+        .client
+        .get(app.url(&format!("/s/cranbrook/people/{sam_id}/evidence.csv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        evidence.contains("aup-portal-tests/1.0")
+            && evidence.contains("127.0.0.1")
+            && evidence.contains(&hash),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("understand: ticked; wish: not ticked")
+            || evidence.contains("agree: ticked"),
+        "{evidence}"
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'evidence_exported'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_changes_nothing() {
+    let app = spawn_app().await;
+    add_member(
+        &app,
+        HEAD,
+        "Dana Hughes",
+        "staff",
+        "Headteacher",
+        "{signer,head}",
+    )
+    .await;
+    add_member(
+        &app,
+        "it@cranbrook.example",
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{admin}",
+    )
+    .await;
+    sqlx::raw_sql(
+        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+         insert into users (email, full_name, password_hash)
+           select 'sbm@oakfield.example', 'Lee Grant', password_hash from users where email = 'staff@cranbrook.example';
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'School business manager', '{signer,sbm}' from users u, schools s
+           where u.email = 'sbm@oakfield.example' and s.slug = 'oakfield';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let version = app.version_id(CRANBROOK).await;
+    let alex = membership(&app, GOVERNOR).await;
+    // (path, may the head see it?)
+    let views = [
+        ("/s/cranbrook/compliance".to_owned(), true),
+        (format!("/s/cranbrook/compliance/{version}"), true),
+        (
+            format!("/s/cranbrook/compliance/{version}/export.csv"),
+            true,
+        ),
+        (format!("/s/cranbrook/people/{alex}"), true),
+        (format!("/s/cranbrook/people/{alex}/evidence"), true),
+        (format!("/s/cranbrook/people/{alex}/evidence.csv"), true),
+        ("/s/cranbrook/people".to_owned(), false),
+        ("/s/cranbrook/people/new".to_owned(), false),
+        ("/s/cranbrook/people/import".to_owned(), false),
+        (format!("/s/cranbrook/people/{alex}/edit"), false),
+        (format!("/s/cranbrook/people/{alex}/paper"), false),
+    ];
+    let changes = [
+        format!("/s/cranbrook/compliance/{version}/remind"),
+        format!("/s/cranbrook/compliance/{version}/remind/{alex}"),
+        "/s/cranbrook/people/new".to_owned(),
+        format!("/s/cranbrook/people/{alex}/edit"),
+        format!("/s/cranbrook/people/{alex}/leave"),
+        format!("/s/cranbrook/people/{alex}/reactivate"),
+        format!("/s/cranbrook/people/{alex}/invite"),
+        "/s/cranbrook/people/import/confirm".to_owned(),
+    ];
+    for (who, views_allowed, changes_allowed) in [
+        (SBM, true, true),
+        ("it@cranbrook.example", true, true),
+        (HEAD, false, false),
+        (STAFF, false, false),
+        (DPO, false, false),
+        ("sbm@oakfield.example", false, false),
+    ] {
+        let visitor = person(&app);
+        visitor.sign_in(who).await;
+        let refused = if who.ends_with("oakfield.example") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        for (path, head_may) in &views {
+            let allowed = views_allowed || (who == HEAD && *head_may);
+            let status = visitor.get(path).await.status;
+            if allowed {
+                assert_eq!(status, StatusCode::OK, "{who} GET {path}");
+            } else {
+                assert_eq!(status, refused, "{who} GET {path}");
+            }
+        }
+        if !changes_allowed {
+            for path in &changes {
+                let page = visitor
+                    .post(
+                        path,
+                        &[
+                            ("full_name", "Hijack"),
+                            ("email", "x@y.example"),
+                            ("grp", "staff"),
+                            ("roles", "admin"),
+                        ],
+                    )
+                    .await;
+                assert_eq!(page.status, refused, "{who} POST {path}");
+            }
+        }
+    }
+    assert_eq!(app.count("select count(*) from reminders").await, 0);
+    assert_eq!(
+        app.count("select count(*) from users where full_name = 'Hijack'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("select count(*) from memberships where status = 'left'")
+            .await,
+        0
+    );
+    // The head sees the dashboard without the buttons that change things.
+    let head = person(&app);
+    head.sign_in(HEAD).await;
+    let page = head
+        .get(&format!("/s/cranbrook/compliance/{version}"))
+        .await;
+    assert!(!page.body.contains("Remind everyone outstanding"));
+    assert!(
+        !head
+            .get(&format!("/s/cranbrook/people/{alex}"))
+            .await
+            .body
+            .contains("Mark as left")
+    );
+}
