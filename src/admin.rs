@@ -5,8 +5,6 @@ use sqlx::PgPool;
 
 use crate::auth::password;
 
-pub const MIN_PASSWORD: usize = 8;
-pub const MAX_PASSWORD: usize = 128;
 
 /// "St Mary's C of E Primary" -> "st-marys-c-of-e-primary".
 pub fn slugify(name: &str) -> String {
@@ -39,11 +37,8 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     if name.is_empty() || school.is_empty() {
         bail!("--name and --school must not be empty");
     }
-    let length = admin.password.chars().count();
-    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
-        bail!(
-            "the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long (15 or more is recommended)"
-        );
+    if let Err(message) = password::check_new(admin.password) {
+        bail!("{message}");
     }
     let slug = admin
         .school_slug

@@ -68,8 +68,10 @@ pub fn generate_password() -> String {
 pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
     let hash = password::hash(demo_password.to_owned()).await?;
     let mut tx = pool.begin().await?;
+    // The demo lets its SBM and DPO in with a password alone, so it can be tried at once;
+    // a real school created with create-admin requires a second factor for them.
     let school_id = sqlx::query_scalar!(
-        "insert into schools (slug, name) values ($1, $2)
+        "insert into schools (slug, name, require_two_factor) values ($1, $2, false)
          on conflict (slug) do update set name = excluded.name returning id",
         SCHOOL_SLUG,
         SCHOOL_NAME

@@ -154,6 +154,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/static/app.css", get(web::stylesheet))
+        .route("/static/password-meter.js", get(web::password_meter))
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
         .layer(CsrfLayer::new())

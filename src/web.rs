@@ -53,6 +53,18 @@ impl FieldErrors {
 }
 
 const CSS: &str = include_str!("../static/app.css");
+const PASSWORD_METER: &str = include_str!("../static/password-meter.js");
+
+pub async fn password_meter() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        PASSWORD_METER,
+    )
+        .into_response()
+}
 
 pub async fn stylesheet() -> Response {
     (
@@ -65,8 +77,8 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'";
 
 /// Security headers on every answer, and `no-store` on every page that is not a static file:
 /// pages carry personal data and must not be kept by shared classroom browsers.

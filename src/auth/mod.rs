@@ -1,15 +1,19 @@
 //! Signing in and out, and the page that sends a signed-in person to their school.
 //! Passwords are checked in `password`, sessions and memberships in `session`.
 
+pub mod account;
 pub mod password;
 pub mod session;
+pub mod throttle;
 pub mod tokens;
+pub mod two_factor;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form, Router,
     extract::{Query, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -22,7 +26,7 @@ use crate::{
     startup::AppState,
     web::{FieldErrors, Nav},
 };
-use session::{CurrentUser, SignedIn};
+use session::CurrentUser;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .route("/sign-out", post(sign_out))
         .merge(tokens::router())
+        .merge(two_factor::router())
+        .merge(account::router())
 }
 
 #[derive(Template, WebTemplate)]
@@ -66,6 +72,9 @@ async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
     }
 }
 
+const WRONG_SIGN_IN: &str =
+    "Enter the email address and password of your account. Check both and try again";
+
 #[derive(Deserialize)]
 struct SignInForm {
     #[serde(default)]
@@ -87,41 +96,60 @@ async fn sign_in(
     if form.password.is_empty() {
         errors.add("password", "Enter your password");
     }
+    let mut status = StatusCode::OK;
     if errors.is_empty() {
         let user = sqlx::query!(
-            "select id, password_hash, auth_epoch from users where lower(email) = lower($1)",
+            r#"select id, password_hash, auth_epoch, totp_enabled_at is not null as "second_factor!",
+                      greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
+               from users where lower(email) = lower($1)"#,
             email
         )
         .fetch_optional(&state.pool)
         .await?;
-        let (user_id, stored, epoch) = match user {
-            Some(u) => (Some(u.id), u.password_hash, u.auth_epoch),
-            None => (None, None, 0),
+        let (stored, locked_minutes) = match &user {
+            Some(u) => (u.password_hash.clone(), u.locked_minutes),
+            None => (None, 0),
         };
         // Unknown people are checked against a dummy hash: same answer, same time.
         let ok = password::verify(stored, form.password).await?;
-        match (ok, user_id) {
-            (true, Some(user_id)) => {
-                session::sign_in(&session, SignedIn::new(user_id, epoch)).await?;
-                audit::record(&state.pool, None, Some(user_id), "sign_in", "", None).await?;
-                return Ok(Redirect::to("/").into_response());
+        match user {
+            Some(u) if locked_minutes > 0 => {
+                // Locked: even the right password waits.
+                audit::record(&state.pool, None, Some(u.id), "sign_in_refused_locked", "", None).await?;
+                errors.add("email", throttle::locked_message(locked_minutes));
+                status = StatusCode::TOO_MANY_REQUESTS;
             }
-            _ => {
-                audit::record(&state.pool, None, user_id, "sign_in_failed", "", None).await?;
-                errors.add(
-                    "email",
-                    "Enter the email address and password of your account. Check both and try again",
-                );
+            Some(u) if ok => {
+                return two_factor::after_password(&state, &session, u.id, u.auth_epoch, u.second_factor)
+                    .await;
+            }
+            Some(u) => {
+                audit::record(&state.pool, None, Some(u.id), "sign_in_failed", "", None).await?;
+                match throttle::record_failure(&state.pool, u.id).await? {
+                    Some(minutes) => {
+                        audit::record(&state.pool, None, Some(u.id), "account_locked", "", None).await?;
+                        errors.add("email", throttle::locked_message(minutes));
+                        status = StatusCode::TOO_MANY_REQUESTS;
+                    }
+                    None => errors.add("email", WRONG_SIGN_IN),
+                }
+            }
+            None => {
+                audit::record(&state.pool, None, None, "sign_in_failed", "", None).await?;
+                errors.add("email", WRONG_SIGN_IN);
             }
         }
     }
-    Ok(SignInPage {
-        nav: Nav::default(),
-        notice: None,
-        email,
-        errors,
-    }
-    .into_response())
+    Ok((
+        status,
+        SignInPage {
+            nav: Nav::default(),
+            notice: None,
+            email,
+            errors,
+        },
+    )
+        .into_response())
 }
 
 async fn sign_out(session: Session) -> Result<Redirect> {

@@ -49,6 +49,35 @@ pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<
     .context("password verification task")
 }
 
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 128;
+pub const RECOMMENDED_LENGTH: usize = 15;
+
+/// The 20,000 most common passwords of 8 or more characters, lower-cased, from the
+/// SecLists "10 million passwords" list (OWASP). Attackers try these first.
+static COMMON: LazyLock<std::collections::HashSet<&'static str>> =
+    LazyLock::new(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect()
+    });
+
+/// The samples' own rule: at least 8 characters (15 recommended), no composition rules,
+/// and none of the passwords attackers try first.
+pub fn check_new(password: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        Err(format!("Your password must be at least {MIN_LENGTH} characters long"))
+    } else if length > MAX_LENGTH {
+        Err(format!("Your password must be {MAX_LENGTH} characters or fewer"))
+    } else if COMMON.contains(password.to_lowercase().as_str()) {
+        Err("This password is one of the most common, which attackers try first. Choose another: three or four random words are hard to guess".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
 /// Warm the dummy hash at start, so the first unknown-email sign-in is not the slow one.
 pub fn warm_up() {
     LazyLock::force(&DUMMY_HASH);
@@ -57,6 +86,17 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_long_and_common_passwords_are_refused() {
+        assert!(check_new("seven77").is_err());
+        assert!(check_new(&"x".repeat(129)).is_err());
+        assert!(check_new("Password").unwrap_err().contains("most common"));
+        assert!(check_new("trustno1").is_err());
+        assert!(check_new("correct horse battery staple").is_ok());
+        assert!(check_new(&"long enough ".repeat(5)).is_ok(), "64 characters and more are allowed");
+        assert!(COMMON.len() >= 10_000);
+    }
 
     #[tokio::test]
     async fn a_hash_is_argon2id_with_owasp_parameters_and_verifies() {

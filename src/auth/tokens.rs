@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use super::password;
 use crate::{
-    admin::{MAX_PASSWORD, MIN_PASSWORD},
     audit, clock,
     error::Result,
     mail::{self, Invitation, PasswordReset},
@@ -279,17 +278,8 @@ async fn set_password(
         return Ok(link_invalid());
     };
     let mut errors = FieldErrors::default();
-    let length = form.password.chars().count();
-    if length < MIN_PASSWORD {
-        errors.add(
-            "password",
-            format!("Your password must be at least {MIN_PASSWORD} characters long"),
-        );
-    } else if length > MAX_PASSWORD {
-        errors.add(
-            "password",
-            format!("Your password must be {MAX_PASSWORD} characters or fewer"),
-        );
+    if let Err(message) = password::check_new(&form.password) {
+        errors.add("password", message);
     } else if form.confirm != form.password {
         errors.add(
             "confirm",

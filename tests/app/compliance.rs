@@ -704,7 +704,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
     )
     .await;
     sqlx::raw_sql(
-        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
          insert into users (email, full_name, password_hash)
            select 'sbm@oakfield.example', 'Lee Grant', password_hash from users where email = 'staff@cranbrook.example';
          insert into memberships (user_id, school_id, grp, job_title, roles)

@@ -639,7 +639,7 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
 
     // A DPO of another school.
     sqlx::raw_sql(
-        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
          insert into users (email, full_name, password_hash)
            select 'dpo@oakfield.example', 'Morgan Ellis', password_hash from users where email = 'dpo@cranbrook.example';
          insert into memberships (user_id, school_id, grp, job_title, roles)
@@ -789,7 +789,7 @@ async fn a_dpo_of_another_school_cannot_use_this_schools_ids_under_their_own_sch
     let policy = policy_id(&app, CRANBROOK).await;
     let version = app.version_id(CRANBROOK).await;
     sqlx::raw_sql(
-        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
          insert into users (email, full_name, password_hash)
            select 'dpo@oakfield.example', 'Morgan Ellis', password_hash from users where email = 'dpo@cranbrook.example';
          insert into memberships (user_id, school_id, grp, job_title, roles)

@@ -306,7 +306,7 @@ async fn a_member_of_another_school_cannot_reach_this_schools_versions_or_agreem
 
     // Oakfield Academy, with a member of staff of its own.
     sqlx::raw_sql(
-        "insert into schools (slug, name) values ('oakfield', 'Oakfield Academy');
+        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
          insert into users (email, full_name, password_hash)
            select 'teacher@oakfield.example', 'Robin Hale', password_hash from users where email = 'staff@cranbrook.example';
          insert into memberships (user_id, school_id, grp, job_title)
@@ -347,7 +347,7 @@ async fn a_member_of_another_school_cannot_reach_this_schools_versions_or_agreem
 #[tokio::test]
 async fn a_person_sees_nothing_of_a_school_they_do_not_belong_to() {
     let app = spawn_app().await;
-    sqlx::query("insert into schools (slug, name) values ('oakfield', 'Oakfield Academy')")
+    sqlx::query("insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false)")
         .execute(&app.pool)
         .await
         .unwrap();

@@ -1,0 +1,150 @@
+//! A person's own account: changing their password (which ends their other sessions),
+//! their authenticator app, and signing out on every device.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    password,
+    session::{self, CurrentUser, SignedIn},
+};
+use crate::{
+    audit,
+    error::Result,
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account))
+        .route("/account/password", get(password_form).post(change_password))
+        .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/account.html")]
+struct AccountPage {
+    nav: Nav,
+    name: String,
+    email: String,
+    two_factor: bool,
+    recovery_left: usize,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    changed: Option<String>,
+}
+
+async fn account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<AccountQuery>,
+) -> Result<AccountPage> {
+    let row = sqlx::query!(
+        r#"select totp_enabled_at is not null as "two_factor!", cardinality(recovery_codes) as "left!"
+           from users where id = $1"#,
+        user.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(AccountPage {
+        nav: user.nav(),
+        name: user.full_name,
+        email: user.email,
+        two_factor: row.two_factor,
+        recovery_left: usize::try_from(row.left).unwrap_or(0),
+        notice: query
+            .changed
+            .map(|_| "Your password has been changed. You are signed out on your other devices."),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/change_password.html")]
+struct ChangePasswordPage {
+    nav: Nav,
+    errors: FieldErrors,
+}
+
+async fn password_form(user: CurrentUser) -> ChangePasswordPage {
+    ChangePasswordPage {
+        nav: user.nav(),
+        errors: FieldErrors::default(),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    user: CurrentUser,
+    Form(form): Form<ChangePasswordForm>,
+) -> Result<Response> {
+    let mut errors = FieldErrors::default();
+    let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
+        .fetch_one(&state.pool)
+        .await?;
+    if form.current.is_empty() {
+        errors.add("current", "Enter your current password");
+    } else if !password::verify(stored, form.current).await? {
+        errors.add("current", "Your current password is not right");
+    }
+    if let Err(message) = password::check_new(&form.password) {
+        errors.add("password", message);
+    } else if form.confirm != form.password {
+        errors.add("confirm", "The passwords do not match. Type the same password twice");
+    }
+    if !errors.is_empty() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ChangePasswordPage { nav: user.nav(), errors },
+        )
+            .into_response());
+    }
+    let hash = password::hash(form.password).await?;
+    // A new epoch ends every other session; this one carries on with the new epoch.
+    let epoch = sqlx::query_scalar!(
+        "update users set password_hash = $2, auth_epoch = auth_epoch + 1 where id = $1 returning auth_epoch",
+        user.id,
+        hash
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    session::sign_in(&session, SignedIn::new(user.id, epoch)).await?;
+    audit::record(&state.pool, None, Some(user.id), "password_changed", "", None).await?;
+    Ok(Redirect::to("/account?changed=1").into_response())
+}
+
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<Redirect> {
+    sqlx::query!("update users set auth_epoch = auth_epoch + 1 where id = $1", user.id)
+        .execute(&state.pool)
+        .await?;
+    session.flush().await?;
+    audit::record(&state.pool, None, Some(user.id), "signed_out_everywhere", "", None).await?;
+    Ok(Redirect::to("/sign-in?signed_out=1"))
+}

@@ -1,0 +1,373 @@
+//! Two-factor sign-in with TOTP (authenticator apps) and single-use recovery codes. After the
+//! password, a person with a second factor enters a code; a person whose roles reach personal
+//! data (SBM, DPO, head, admin) in a school that requires it sets one up first.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use totp_rs::{Builder, Secret, Totp};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{
+    session::{self, CurrentUser, SignedIn},
+    throttle,
+};
+use crate::{
+    audit,
+    error::{AppError, Result},
+    startup::AppState,
+    web::{FieldErrors, Nav},
+};
+
+const PENDING_KEY: &str = "pending_sign_in";
+const SETUP_KEY: &str = "totp_setup_secret";
+/// Minutes between the password and the code before starting again.
+const PENDING_MINUTES: i64 = 5;
+pub const RECOVERY_CODES: usize = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in/code", get(code_form).post(check_code))
+        .route("/sign-in/two-factor", get(sign_in_setup_form).post(sign_in_finish_setup))
+        .route("/account/two-factor", get(account_setup_form).post(account_finish_setup))
+}
+
+/// Between a right password and a right code.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Pending {
+    pub user_id: Uuid,
+    pub auth_epoch: i32,
+    pub at: i64,
+    /// True when the person has no second factor yet and must set one up.
+    pub must_set_up: bool,
+}
+
+/// Does this person need a second factor: do any of their roles reach personal data in a
+/// school that requires one?
+pub async fn required(pool: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from memberships m join schools s on s.id = m.school_id
+             where m.user_id = $1 and m.status = 'active' and s.require_two_factor
+               and m.roles && array['sbm', 'dpo', 'head', 'admin']::text[]) as "required!""#,
+        user_id
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// After the password: straight in, or on to the code (or to setting one up).
+pub async fn after_password(
+    state: &AppState,
+    session: &Session,
+    user_id: Uuid,
+    auth_epoch: i32,
+    has_second_factor: bool,
+) -> Result<Response> {
+    let must_set_up = !has_second_factor && required(&state.pool, user_id).await?;
+    if !has_second_factor && !must_set_up {
+        return complete(state, session, user_id, auth_epoch, "password").await;
+    }
+    session.cycle_id().await?;
+    session
+        .insert(
+            PENDING_KEY,
+            Pending {
+                user_id,
+                auth_epoch,
+                at: OffsetDateTime::now_utc().unix_timestamp(),
+                must_set_up,
+            },
+        )
+        .await?;
+    Ok(Redirect::to(if must_set_up { "/sign-in/two-factor" } else { "/sign-in/code" }).into_response())
+}
+
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    user_id: Uuid,
+    auth_epoch: i32,
+    how: &str,
+) -> Result<Response> {
+    session.remove_value(PENDING_KEY).await?;
+    session::sign_in(session, SignedIn::new(user_id, auth_epoch)).await?;
+    throttle::record_success(&state.pool, user_id).await?;
+    audit::record(&state.pool, None, Some(user_id), "sign_in", "", Some(serde_json::json!({ "with": how })))
+        .await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+async fn pending(session: &Session) -> Result<Pending> {
+    let pending: Option<Pending> = session.get(PENDING_KEY).await.ok().flatten();
+    match pending {
+        Some(p) if OffsetDateTime::now_utc().unix_timestamp() - p.at <= PENDING_MINUTES * 60 => Ok(p),
+        _ => Err(AppError::SignInRequired),
+    }
+}
+
+fn digest(code: &str) -> String {
+    Sha256::digest(code.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn totp(secret_base32: &str, account: &str) -> Option<Totp> {
+    Builder::new()
+        .with_secret(Secret::try_from_base32(secret_base32).ok()?)
+        .with_account_name(account.to_owned())
+        .with_issuer(Some("AUP Portal"))
+        .build()
+        .ok()
+}
+
+/// "4f7k-2mxq": easy to read out and type, 40 bits each.
+fn recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let mut code: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    code.insert(4, '-');
+    code
+}
+
+// ---- Entering a code ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/code.html")]
+struct CodePage {
+    nav: Nav,
+    errors: FieldErrors,
+}
+
+async fn code_form(session: Session) -> Result<CodePage> {
+    let pending = pending(&session).await?;
+    if pending.must_set_up {
+        return Err(AppError::SignInRequired);
+    }
+    Ok(CodePage { nav: Nav::default(), errors: FieldErrors::default() })
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+async fn check_code(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Result<Response> {
+    let pending = pending(&session).await?;
+    let user = sqlx::query!(
+        r#"select email, totp_secret, totp_last_step, recovery_codes,
+                  greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
+           from users where id = $1"#,
+        pending.user_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let mut errors = FieldErrors::default();
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+    if user.locked_minutes > 0 {
+        errors.add("code", throttle::locked_message(user.locked_minutes));
+    } else if code.is_empty() {
+        errors.add("code", "Enter the 6-digit code from your authenticator app");
+    } else {
+        let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+        let step = user
+            .totp_secret
+            .as_deref()
+            .and_then(|secret| totp(secret, &user.email))
+            .and_then(|t| t.check(&code, now))
+            .and_then(|step| i64::try_from(step).ok())
+            // A code works once: not again within its 30 seconds.
+            .filter(|step| user.totp_last_step.is_none_or(|last| *step > last));
+        if let Some(step) = step {
+            sqlx::query!("update users set totp_last_step = $2 where id = $1", pending.user_id, step)
+                .execute(&state.pool)
+                .await?;
+            return complete(&state, &session, pending.user_id, pending.auth_epoch, "password and code").await;
+        }
+        let hashed = digest(&code);
+        if user.recovery_codes.contains(&hashed) {
+            sqlx::query!(
+                "update users set recovery_codes = array_remove(recovery_codes, $2) where id = $1",
+                pending.user_id,
+                hashed
+            )
+            .execute(&state.pool)
+            .await?;
+            return complete(&state, &session, pending.user_id, pending.auth_epoch, "password and recovery code").await;
+        }
+        audit::record(&state.pool, None, Some(pending.user_id), "sign_in_failed", "", Some(serde_json::json!({ "at": "code" })))
+            .await?;
+        match throttle::record_failure(&state.pool, pending.user_id).await? {
+            Some(minutes) => {
+                audit::record(&state.pool, None, Some(pending.user_id), "account_locked", "", None).await?;
+                errors.add("code", throttle::locked_message(minutes));
+            }
+            None => errors.add("code", "The code is not right. Enter the code your app shows now, or a recovery code"),
+        }
+    }
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, CodePage { nav: Nav::default(), errors }).into_response())
+}
+
+// ---- Setting up a second factor ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/two_factor_setup.html")]
+struct SetupPage {
+    nav: Nav,
+    action: &'static str,
+    /// True while signing in: the person cannot go further without it.
+    required: bool,
+    qr_svg: String,
+    secret: String,
+    errors: FieldErrors,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/recovery_codes.html")]
+struct RecoveryCodesPage {
+    nav: Nav,
+    codes: Vec<String>,
+}
+
+fn qr_svg(uri: &str) -> String {
+    match qrcode::QrCode::new(uri.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build();
+            // Inline in the page: drop the XML declaration, label it for screen readers.
+            let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest).trim().to_owned();
+            svg.replacen("<svg ", r#"<svg role="img" aria-label="QR code to scan with an authenticator app" "#, 1)
+        }
+        Err(_) => String::new(),
+    }
+}
+
+async fn setup_page(
+    session: &Session,
+    email: &str,
+    required: bool,
+    action: &'static str,
+    errors: FieldErrors,
+) -> Result<SetupPage> {
+    // One secret per setup, kept in the session until the person proves their app has it.
+    let secret: String = match session.get::<String>(SETUP_KEY).await.ok().flatten() {
+        Some(secret) => secret,
+        None => {
+            let secret = Secret::generate().to_base32();
+            session.insert(SETUP_KEY, &secret).await?;
+            secret
+        }
+    };
+    let uri = totp(&secret, email).and_then(|t| t.to_url().ok()).unwrap_or_default();
+    Ok(SetupPage {
+        nav: Nav::default(),
+        action,
+        required,
+        qr_svg: qr_svg(&uri),
+        secret,
+        errors,
+    })
+}
+
+/// Mid-sign-in: a person who must set up a second factor before going further.
+async fn sign_in_setup_form(State(state): State<AppState>, session: Session) -> Result<SetupPage> {
+    let pending = pending(&session).await?;
+    let email = email_of(&state, pending.user_id).await?;
+    setup_page(&session, &email, true, "/sign-in/two-factor", FieldErrors::default()).await
+}
+
+async fn sign_in_finish_setup(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
+    let pending = pending(&session).await?;
+    let email = email_of(&state, pending.user_id).await?;
+    let Some(codes) = save_factor(&state, &session, pending.user_id, &email, &form.code).await? else {
+        return retry_setup(&session, &email, true, "/sign-in/two-factor").await;
+    };
+    // Signed in now, and shown the recovery codes once.
+    complete(&state, &session, pending.user_id, pending.auth_epoch, "password and new code").await?;
+    Ok(RecoveryCodesPage { nav: Nav::default(), codes }.into_response())
+}
+
+/// From the account page: a signed-in person setting up (or replacing) their second factor.
+async fn account_setup_form(session: Session, user: CurrentUser) -> Result<SetupPage> {
+    let mut page = setup_page(&session, &user.email, false, "/account/two-factor", FieldErrors::default()).await?;
+    page.nav = user.nav();
+    Ok(page)
+}
+
+async fn account_finish_setup(
+    State(state): State<AppState>,
+    session: Session,
+    user: CurrentUser,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
+    let Some(codes) = save_factor(&state, &session, user.id, &user.email, &form.code).await? else {
+        return retry_setup(&session, &user.email, false, "/account/two-factor").await;
+    };
+    Ok(RecoveryCodesPage { nav: user.nav(), codes }.into_response())
+}
+
+async fn email_of(state: &AppState, user_id: Uuid) -> Result<String> {
+    Ok(sqlx::query_scalar!("select email from users where id = $1", user_id)
+        .fetch_one(&state.pool)
+        .await?)
+}
+
+async fn retry_setup(session: &Session, email: &str, required: bool, action: &'static str) -> Result<Response> {
+    let mut errors = FieldErrors::default();
+    errors.add("code", "The code is not right. Enter the 6-digit code your app shows now");
+    let page = setup_page(session, email, required, action, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// Keeps the session's new secret if `code` proves the person's app has it; returns the
+/// new recovery codes, to show once.
+async fn save_factor(
+    state: &AppState,
+    session: &Session,
+    user_id: Uuid,
+    email: &str,
+    code: &str,
+) -> Result<Option<Vec<String>>> {
+    let secret: Option<String> = session.get(SETUP_KEY).await.ok().flatten();
+    let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let step = secret
+        .as_deref()
+        .and_then(|s| totp(s, email))
+        .and_then(|t| t.check(&code, now))
+        .and_then(|s| i64::try_from(s).ok());
+    let (Some(secret), Some(step)) = (secret, step) else {
+        return Ok(None);
+    };
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let hashes: Vec<String> = codes.iter().map(|c| digest(c)).collect();
+    sqlx::query!(
+        "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, recovery_codes = $4
+         where id = $1",
+        user_id,
+        secret,
+        step,
+        &hashes
+    )
+    .execute(&state.pool)
+    .await?;
+    session.remove_value(SETUP_KEY).await?;
+    audit::record(&state.pool, None, Some(user_id), "two_factor_enabled", "", None).await?;
+    Ok(Some(codes))
+}
