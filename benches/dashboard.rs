@@ -5,7 +5,10 @@
 //! Run: `cargo bench --bench dashboard` (PostgreSQL from BENCH_DATABASE_URL, or
 //! TEST_DATABASE_URL, or 127.0.0.1:5432). Results go in BENCHMARKS.md.
 
-use std::{str::FromStr, time::{Duration, Instant}};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use aup_portal::{
     auth::password,
@@ -70,7 +73,9 @@ async fn generate(pool: &PgPool, sbm_hash: &str) -> anyhow::Result<()> {
     ))
     .execute(pool)
     .await?;
-    let (agreements,): (i64,) = sqlx::query_as("select count(*) from agreements").fetch_one(pool).await?;
+    let (agreements,): (i64,) = sqlx::query_as("select count(*) from agreements")
+        .fetch_one(pool)
+        .await?;
     println!(
         "generated {SCHOOLS} schools, {} people, {} versions, {agreements} agreements in {:.1} s",
         SCHOOLS * PEOPLE_PER_SCHOOL,
@@ -89,7 +94,11 @@ async fn measure(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<Dura
     for _ in 0..REQUESTS {
         let started = Instant::now();
         let response = client.get(url).send().await?;
-        anyhow::ensure!(response.status().is_success(), "{url}: {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
         response.bytes().await?;
         times.push(started.elapsed());
     }
@@ -104,8 +113,12 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let server = PgConnectOptions::from_str(&server)?;
     let mut admin = PgConnection::connect_with(&server).await?;
-    sqlx::query("drop database if exists aup_bench").execute(&mut admin).await?;
-    sqlx::query("create database aup_bench").execute(&mut admin).await?;
+    sqlx::query("drop database if exists aup_bench")
+        .execute(&mut admin)
+        .await?;
+    sqlx::query("create database aup_bench")
+        .execute(&mut admin)
+        .await?;
     let pool = db::connect(server.clone().database("aup_bench")).await?;
     db::migrate(&pool).await?;
     generate(&pool, &password::hash("bench-password".to_owned()).await?).await?;
@@ -118,7 +131,10 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let signed_in = client
         .post(format!("{base}/sign-in"))
-        .form(&[("email", "person1-1@trust.example"), ("password", "bench-password")])
+        .form(&[
+            ("email", "person1-1@trust.example"),
+            ("password", "bench-password"),
+        ])
         .send()
         .await?;
     anyhow::ensure!(signed_in.status().is_success(), "sign-in failed");
@@ -132,7 +148,10 @@ async fn main() -> anyhow::Result<()> {
     println!("\n| page | requests | median | p95 | max |\n| --- | --- | --- | --- | --- |");
     for (name, path) in [
         ("dashboard", format!("/s/school-1/compliance/{version}")),
-        ("CSV export", format!("/s/school-1/compliance/{version}/export.csv")),
+        (
+            "CSV export",
+            format!("/s/school-1/compliance/{version}/export.csv"),
+        ),
         ("people list", "/s/school-1/people".to_owned()),
     ] {
         let times = measure(&client, &format!("{base}{path}")).await?;
@@ -144,7 +163,9 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    println!("\nThe query behind the dashboard and the export (one school's signers of one version):\n");
+    println!(
+        "\nThe query behind the dashboard and the export (one school's signers of one version):\n"
+    );
     let plan: Vec<(String,)> = sqlx::query_as(
         "explain (analyze, costs off, timing off, summary on)
          select m.id, u.full_name, u.email, m.grp, m.job_title, m.status, m.created_at, a.signed_at, a.method,
@@ -166,6 +187,8 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("```");
     pool.close().await;
-    sqlx::query("drop database aup_bench").execute(&mut admin).await?;
+    sqlx::query("drop database aup_bench")
+        .execute(&mut admin)
+        .await?;
     Ok(())
 }

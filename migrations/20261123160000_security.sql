@@ -49,3 +49,7 @@ create trigger seal_entries_append_only before update or delete on seal_entries
     for each row execute function refuse_evidence_change();
 create trigger seal_entries_no_truncate before truncate on seal_entries
     for each statement execute function refuse_evidence_change();
+
+-- A reminder queued for someone who has signed or left by the time it would go is cancelled.
+alter table outbox drop constraint outbox_status_check,
+    add constraint outbox_status_check check (status in ('pending', 'sent', 'failed', 'cancelled'));

@@ -5,7 +5,6 @@ use sqlx::PgPool;
 
 use crate::auth::password;
 
-
 /// "St Mary's C of E Primary" -> "st-marys-c-of-e-primary".
 pub fn slugify(name: &str) -> String {
     let mut slug = String::new();

@@ -27,7 +27,10 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(account))
-        .route("/account/password", get(password_form).post(change_password))
+        .route(
+            "/account/password",
+            get(password_form).post(change_password),
+        )
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
 }
 
@@ -113,12 +116,18 @@ async fn change_password(
     if let Err(message) = password::check_new(&form.password) {
         errors.add("password", message);
     } else if form.confirm != form.password {
-        errors.add("confirm", "The passwords do not match. Type the same password twice");
+        errors.add(
+            "confirm",
+            "The passwords do not match. Type the same password twice",
+        );
     }
     if !errors.is_empty() {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            ChangePasswordPage { nav: user.nav(), errors },
+            ChangePasswordPage {
+                nav: user.nav(),
+                errors,
+            },
         )
             .into_response());
     }
@@ -132,7 +141,15 @@ async fn change_password(
     .fetch_one(&state.pool)
     .await?;
     session::sign_in(&session, SignedIn::new(user.id, epoch)).await?;
-    audit::record(&state.pool, None, Some(user.id), "password_changed", "", None).await?;
+    audit::record(
+        &state.pool,
+        None,
+        Some(user.id),
+        "password_changed",
+        "",
+        None,
+    )
+    .await?;
     Ok(Redirect::to("/account?changed=1").into_response())
 }
 
@@ -141,10 +158,21 @@ async fn sign_out_everywhere(
     session: Session,
     user: CurrentUser,
 ) -> Result<Redirect> {
-    sqlx::query!("update users set auth_epoch = auth_epoch + 1 where id = $1", user.id)
-        .execute(&state.pool)
-        .await?;
+    sqlx::query!(
+        "update users set auth_epoch = auth_epoch + 1 where id = $1",
+        user.id
+    )
+    .execute(&state.pool)
+    .await?;
     session.flush().await?;
-    audit::record(&state.pool, None, Some(user.id), "signed_out_everywhere", "", None).await?;
+    audit::record(
+        &state.pool,
+        None,
+        Some(user.id),
+        "signed_out_everywhere",
+        "",
+        None,
+    )
+    .await?;
     Ok(Redirect::to("/sign-in?signed_out=1"))
 }

@@ -115,19 +115,34 @@ async fn sign_in(
         match user {
             Some(u) if locked_minutes > 0 => {
                 // Locked: even the right password waits.
-                audit::record(&state.pool, None, Some(u.id), "sign_in_refused_locked", "", None).await?;
+                audit::record(
+                    &state.pool,
+                    None,
+                    Some(u.id),
+                    "sign_in_refused_locked",
+                    "",
+                    None,
+                )
+                .await?;
                 errors.add("email", throttle::locked_message(locked_minutes));
                 status = StatusCode::TOO_MANY_REQUESTS;
             }
             Some(u) if ok => {
-                return two_factor::after_password(&state, &session, u.id, u.auth_epoch, u.second_factor)
-                    .await;
+                return two_factor::after_password(
+                    &state,
+                    &session,
+                    u.id,
+                    u.auth_epoch,
+                    u.second_factor,
+                )
+                .await;
             }
             Some(u) => {
                 audit::record(&state.pool, None, Some(u.id), "sign_in_failed", "", None).await?;
                 match throttle::record_failure(&state.pool, u.id).await? {
                     Some(minutes) => {
-                        audit::record(&state.pool, None, Some(u.id), "account_locked", "", None).await?;
+                        audit::record(&state.pool, None, Some(u.id), "account_locked", "", None)
+                            .await?;
                         errors.add("email", throttle::locked_message(minutes));
                         status = StatusCode::TOO_MANY_REQUESTS;
                     }

@@ -55,22 +55,25 @@ pub const RECOMMENDED_LENGTH: usize = 15;
 
 /// The 20,000 most common passwords of 8 or more characters, lower-cased, from the
 /// SecLists "10 million passwords" list (OWASP). Attackers try these first.
-static COMMON: LazyLock<std::collections::HashSet<&'static str>> =
-    LazyLock::new(|| {
-        include_str!("common-passwords.txt")
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .collect()
-    });
+static COMMON: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common-passwords.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect()
+});
 
 /// The samples' own rule: at least 8 characters (15 recommended), no composition rules,
 /// and none of the passwords attackers try first.
 pub fn check_new(password: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        Err(format!("Your password must be at least {MIN_LENGTH} characters long"))
+        Err(format!(
+            "Your password must be at least {MIN_LENGTH} characters long"
+        ))
     } else if length > MAX_LENGTH {
-        Err(format!("Your password must be {MAX_LENGTH} characters or fewer"))
+        Err(format!(
+            "Your password must be {MAX_LENGTH} characters or fewer"
+        ))
     } else if COMMON.contains(password.to_lowercase().as_str()) {
         Err("This password is one of the most common, which attackers try first. Choose another: three or four random words are hard to guess".to_owned())
     } else {
@@ -94,7 +97,10 @@ mod tests {
         assert!(check_new("Password").unwrap_err().contains("most common"));
         assert!(check_new("trustno1").is_err());
         assert!(check_new("correct horse battery staple").is_ok());
-        assert!(check_new(&"long enough ".repeat(5)).is_ok(), "64 characters and more are allowed");
+        assert!(
+            check_new(&"long enough ".repeat(5)).is_ok(),
+            "64 characters and more are allowed"
+        );
         assert!(COMMON.len() >= 10_000);
     }
 

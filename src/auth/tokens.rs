@@ -299,6 +299,16 @@ async fn set_password(
             .into_response());
     }
     let hash = password::hash(form.password).await?;
+    // Claim the link: of two uses at once, only one gets here.
+    let claimed = sqlx::query!(
+        "update account_tokens set used_at = now() where id = $1 and used_at is null and expires_at > now()",
+        valid.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(link_invalid());
+    }
     // A new password ends every session the person had, and every other link they were sent.
     sqlx::query!(
         "update users set password_hash = $2, auth_epoch = auth_epoch + 1 where id = $1",

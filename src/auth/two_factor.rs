@@ -39,8 +39,14 @@ pub const RECOVERY_CODES: usize = 10;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sign-in/code", get(code_form).post(check_code))
-        .route("/sign-in/two-factor", get(sign_in_setup_form).post(sign_in_finish_setup))
-        .route("/account/two-factor", get(account_setup_form).post(account_finish_setup))
+        .route(
+            "/sign-in/two-factor",
+            get(sign_in_setup_form).post(sign_in_finish_setup),
+        )
+        .route(
+            "/account/two-factor",
+            get(account_setup_form).post(account_finish_setup),
+        )
 }
 
 /// Between a right password and a right code.
@@ -90,7 +96,12 @@ pub async fn after_password(
             },
         )
         .await?;
-    Ok(Redirect::to(if must_set_up { "/sign-in/two-factor" } else { "/sign-in/code" }).into_response())
+    Ok(Redirect::to(if must_set_up {
+        "/sign-in/two-factor"
+    } else {
+        "/sign-in/code"
+    })
+    .into_response())
 }
 
 async fn complete(
@@ -103,21 +114,33 @@ async fn complete(
     session.remove_value(PENDING_KEY).await?;
     session::sign_in(session, SignedIn::new(user_id, auth_epoch)).await?;
     throttle::record_success(&state.pool, user_id).await?;
-    audit::record(&state.pool, None, Some(user_id), "sign_in", "", Some(serde_json::json!({ "with": how })))
-        .await?;
+    audit::record(
+        &state.pool,
+        None,
+        Some(user_id),
+        "sign_in",
+        "",
+        Some(serde_json::json!({ "with": how })),
+    )
+    .await?;
     Ok(Redirect::to("/").into_response())
 }
 
 async fn pending(session: &Session) -> Result<Pending> {
     let pending: Option<Pending> = session.get(PENDING_KEY).await.ok().flatten();
     match pending {
-        Some(p) if OffsetDateTime::now_utc().unix_timestamp() - p.at <= PENDING_MINUTES * 60 => Ok(p),
+        Some(p) if OffsetDateTime::now_utc().unix_timestamp() - p.at <= PENDING_MINUTES * 60 => {
+            Ok(p)
+        }
         _ => Err(AppError::SignInRequired),
     }
 }
 
 fn digest(code: &str) -> String {
-    Sha256::digest(code.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(code.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn totp(secret_base32: &str, account: &str) -> Option<Totp> {
@@ -133,7 +156,9 @@ fn totp(secret_base32: &str, account: &str) -> Option<Totp> {
 fn recovery_code() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    let mut code: String = (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let mut code: String = (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     code.insert(4, '-');
     code
 }
@@ -152,7 +177,10 @@ async fn code_form(session: Session) -> Result<CodePage> {
     if pending.must_set_up {
         return Err(AppError::SignInRequired);
     }
-    Ok(CodePage { nav: Nav::default(), errors: FieldErrors::default() })
+    Ok(CodePage {
+        nav: Nav::default(),
+        errors: FieldErrors::default(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -161,7 +189,11 @@ struct CodeForm {
     code: String,
 }
 
-async fn check_code(State(state): State<AppState>, session: Session, Form(form): Form<CodeForm>) -> Result<Response> {
+async fn check_code(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<CodeForm>,
+) -> Result<Response> {
     let pending = pending(&session).await?;
     let user = sqlx::query!(
         r#"select email, totp_secret, totp_last_step, recovery_codes,
@@ -172,7 +204,12 @@ async fn check_code(State(state): State<AppState>, session: Session, Form(form):
     .fetch_one(&state.pool)
     .await?;
     let mut errors = FieldErrors::default();
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+    let code: String = form
+        .code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
     if user.locked_minutes > 0 {
         errors.add("code", throttle::locked_message(user.locked_minutes));
     } else if code.is_empty() {
@@ -188,10 +225,21 @@ async fn check_code(State(state): State<AppState>, session: Session, Form(form):
             // A code works once: not again within its 30 seconds.
             .filter(|step| user.totp_last_step.is_none_or(|last| *step > last));
         if let Some(step) = step {
-            sqlx::query!("update users set totp_last_step = $2 where id = $1", pending.user_id, step)
-                .execute(&state.pool)
-                .await?;
-            return complete(&state, &session, pending.user_id, pending.auth_epoch, "password and code").await;
+            sqlx::query!(
+                "update users set totp_last_step = $2 where id = $1",
+                pending.user_id,
+                step
+            )
+            .execute(&state.pool)
+            .await?;
+            return complete(
+                &state,
+                &session,
+                pending.user_id,
+                pending.auth_epoch,
+                "password and code",
+            )
+            .await;
         }
         let hashed = digest(&code);
         if user.recovery_codes.contains(&hashed) {
@@ -202,19 +250,51 @@ async fn check_code(State(state): State<AppState>, session: Session, Form(form):
             )
             .execute(&state.pool)
             .await?;
-            return complete(&state, &session, pending.user_id, pending.auth_epoch, "password and recovery code").await;
+            return complete(
+                &state,
+                &session,
+                pending.user_id,
+                pending.auth_epoch,
+                "password and recovery code",
+            )
+            .await;
         }
-        audit::record(&state.pool, None, Some(pending.user_id), "sign_in_failed", "", Some(serde_json::json!({ "at": "code" })))
-            .await?;
+        audit::record(
+            &state.pool,
+            None,
+            Some(pending.user_id),
+            "sign_in_failed",
+            "",
+            Some(serde_json::json!({ "at": "code" })),
+        )
+        .await?;
         match throttle::record_failure(&state.pool, pending.user_id).await? {
             Some(minutes) => {
-                audit::record(&state.pool, None, Some(pending.user_id), "account_locked", "", None).await?;
+                audit::record(
+                    &state.pool,
+                    None,
+                    Some(pending.user_id),
+                    "account_locked",
+                    "",
+                    None,
+                )
+                .await?;
                 errors.add("code", throttle::locked_message(minutes));
             }
-            None => errors.add("code", "The code is not right. Enter the code your app shows now, or a recovery code"),
+            None => errors.add(
+                "code",
+                "The code is not right. Enter the code your app shows now, or a recovery code",
+            ),
         }
     }
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, CodePage { nav: Nav::default(), errors }).into_response())
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        CodePage {
+            nav: Nav::default(),
+            errors,
+        },
+    )
+        .into_response())
 }
 
 // ---- Setting up a second factor ----
@@ -247,8 +327,16 @@ fn qr_svg(uri: &str) -> String {
                 .quiet_zone(true)
                 .build();
             // Inline in the page: drop the XML declaration, label it for screen readers.
-            let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest).trim().to_owned();
-            svg.replacen("<svg ", r#"<svg role="img" aria-label="QR code to scan with an authenticator app" "#, 1)
+            let svg = svg
+                .split_once("?>")
+                .map_or(svg.as_str(), |(_, rest)| rest)
+                .trim()
+                .to_owned();
+            svg.replacen(
+                "<svg ",
+                r#"<svg role="img" aria-label="QR code to scan with an authenticator app" "#,
+                1,
+            )
         }
         Err(_) => String::new(),
     }
@@ -270,7 +358,9 @@ async fn setup_page(
             secret
         }
     };
-    let uri = totp(&secret, email).and_then(|t| t.to_url().ok()).unwrap_or_default();
+    let uri = totp(&secret, email)
+        .and_then(|t| t.to_url().ok())
+        .unwrap_or_default();
     Ok(SetupPage {
         nav: Nav::default(),
         action,
@@ -285,7 +375,14 @@ async fn setup_page(
 async fn sign_in_setup_form(State(state): State<AppState>, session: Session) -> Result<SetupPage> {
     let pending = pending(&session).await?;
     let email = email_of(&state, pending.user_id).await?;
-    setup_page(&session, &email, true, "/sign-in/two-factor", FieldErrors::default()).await
+    setup_page(
+        &session,
+        &email,
+        true,
+        "/sign-in/two-factor",
+        FieldErrors::default(),
+    )
+    .await
 }
 
 async fn sign_in_finish_setup(
@@ -295,17 +392,36 @@ async fn sign_in_finish_setup(
 ) -> Result<Response> {
     let pending = pending(&session).await?;
     let email = email_of(&state, pending.user_id).await?;
-    let Some(codes) = save_factor(&state, &session, pending.user_id, &email, &form.code).await? else {
+    let Some(codes) = save_factor(&state, &session, pending.user_id, &email, &form.code).await?
+    else {
         return retry_setup(&session, &email, true, "/sign-in/two-factor").await;
     };
     // Signed in now, and shown the recovery codes once.
-    complete(&state, &session, pending.user_id, pending.auth_epoch, "password and new code").await?;
-    Ok(RecoveryCodesPage { nav: Nav::default(), codes }.into_response())
+    complete(
+        &state,
+        &session,
+        pending.user_id,
+        pending.auth_epoch,
+        "password and new code",
+    )
+    .await?;
+    Ok(RecoveryCodesPage {
+        nav: Nav::default(),
+        codes,
+    }
+    .into_response())
 }
 
 /// From the account page: a signed-in person setting up (or replacing) their second factor.
 async fn account_setup_form(session: Session, user: CurrentUser) -> Result<SetupPage> {
-    let mut page = setup_page(&session, &user.email, false, "/account/two-factor", FieldErrors::default()).await?;
+    let mut page = setup_page(
+        &session,
+        &user.email,
+        false,
+        "/account/two-factor",
+        FieldErrors::default(),
+    )
+    .await?;
     page.nav = user.nav();
     Ok(page)
 }
@@ -319,18 +435,32 @@ async fn account_finish_setup(
     let Some(codes) = save_factor(&state, &session, user.id, &user.email, &form.code).await? else {
         return retry_setup(&session, &user.email, false, "/account/two-factor").await;
     };
-    Ok(RecoveryCodesPage { nav: user.nav(), codes }.into_response())
+    Ok(RecoveryCodesPage {
+        nav: user.nav(),
+        codes,
+    }
+    .into_response())
 }
 
 async fn email_of(state: &AppState, user_id: Uuid) -> Result<String> {
-    Ok(sqlx::query_scalar!("select email from users where id = $1", user_id)
-        .fetch_one(&state.pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!("select email from users where id = $1", user_id)
+            .fetch_one(&state.pool)
+            .await?,
+    )
 }
 
-async fn retry_setup(session: &Session, email: &str, required: bool, action: &'static str) -> Result<Response> {
+async fn retry_setup(
+    session: &Session,
+    email: &str,
+    required: bool,
+    action: &'static str,
+) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    errors.add("code", "The code is not right. Enter the 6-digit code your app shows now");
+    errors.add(
+        "code",
+        "The code is not right. Enter the 6-digit code your app shows now",
+    );
     let page = setup_page(session, email, required, action, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
@@ -368,6 +498,14 @@ async fn save_factor(
     .execute(&state.pool)
     .await?;
     session.remove_value(SETUP_KEY).await?;
-    audit::record(&state.pool, None, Some(user_id), "two_factor_enabled", "", None).await?;
+    audit::record(
+        &state.pool,
+        None,
+        Some(user_id),
+        "two_factor_enabled",
+        "",
+        None,
+    )
+    .await?;
     Ok(Some(codes))
 }

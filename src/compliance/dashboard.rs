@@ -296,6 +296,10 @@ impl Chart {
                 days.push((render::long_date(day), count));
             }
         }
+        if let [only] = points.as_slice() {
+            let y = only.split(',').nth(1).unwrap_or("0").to_owned();
+            points.push(format!("{:.1},{y}", Self::WIDTH - 8.0));
+        }
         let base = Self::HEIGHT - Self::BOTTOM;
         let desc = format!(
             "{count} of {} people signed between {} and {}.",

@@ -112,11 +112,7 @@ async fn dashboard_csv(
             if signed { "Signed" } else { "Outstanding" }.to_owned(),
             p.signed_at.map(iso_uk).unwrap_or_default(),
             version.label.clone(),
-            if signed {
-                version.content_sha256.clone()
-            } else {
-                String::new()
-            },
+            p.content_sha256.clone().unwrap_or_default(),
             match p.method.as_deref() {
                 Some("paper") => "Paper",
                 Some(_) => "Online",

@@ -277,8 +277,10 @@ pub async fn apply(
                 }
             }
             Outcome::Change(membership_id, _) => {
+                // The name is shared with any other school the person belongs to: left alone then.
                 sqlx::query!(
-                    "update users set full_name = $2 where id = (select user_id from memberships where id = $1)",
+                    "update users set full_name = $2 where id = (select user_id from memberships where id = $1)
+                     and (select count(*) from memberships m where m.user_id = users.id) = 1",
                     membership_id,
                     row.full_name
                 )

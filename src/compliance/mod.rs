@@ -34,6 +34,8 @@ pub struct Signer {
     pub joined: OffsetDateTime,
     pub signed_at: Option<OffsetDateTime>,
     pub method: Option<String>,
+    /// The hash on the agreement itself: the content that was on screen.
+    pub content_sha256: Option<String>,
     pub last_reminded: Option<OffsetDateTime>,
 }
 
@@ -56,6 +58,7 @@ pub async fn signers(
         Signer,
         r#"select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status,
                   m.created_at as joined, a.signed_at as "signed_at?", a.method as "method?",
+                  a.content_sha256 as "content_sha256?",
                   (select max(r.reminded_at) from reminders r
                     where r.membership_id = m.id and r.version_id = $2) as last_reminded
            from memberships m

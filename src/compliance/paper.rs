@@ -254,6 +254,10 @@ async fn record(
         }
     }
     let signed_on = parse_review_date(&form.signed_on);
+    let published_on = version
+        .as_ref()
+        .and_then(|v| v.published_at)
+        .map(|at| clock::uk(at).date());
     match signed_on {
         None => errors.add(
             "signed_on",
@@ -262,6 +266,10 @@ async fn record(
         Some(date) if date > clock::today_uk() => {
             errors.add("signed_on", "The date signed cannot be in the future")
         }
+        Some(date) if published_on.is_some_and(|p| date < p) => errors.add(
+            "signed_on",
+            "The date signed cannot be before this version was published",
+        ),
         Some(_) => {}
     }
     let note = form.note.trim().to_owned();

@@ -42,6 +42,42 @@ pub const ROLES: [(&str, &str); 5] = [
     ("admin", "Administrator: everything, and the portal's email"),
 ];
 
+/// The roles a manager may give or take away: an admin any, an SBM none with more power
+/// than their own.
+fn grantable(manager: &Member) -> &'static [&'static str] {
+    if manager.has_role("admin") {
+        &["signer", "sbm", "head", "dpo", "admin"]
+    } else {
+        &["signer", "head", "sbm"]
+    }
+}
+
+/// The roles a person ends up with: what the manager ticked of the roles they may grant, and
+/// the person's other roles unchanged. Nobody changes their own roles.
+fn resulting_roles(
+    manager: &Member,
+    membership_id: Option<Uuid>,
+    ticked: &[String],
+    current: &[String],
+) -> Vec<String> {
+    if membership_id == Some(manager.membership_id) {
+        return current.to_vec();
+    }
+    let may = grantable(manager);
+    ROLES
+        .iter()
+        .map(|(key, _)| *key)
+        .filter(|key| {
+            if may.contains(key) {
+                ticked.iter().any(|r| r == key)
+            } else {
+                current.iter().any(|r| r == key)
+            }
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/s/{slug}/people", get(list))
@@ -400,7 +436,8 @@ async fn create(
     manager: RequireRole<PeopleManagers>,
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
-    let (person, mut errors) = check_person(&form);
+    let (mut person, mut errors) = check_person(&form);
+    person.roles = resulting_roles(&manager, None, &person.roles, &[]);
     if errors.is_empty() {
         let mut tx = state.pool.begin().await?;
         match add_person(
@@ -498,7 +535,24 @@ async fn save(
     Form(form): Form<PersonForm>,
 ) -> Result<Response> {
     let before = load_person(&state.pool, &manager, membership_id).await?;
-    let (person, mut errors) = check_person(&form);
+    let (mut person, mut errors) = check_person(&form);
+    person.roles = resulting_roles(&manager, Some(membership_id), &person.roles, &before.roles);
+    // A person who also belongs to another school keeps the name and email they have there.
+    let shared = sqlx::query_scalar!(
+        r#"select count(*) > 1 as "shared!" from memberships where user_id = $1"#,
+        before.user_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if shared
+        && (person.full_name != before.full_name
+            || !person.email.eq_ignore_ascii_case(&before.email))
+    {
+        errors.add(
+            "full_name",
+            "This person also belongs to another school, so only they can change their name and email address",
+        );
+    }
     if errors.is_empty() {
         let mut tx = state.pool.begin().await?;
         let updated = sqlx::query!(
@@ -662,7 +716,7 @@ async fn show(
     .await?;
     let notice = if query.added.is_some() {
         Some(
-            "The person has been added. If they have no password yet, they have been sent an invitation.",
+            "The person has been added. If they have no password yet, an invitation to create one is on its way to them by email.",
         )
     } else if query.saved.is_some() {
         Some("The changes have been saved.")
@@ -714,9 +768,11 @@ async fn leave(
     )
     .execute(&mut *tx)
     .await?;
-    // A leaver's sessions end: they may no longer use the school's pages.
+    // A leaver's sessions end, unless they still belong to another school; this school's
+    // pages are closed to them at once by the membership check.
     sqlx::query!(
-        "update users set auth_epoch = auth_epoch + 1 where id = $1",
+        "update users set auth_epoch = auth_epoch + 1 where id = $1
+         and not exists (select 1 from memberships where user_id = $1 and status = 'active')",
         person.user_id
     )
     .execute(&mut *tx)
@@ -773,7 +829,9 @@ async fn invite(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Redirect> {
     let person = load_person(&state.pool, &manager, membership_id).await?;
-    if person.status != "active" {
+    // Only for a person who has never set a password: otherwise the email would hand their
+    // account to whoever reads it.
+    if person.status != "active" || person.has_password {
         return Err(AppError::NotFound);
     }
     let mut tx = state.pool.begin().await?;

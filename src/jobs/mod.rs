@@ -116,9 +116,10 @@ pub async fn reviews(
     .await?;
     let mut planned = vec![];
     for r in rows {
-        let overdue = as_of >= r.due;
+        // Due on the day itself; overdue from the day after.
+        let overdue = as_of > r.due;
         let dedupe_key = if overdue {
-            let week = (as_of - r.due).whole_days() / 7;
+            let week = (as_of - r.due).whole_days().saturating_sub(1) / 7;
             format!("review-overdue:{}:{}:{week}", r.version_id, r.membership_id)
         } else {
             format!("review-due:{}:{}", r.version_id, r.membership_id)
@@ -172,6 +173,9 @@ pub async fn reminders(
 ) -> anyhow::Result<JobReport> {
     let rows = sqlx::query!(
         r#"select v.id as version_id, v.label, (v.published_at at time zone 'Europe/London')::date as "published_on!",
+                  -- Owed since publishing, or since the person joined, whichever is later.
+                  greatest((v.published_at at time zone 'Europe/London')::date,
+                           (m.created_at at time zone 'Europe/London')::date) as "owed_since!",
                   p.name as policy_name, s.id as school_id, s.slug, s.name as school_name,
                   m.id as membership_id, u.email, u.full_name
            from policy_versions v
@@ -181,8 +185,12 @@ pub async fn reminders(
                 and 'signer' = any(m.roles) and m.grp = any(p.audience)
            join users u on u.id = m.user_id
            where v.status = 'published'
-             and (v.published_at at time zone 'Europe/London')::date + $2::int <= $1::date
+             and greatest((v.published_at at time zone 'Europe/London')::date,
+                          (m.created_at at time zone 'Europe/London')::date) + $2::int <= $1::date
              and not exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = v.id)
+             -- Never two reminders in a day: not after the SBM's chase.
+             and not exists (select 1 from reminders r where r.membership_id = m.id and r.version_id = v.id
+                               and (r.reminded_at at time zone 'Europe/London')::date = $1::date)
            order by s.name, p.name, u.email"#,
         as_of,
         i32::try_from(policy.first_after_days).unwrap_or(7)
@@ -191,7 +199,7 @@ pub async fn reminders(
     .await?;
     let mut planned = vec![];
     for r in rows {
-        let since_first = (as_of - r.published_on).whole_days() - policy.first_after_days;
+        let since_first = (as_of - r.owed_since).whole_days() - policy.first_after_days;
         let number = (since_first / 7).min(policy.cap - 1);
         if number < 0 || policy.cap <= 0 {
             continue;
@@ -234,8 +242,8 @@ pub async fn outbox(
         let report = sender::send_due(pool, mailer, now, 1000).await?;
         return Ok(JobReport {
             lines: vec![format!(
-                "sent {}, to retry later {}, failed {}",
-                report.sent, report.retrying, report.failed
+                "sent {}, to retry later {}, failed {}, cancelled {}",
+                report.sent, report.retrying, report.failed, report.cancelled
             )],
         });
     }

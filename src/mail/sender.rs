@@ -8,6 +8,8 @@ use super::smtp::{Envelope, Mailer, SendError};
 
 /// After this many tries an email is marked failed and shown to admins.
 pub const MAX_ATTEMPTS: i32 = 8;
+/// Tries for an email the server refuses for good.
+pub const PERMANENT_TRIES: i32 = 3;
 
 fn backoff(attempts: i32) -> Duration {
     // 1, 2, 4, 8… minutes, at most six hours.
@@ -19,6 +21,8 @@ pub struct SendReport {
     pub sent: usize,
     pub retrying: usize,
     pub failed: usize,
+    /// Reminders for people who signed or left after they were queued.
+    pub cancelled: usize,
 }
 
 /// Sends up to `limit` emails due at `now`.
@@ -33,7 +37,7 @@ pub async fn send_due(
         let mut tx = pool.begin().await?;
         // The row stays locked while it is sent: another sender skips it.
         let Some(row) = sqlx::query!(
-            "select id, to_address, subject, body_text, body_html, attempts from outbox
+            "select id, dedupe_key, to_address, subject, body_text, body_html, attempts from outbox
              where status = 'pending' and next_attempt_at <= $1
              order by next_attempt_at, created_at
              limit 1
@@ -45,6 +49,17 @@ pub async fn send_due(
         else {
             break;
         };
+        if no_longer_owed(&mut tx, &row.dedupe_key).await? {
+            sqlx::query!(
+                "update outbox set status = 'cancelled' where id = $1",
+                row.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            report.cancelled += 1;
+            continue;
+        }
         let outcome = mailer
             .send(&Envelope {
                 id: row.id,
@@ -67,9 +82,23 @@ pub async fn send_due(
                 .await?;
                 report.sent += 1;
             }
-            Err(SendError::Permanent(error)) => {
+            // A refusal for good after a few tries: "permanent" replies also come from a
+            // mistyped password or a relay setting, which an admin may put right meanwhile.
+            Err(SendError::Permanent(error)) if attempts >= PERMANENT_TRIES => {
                 mark_failed(&mut tx, row.id, attempts, &error).await?;
                 report.failed += 1;
+            }
+            Err(SendError::Permanent(error)) => {
+                sqlx::query!(
+                    "update outbox set attempts = $2, last_error = $3, next_attempt_at = $4 where id = $1",
+                    row.id,
+                    attempts,
+                    error,
+                    now + backoff(attempts - 1)
+                )
+                .execute(&mut *tx)
+                .await?;
+                report.retrying += 1;
             }
             Err(SendError::Transient(error)) if attempts >= MAX_ATTEMPTS => {
                 mark_failed(&mut tx, row.id, attempts, &error).await?;
@@ -102,6 +131,33 @@ pub async fn send_due(
         );
     }
     Ok(report)
+}
+
+/// A reminder ("reminder:" or "chase:<version>:<membership>:…") whose person has signed
+/// or left since it was queued.
+async fn no_longer_owed(tx: &mut sqlx::PgConnection, dedupe_key: &str) -> sqlx::Result<bool> {
+    let mut parts = dedupe_key.split(':');
+    let (Some("reminder" | "chase"), Some(version), Some(membership)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(false);
+    };
+    let (Ok(version), Ok(membership)) = (
+        version.parse::<uuid::Uuid>(),
+        membership.parse::<uuid::Uuid>(),
+    ) else {
+        return Ok(false);
+    };
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from agreements where membership_id = $2 and version_id = $1)
+               or not exists (select 1 from memberships where id = $2 and status = 'active')
+               or not exists (select 1 from policy_versions where id = $1 and status = 'published')
+           as "stale!""#,
+        version,
+        membership
+    )
+    .fetch_one(tx)
+    .await
 }
 
 async fn mark_failed(

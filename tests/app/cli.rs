@@ -391,7 +391,7 @@ async fn jobs_run_for_a_given_day_and_a_dry_run_sends_nothing() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    let dry = jobs(&["reviews", "--as-of", "2025-11-01", "--dry-run"]);
+    let dry = jobs(&["reviews", "--as-of", "2025-11-02", "--dry-run"]);
     assert!(
         dry.contains("would send <dpo@cranbrook.example>: Cranbrook Primary School: the review of the Staff and Governors AUP is overdue (due 1 November 2025)"),
         "{dry}"
@@ -401,15 +401,15 @@ async fn jobs_run_for_a_given_day_and_a_dry_run_sends_nothing() {
         .await
         .unwrap();
     assert_eq!(outbox, 0, "a dry run queues nothing");
-    let real = jobs(&["reviews", "--as-of", "2025-11-01"]);
+    let real = jobs(&["reviews", "--as-of", "2025-11-02"]);
     assert_eq!(
         real.lines().filter(|l| l.starts_with("queued <")).count(),
         2,
         "{real}"
     );
-    assert!(jobs(&["reviews", "--as-of", "2025-11-02"]).contains("nothing to send"));
+    assert!(jobs(&["reviews", "--as-of", "2025-11-03"]).contains("nothing to send"));
     assert!(jobs(&["outbox", "--dry-run"]).contains("would send <sbm@cranbrook.example>"));
-    assert!(jobs(&["outbox"]).contains("sent 2, to retry later 0, failed 0"));
+    assert!(jobs(&["outbox"]).contains("sent 2, to retry later 0, failed 0, cancelled 0"));
     let delivered = sink.messages();
     assert_eq!(delivered.len(), 2);
     assert!(

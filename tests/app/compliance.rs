@@ -481,7 +481,10 @@ async fn record_paper(
 ) -> Page {
     let mut form = multipart::Form::new()
         .text("version_id", version.to_string())
-        .text("signed_on", "3 September 2025")
+        .text(
+            "signed_on",
+            aup_portal::policies::render::long_date(aup_portal::clock::today_uk()),
+        )
         .text("note", "Filed in the staff room cabinet");
     for tick in ticks {
         form = form.text("ack", (*tick).to_owned());
@@ -529,6 +532,24 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
     .await;
     assert_eq!(fake.status, StatusCode::UNPROCESSABLE_ENTITY);
     fake.assert_contains("The scan must be a PDF, JPEG or PNG file");
+    let early = app
+        .client
+        .post(app.url(&format!("/s/cranbrook/people/{alex}/paper")))
+        .multipart(
+            multipart::Form::new()
+                .text("version_id", version.to_string())
+                .text("signed_on", "3 September 2020")
+                .text("note", "Old form")
+                .text("ack", "understand")
+                .text("ack", "agree"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(early.contains("The date signed cannot be before this version was published"));
     let unticked = record_paper(&app, alex, version, None, &["understand"]).await;
     unticked.assert_contains("to count as signed");
     let huge = record_paper(
@@ -560,9 +581,16 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
+    let today = aup_portal::clock::today_uk();
+    let today = format!(
+        "{:04}-{:02}-{:02}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
     assert_eq!(
         (method.as_str(), note.as_str(), signed_on.as_str()),
-        ("paper", "Filed in the staff room cabinet", "2025-09-03")
+        ("paper", "Filed in the staff room cabinet", today.as_str())
     );
     use sha2::Digest;
     let expected: String = sha2::Sha256::digest(&png)

@@ -111,7 +111,8 @@ async fn nothing_is_lost_while_the_mail_server_is_down_and_each_email_goes_once(
         sender::SendReport {
             sent: 0,
             retrying: 1,
-            failed: 0
+            failed: 0,
+            cancelled: 0
         }
     );
     let (attempts, error): (i32, Option<String>) =
@@ -184,9 +185,14 @@ async fn the_dpo_and_sbm_hear_when_a_review_is_due_then_weekly_once_overdue_unti
         "a heads-up to the DPO and the SBM"
     );
     assert_eq!(run("2025-10-20").await, 0, "only one heads-up");
-    assert_eq!(run("2025-11-01").await, 2, "overdue");
-    assert_eq!(run("2025-11-07").await, 0);
-    assert_eq!(run("2025-11-08").await, 2, "a week later");
+    assert_eq!(
+        run("2025-11-01").await,
+        0,
+        "due today: the heads-up was enough"
+    );
+    assert_eq!(run("2025-11-02").await, 2, "overdue");
+    assert_eq!(run("2025-11-08").await, 0);
+    assert_eq!(run("2025-11-09").await, 2, "a week later");
     send_all(&app, &sink, OffsetDateTime::now_utc()).await;
     let messages = sink.messages();
     assert_eq!(messages.len(), 6);
@@ -278,7 +284,7 @@ async fn people_who_have_not_signed_are_reminded_weekly_up_to_the_cap_and_leaver
 async fn three_workers_at_once_send_each_email_once() {
     let sink = SmtpSink::start();
     let app = spawn_app().await;
-    let overdue = time::macros::date!(2025 - 11 - 01);
+    let overdue = time::macros::date!(2025 - 11 - 02);
     let reminders_day = aup_portal::clock::today_uk() + Duration::days(7);
     let mailer = sink.mailer(&app.address);
     let worker = |n: u64| {

@@ -10,5 +10,6 @@ mod database;
 mod mail;
 mod publishing;
 mod samples;
+mod security;
 mod signing;
 mod web;

@@ -1,0 +1,338 @@
+//! What the AUPs ask of staff, the portal does itself: strong passwords, lockouts, a second
+//! factor for accounts that reach personal data, sessions that end.
+
+use reqwest::StatusCode;
+use totp_rs::{Builder, Secret};
+
+use crate::{helpers::*, publishing::DPO};
+
+const SBM: &str = "sbm@cranbrook.example";
+
+fn person(app: &TestApp) -> TestApp {
+    TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    }
+}
+
+async fn wrong_password(app: &TestApp, email: &str) -> Page {
+    app.post(
+        "/sign-in",
+        &[("email", email), ("password", "not-the-password")],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
+    let app = spawn_app().await;
+    for _ in 0..9 {
+        let page = wrong_password(&app, STAFF).await;
+        page.assert_contains("Enter the email address and password of your account");
+    }
+    let tenth = wrong_password(&app, STAFF).await;
+    assert_eq!(tenth.status, StatusCode::TOO_MANY_REQUESTS);
+    tenth.assert_contains(
+        "There have been too many attempts to sign in to this account. Wait 1 minute",
+    );
+    let right = app
+        .post("/sign-in", &[("email", STAFF), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "no sign-in while locked"
+    );
+    assert_eq!(app.get("/").await.location(), Some("/sign-in"));
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'account_locked'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'sign_in_refused_locked'")
+            .await,
+        1
+    );
+
+    // Another person is not affected; after the wait the right password works, and the
+    // next lock is longer.
+    let other = person(&app);
+    other.sign_in(GOVERNOR).await;
+    sqlx::query("update users set locked_until = now() - interval '1 second' where email = $1")
+        .bind(STAFF)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        wrong_password(&app, STAFF).await;
+    }
+    let page = wrong_password(&app, STAFF).await;
+    page.assert_contains("Wait 2 minutes");
+}
+
+#[tokio::test]
+async fn a_new_password_must_be_long_enough_and_not_a_common_one() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let form = app.get("/account/password").await;
+    form.assert_contains("15 or more is recommended");
+    form.assert_contains(r#"<script src="/static/password-meter.js" defer></script>"#);
+    let wrong_current = app
+        .post(
+            "/account/password",
+            &[
+                ("current", "nope"),
+                ("password", "a fine long passphrase"),
+                ("confirm", "a fine long passphrase"),
+            ],
+        )
+        .await;
+    wrong_current.assert_contains("Your current password is not right");
+    let common = app
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "Password1"),
+                ("confirm", "Password1"),
+            ],
+        )
+        .await;
+    common.assert_contains("This password is one of the most common");
+    let short = app
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
+    short.assert_contains("Your password must be at least 8 characters long");
+    let js = app.get("/static/password-meter.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_persons_other_sessions_but_not_this_one() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let phone = person(&app);
+    phone.sign_in(STAFF).await;
+    assert_eq!(phone.visit("/").await.status, StatusCode::OK);
+    let long = "a brand new long passphrase";
+    let changed = app
+        .post(
+            "/account/password",
+            &[("current", PASSWORD), ("password", long), ("confirm", long)],
+        )
+        .await;
+    assert_eq!(changed.location(), Some("/account?changed=1"));
+    assert_eq!(app.visit("/account?changed=1").await.status, StatusCode::OK);
+    assert_eq!(
+        phone.get("/s/cranbrook/").await.location(),
+        Some("/sign-in"),
+        "the other session has ended"
+    );
+    let again = person(&app);
+    let signed_in = again
+        .post("/sign-in", &[("email", STAFF), ("password", long)])
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+}
+
+fn code(secret: &str) -> String {
+    code_at(secret, 0)
+}
+
+/// The code an authenticator app shows `ahead` seconds from now.
+fn code_at(secret: &str, ahead: u64) -> String {
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    Builder::new()
+        .with_secret(Secret::try_from_base32(secret).unwrap())
+        .build()
+        .unwrap()
+        .generate(now + ahead)
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_for_it() {
+    let app = spawn_app().await;
+    sqlx::query("update schools set require_two_factor = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // A member of staff who only signs is not asked.
+    let staff = person(&app);
+    assert_eq!(staff.sign_in(STAFF).await.location(), Some("/"));
+
+    let first = app.sign_in(SBM).await;
+    assert_eq!(first.location(), Some("/sign-in/two-factor"));
+    assert_eq!(
+        app.get("/s/cranbrook/compliance").await.location(),
+        Some("/sign-in"),
+        "not in yet"
+    );
+    let setup = app.get("/sign-in/two-factor").await;
+    setup.assert_contains("Set up an authenticator app");
+    setup.assert_contains(
+        r#"<svg role="img" aria-label="QR code to scan with an authenticator app""#,
+    );
+    let secret = setup
+        .body
+        .split("Key: <strong class=\"hash\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let wrong = app.post("/sign-in/two-factor", &[("code", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = app
+        .post("/sign-in/two-factor", &[("code", &code(&secret))])
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    done.assert_contains("Your recovery codes");
+    let recovery: Vec<String> = done
+        .body
+        .split(r#"<li class="hash">"#)
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(
+        app.get("/s/cranbrook/compliance").await.status,
+        StatusCode::OK,
+        "signed in now"
+    );
+
+    // Next time: password, then a code; a used code does not work twice.
+    let later = person(&app);
+    assert_eq!(later.sign_in(SBM).await.location(), Some("/sign-in/code"));
+    assert_eq!(
+        later.get("/s/cranbrook/compliance").await.location(),
+        Some("/sign-in")
+    );
+    let bad = later.post("/sign-in/code", &[("code", "123456")]).await;
+    bad.assert_contains("The code is not right");
+    // The setup used this 30-second step's code; the next step's is accepted too (the
+    // app's clock may run a little ahead), and is new.
+    let code_now = code_at(&secret, 30);
+    let ok = later.post("/sign-in/code", &[("code", &code_now)]).await;
+    assert_eq!(ok.location(), Some("/"));
+    assert_eq!(
+        later.get("/s/cranbrook/compliance").await.status,
+        StatusCode::OK
+    );
+    let replay = person(&app);
+    replay.sign_in(SBM).await;
+    let replayed = replay.post("/sign-in/code", &[("code", &code_now)]).await;
+    replayed.assert_contains("The code is not right");
+
+    // A recovery code works once.
+    let lost_phone = person(&app);
+    lost_phone.sign_in(SBM).await;
+    let with_recovery = lost_phone
+        .post("/sign-in/code", &[("code", &recovery[0].to_uppercase())])
+        .await;
+    assert_eq!(with_recovery.location(), Some("/"));
+    let again = person(&app);
+    again.sign_in(SBM).await;
+    again
+        .post("/sign-in/code", &[("code", &recovery[0])])
+        .await
+        .assert_contains("The code is not right");
+    let left: i32 =
+        sqlx::query_scalar("select cardinality(recovery_codes) from users where email = $1")
+            .bind(SBM)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 9);
+}
+
+#[tokio::test]
+async fn anyone_may_turn_on_a_second_factor_from_their_account() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    app.get("/account")
+        .await
+        .assert_contains("<dt>Authenticator app</dt><dd>Off</dd>");
+    let setup = app.get("/account/two-factor").await;
+    let secret = setup
+        .body
+        .split("Key: <strong class=\"hash\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.post("/account/two-factor", &[("code", &code(&secret))])
+        .await
+        .assert_contains("Your recovery codes");
+    app.get("/account")
+        .await
+        .assert_contains("On, with 10 recovery codes left");
+    let next = person(&app);
+    assert_eq!(next.sign_in(DPO).await.location(), Some("/sign-in/code"));
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_and_a_leaver_end_live_sessions() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let other = person(&app);
+    other.sign_in(STAFF).await;
+    let out = app.post("/account/sign-out-everywhere", &[]).await;
+    assert_eq!(out.location(), Some("/sign-in?signed_out=1"));
+    assert_eq!(
+        other.get("/s/cranbrook/").await.location(),
+        Some("/sign-in")
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/sign-in", "/static/app.css", "/no/such/page", "/healthz"] {
+        let page = app.get(path).await;
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(page.headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(page.headers["referrer-policy"], "same-origin", "{path}");
+    }
+    // Over https: HSTS, and the cookie is Secure with the __Host- prefix.
+    let https = spawn_app_with(|s| s.base_url = "https://aup.cranbrook.example".into()).await;
+    let page = https
+        .post("/sign-in", &[("email", STAFF), ("password", PASSWORD)])
+        .await;
+    assert!(
+        page.headers["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    let cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-aup_session=")
+            && cookie.contains("Secure")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+}
