@@ -59,6 +59,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check the evidence: walk every school's hash chain over its agreements and audit events,
+    /// and report the first break. Exits with status 1 if there is one.
+    Verify,
     /// Run a scheduled job now: reviews, reminders or outbox.
     Jobs {
         #[command(subcommand)]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 pub mod mail;
 pub mod policies;
+pub mod seal;
 pub mod signing;
 pub mod startup;
 pub mod web;
@@ -211,6 +212,19 @@ async fn run_command(
                 bad.len()
             );
             Ok(())
+        }
+        Command::Verify => {
+            let sealed = seal::seal_all(&pool).await?;
+            match seal::verify(&pool).await? {
+                Ok(v) => {
+                    println!(
+                        "The evidence is intact: {} chains, {} seals covering {} rows ({sealed} sealed just now, {} not yet sealed).",
+                        v.chains, v.seals, v.rows, v.unsealed
+                    );
+                    Ok(())
+                }
+                Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+            }
         }
         Command::Serve => serve(config, pool, None).await,
         Command::Demo { password } => {

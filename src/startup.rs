@@ -106,12 +106,15 @@ impl Application {
                 .continuously_delete_expired(Duration::from_secs(300)),
         );
         let jobs = jobs.map(|mailer| {
-            tokio::spawn(crate::jobs::run_forever(
-                self.state.pool.clone(),
+            let pool = self.state.pool.clone();
+            let sealer = tokio::spawn(crate::seal::run_forever(pool.clone()));
+            let jobs = tokio::spawn(crate::jobs::run_forever(
+                pool,
                 mailer,
                 self.state.settings.base_url.clone(),
                 self.state.settings.reminders,
-            ))
+            ));
+            (sealer, jobs)
         });
         let served = axum::serve(
             self.listener,
@@ -121,7 +124,8 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
-        if let Some(jobs) = jobs {
+        if let Some((sealer, jobs)) = jobs {
+            sealer.abort();
             jobs.abort();
         }
         served.map_err(Into::into)

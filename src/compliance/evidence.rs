@@ -160,6 +160,8 @@ struct EvidenceRow {
     note: Option<String>,
     scan_id: Option<Uuid>,
     scan_sha256: Option<String>,
+    seal_seq: Option<i64>,
+    seal_sha256: Option<String>,
 }
 
 impl EvidenceRow {
@@ -220,12 +222,15 @@ async fn evidence(
         EvidenceRow,
         r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at, a.full_name,
                   a.role_stated, a.acknowledgements, a.content_sha256, host(a.ip) as ip, a.user_agent, a.method,
-                  r.full_name as "recorded_by?", a.note, a.scan_id, s.sha256 as "scan_sha256?"
+                  r.full_name as "recorded_by?", a.note, a.scan_id, s.sha256 as "scan_sha256?",
+                  se.seq as "seal_seq?", se.sha256 as "seal_sha256?"
            from agreements a
            join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
            join policies p on p.id = v.policy_id
            left join users r on r.id = a.recorded_by
            left join scans s on s.id = a.scan_id
+           left join seal_entries e on e.kind = 'agreement' and e.row_id = a.id::text
+           left join seals se on se.school_id = e.school_id and se.seq = e.seq
            where a.membership_id = $1 and a.school_id = $2
            order by a.signed_at"#,
         membership_id,
@@ -301,6 +306,8 @@ async fn person_csv(
             "Note",
             "Scan SHA-256",
             "Agreement",
+            "Seal",
+            "Seal SHA-256",
         ]
         .map(String::from)
         .to_vec(),
@@ -328,6 +335,8 @@ async fn person_csv(
             a.note.clone().unwrap_or_default(),
             a.scan_sha256.clone().unwrap_or_default(),
             a.id.to_string(),
+            a.seal_seq.map(|s| s.to_string()).unwrap_or_default(),
+            a.seal_sha256.clone().unwrap_or_default(),
         ]);
     }
     audit::record(

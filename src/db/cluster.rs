@@ -190,7 +190,9 @@ impl EmbeddedCluster {
             &path,
             format!(
                 "# Written by aup-portal at each start.\nlisten_addresses = ''\n\
-                 unix_socket_directories = '{socket}'\nunix_socket_permissions = 0700\n"
+                 unix_socket_directories = '{socket}'\nunix_socket_permissions = 0700\n\
+                 # The data folder is on local disk, most likely an SSD: index lookups are cheap.\n\
+                 random_page_cost = 1.1\n"
             ),
         )?;
         if let Some(user) = &self.run_as {

@@ -515,6 +515,8 @@ struct ReceiptPage {
     acknowledgements: Vec<TickedAcknowledgement>,
     signature_block: Vec<(&'static str, String)>,
     content_sha256: String,
+    /// The seal covering the agreement: (number, when, fingerprint), once sealed.
+    seal: Option<(i64, String, String)>,
     ip: Option<String>,
     user_agent: Option<String>,
     method: String,
@@ -545,6 +547,15 @@ async fn receipt(
     .await?
     .ok_or(AppError::NotFound)?;
     let ticks = row.ticks.0;
+    let seal = sqlx::query!(
+        "select s.seq, s.sealed_at, s.sha256 from seal_entries e
+         join seals s on s.school_id = e.school_id and s.seq = e.seq
+         where e.kind = 'agreement' and e.row_id = $1",
+        row.id.to_string()
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .map(|s| (s.seq, clock::date_time(s.sealed_at), s.sha256));
     // The paper form's signature block, filled in as the person signed it.
     let signature_block = SIGNATURE_FIELDS
         .iter()
@@ -559,6 +570,7 @@ async fn receipt(
         })
         .collect();
     Ok(ReceiptPage {
+        seal,
         signature_block,
         nav: member.nav(),
         school_name: member.school.name.clone(),

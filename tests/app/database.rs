@@ -171,3 +171,101 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_the_portals_back() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    let covered = aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    assert!(
+        covered >= 3,
+        "the agreement and the audit events: {covered}"
+    );
+    assert_eq!(
+        aup_portal::seal::seal_all(&app.pool).await.unwrap(),
+        0,
+        "nothing twice"
+    );
+    let verified = aup_portal::seal::verify(&app.pool)
+        .await
+        .unwrap()
+        .expect("intact");
+    assert_eq!(verified.rows, covered);
+    assert_eq!(verified.unsealed, 0);
+
+    // The receipt and the evidence show the seal.
+    let receipt = sqlx::query_scalar::<_, uuid::Uuid>("select id from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let page = app.get(&format!("/s/cranbrook/agreements/{receipt}")).await;
+    page.assert_contains("In seal 1 of the school's evidence chain");
+
+    // Someone with the database's owner rights switches the guard off and edits a signature.
+    sqlx::raw_sql(
+        "alter table agreements disable trigger agreements_append_only;
+         update agreements set full_name = 'Someone Else';
+         alter table agreements enable trigger agreements_append_only;",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let broken = aup_portal::seal::verify(&app.pool)
+        .await
+        .unwrap()
+        .expect_err("tampering found");
+    assert!(
+        broken.contains(&format!(
+            "agreement {receipt} has been changed since it was sealed"
+        )),
+        "{broken}"
+    );
+}
+
+#[tokio::test]
+async fn verify_on_the_command_line_exits_with_failure_on_a_deleted_audit_event() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    let url = app_database_url(&app).await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aup-portal"))
+            .arg("verify")
+            .env("DATABASE_URL", &url)
+            .env_remove("AUP_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("The evidence is intact"));
+    sqlx::raw_sql(
+        "alter table audit_events disable trigger audit_events_append_only;
+         delete from audit_events where action = 'agreement_signed';
+         alter table audit_events enable trigger audit_events_append_only;",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let bad = run();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("the evidence has been tampered with") && err.contains("has been deleted"),
+        "{err}"
+    );
+}
+
+/// The URL of the test's own database, for running the binary against it.
+async fn app_database_url(app: &TestApp) -> String {
+    let name: String = sqlx::query_scalar("select current_database()")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let base = server_url();
+    let (head, _) = base.rsplit_once('/').unwrap();
+    format!("{head}/{name}")
+}
