@@ -157,6 +157,25 @@ pub struct Config {
     #[arg(long, env = "AUP_REMINDER_CAP", default_value_t = 4, global = true)]
     pub reminder_cap: u16,
 
+    /// Addresses of reverse proxies whose X-Forwarded-For header is believed, comma-separated.
+    /// Unset: the header is ignored and the connecting address is the person's.
+    #[arg(
+        long,
+        env = "AUP_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Attempts a minute from one address at the sign-in, code and password-reset forms.
+    #[arg(
+        long,
+        env = "AUP_ATTEMPTS_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub attempts_per_minute: u32,
+
     /// Folder for the portal's own PostgreSQL and other files it keeps.
     #[arg(long, env = "AUP_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,

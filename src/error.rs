@@ -43,7 +43,8 @@ pub struct ErrorPage {
     pub message: &'static str,
 }
 
-fn error_page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
+/// A page with a status, a title and a sentence: for errors and refusals.
+pub fn page(status: StatusCode, title: &'static str, message: &'static str) -> Response {
     let page = ErrorPage {
         nav: Nav::default(),
         title,
@@ -68,12 +69,12 @@ fn database_unavailable(err: &sqlx::Error) -> bool {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::NotFound => error_page(
+            AppError::NotFound => page(
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "If you typed the web address, check it is correct. If you followed a link, it may be out of date.",
             ),
-            AppError::Forbidden => error_page(
+            AppError::Forbidden => page(
                 StatusCode::FORBIDDEN,
                 "You cannot use this page",
                 "Your account does not have access to this page. Ask your school business manager if you think it should.",
@@ -82,7 +83,7 @@ impl IntoResponse for AppError {
             AppError::SessionExpired => Redirect::to("/sign-in?expired=1").into_response(),
             AppError::Sqlx(err) if database_unavailable(&err) => {
                 tracing::error!(error = %err, "database unavailable");
-                let mut response = error_page(
+                let mut response = page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Sorry, the portal is unavailable",
                     "The portal cannot reach its database just now. Nothing you entered has been saved. Please try again in a minute.",
@@ -95,7 +96,7 @@ impl IntoResponse for AppError {
             err => {
                 // Display, not Debug: a database error's Debug carries the failing row's values.
                 tracing::error!(error = %err, "request failed");
-                error_page(
+                page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sorry, there is a problem with the portal",
                     "Nothing you entered has been saved. Please try again later.",

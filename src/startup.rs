@@ -31,6 +31,8 @@ pub struct Settings {
     /// False while SMTP_URL is unset: mail waits in the outbox, and admin pages say so.
     pub mail_configured: bool,
     pub reminders: ReminderPolicy,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub attempts_per_minute: u32,
 }
 
 impl Settings {
@@ -41,6 +43,8 @@ impl Settings {
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
             mail_configured: config.smtp_url.is_some(),
             reminders: config.reminder_policy(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            attempts_per_minute: config.attempts_per_minute,
         }
     }
 
@@ -52,6 +56,8 @@ impl Settings {
             session_lifetime: time::Duration::hours(12),
             mail_configured: false,
             reminders: ReminderPolicy::default(),
+            trusted_proxies: vec![],
+            attempts_per_minute: 30,
         }
     }
 
@@ -150,7 +156,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_expiry(Expiry::OnSessionEnd);
 
     Router::new()
-        .merge(auth::router())
+        .merge(auth::router(state.settings.attempts_per_minute))
         .merge(signing::router())
         .merge(policies::editor::router())
         .merge(mail::pages::router())
@@ -163,6 +169,10 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .layer(sessions)
         .layer(CsrfLayer::new())
         .layer(middleware::from_fn_with_state(secure, web::headers))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.trusted_proxies.clone()),
+            web::remember_client_ip,
+        ))
         // Forms are small; the one upload that is not (a paper form's scan) sets its own limit.
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(TimeoutLayer::with_status_code(

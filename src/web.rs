@@ -111,6 +111,104 @@ pub async fn headers(State(https): State<bool>, request: Request, next: Next) ->
     response
 }
 
+/// The address of the person at the other end: the peer, or, when the peer is a proxy trusted
+/// by configuration, the last address in `X-Forwarded-For` that is not one of those proxies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// Puts the `ClientIp` on every request, for rate limits and evidence alike.
+pub async fn remember_client_ip(
+    State(trusted): State<std::sync::Arc<Vec<std::net::IpAddr>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let ip = client_ip(peer, request.headers(), &trusted);
+    request.extensions_mut().insert(ClientIp(ip));
+    next.run(request).await
+}
+
+/// The rate-limit key of a request: its client's address.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIpKey;
+
+impl tower_governor::key_extractor::KeyExtractor for ClientIpKey {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(
+        &self,
+        req: &axum::http::Request<T>,
+    ) -> Result<Self::Key, tower_governor::GovernorError> {
+        req.extensions()
+            .get::<ClientIp>()
+            .map(|ip| ip.0)
+            .ok_or(tower_governor::GovernorError::UnableToExtractKey)
+    }
+}
+
+/// At most `per_minute` attempts a minute from one address (with the same burst) at a form
+/// that checks a password or sends an email; a friendly page past that.
+pub fn attempt_limit(
+    per_minute: u32,
+) -> tower::util::Either<
+    tower_governor::GovernorLayer<
+        ClientIpKey,
+        governor::middleware::NoOpMiddleware<governor::clock::QuantaInstant>,
+        axum::body::Body,
+    >,
+    tower::layer::util::Identity,
+> {
+    let per_minute = per_minute.clamp(1, 60_000);
+    let config = tower_governor::governor::GovernorConfigBuilder::default()
+        .per_millisecond(60_000 / u64::from(per_minute))
+        .burst_size(per_minute)
+        .key_extractor(ClientIpKey)
+        .methods(vec![axum::http::Method::POST])
+        .finish();
+    // `finish` refuses only a zero period or burst, which the clamp rules out.
+    tower::util::option_layer(config.map(|config| {
+        tower_governor::GovernorLayer::new(config).error_handler(|_| {
+            let mut response = crate::error::page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                "There have been too many attempts from your network in the last minute. Wait a minute, then try again.",
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("60"));
+            response
+        })
+    }))
+}
+
 pub async fn healthz() -> &'static str {
     "ok"
 }

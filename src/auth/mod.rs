@@ -28,13 +28,17 @@ use crate::{
 };
 use session::CurrentUser;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(schools))
+pub fn router(attempts_per_minute: u32) -> Router<AppState> {
+    // The forms that check a password or a code, or send an email, are limited per address.
+    let limited = Router::new()
         .route("/sign-in", get(sign_in_form).post(sign_in))
-        .route("/sign-out", post(sign_out))
         .merge(tokens::router())
         .merge(two_factor::router())
+        .route_layer(crate::web::attempt_limit(attempts_per_minute));
+    Router::new()
+        .route("/", get(schools))
+        .route("/sign-out", post(sign_out))
+        .merge(limited)
         .merge(account::router())
 }
 

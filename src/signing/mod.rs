@@ -1,13 +1,13 @@
 //! The signer's side: what is waiting, the sign form, agreements and receipts.
 //! An agreement is evidence: written once, in one transaction with its audit event.
 
-use std::{collections::BTreeMap, net::SocketAddr};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{ConnectInfo, Path, State},
+    extract::{Extension, Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -31,7 +31,7 @@ use crate::{
         render,
     },
     startup::AppState,
-    web::{FieldErrors, Nav},
+    web::{ClientIp, FieldErrors, Nav},
 };
 
 pub fn router() -> Router<AppState> {
@@ -360,7 +360,7 @@ async fn sign(
     State(state): State<AppState>,
     member: Member,
     Path((_slug, version_id)): Path<(String, Uuid)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientIp(client)): Extension<ClientIp>,
     headers: HeaderMap,
     Form(form): Form<SignForm>,
 ) -> Result<Response> {
@@ -427,7 +427,7 @@ async fn sign(
         role,
         Json(&ticks) as _,
         version.content_sha256,
-        IpNetwork::from(peer.ip()),
+        IpNetwork::from(client),
         user_agent
     )
     .fetch_one(&mut *tx)

@@ -336,3 +336,51 @@ async fn every_response_carries_the_security_headers() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn one_address_is_limited_at_the_sign_in_and_reset_forms() {
+    let app = spawn_app_with(|s| s.attempts_per_minute = 3).await;
+    for _ in 0..3 {
+        assert_eq!(wrong_password(&app, STAFF).await.status, StatusCode::OK);
+    }
+    let limited = wrong_password(&app, STAFF).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    limited.assert_contains("There have been too many attempts from your network");
+    let reset = app.post("/password/reset", &[("email", STAFF)]).await;
+    assert_eq!(
+        reset.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same address, the same budget"
+    );
+    // Reading the form is not limited.
+    assert_eq!(app.get("/sign-in").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    for (trusted, expected) in [(true, "203.0.113.9"), (false, "127.0.0.1")] {
+        let app = spawn_app_with(|s| {
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await;
+        app.sign_in(STAFF).await;
+        let version = app.version_id(CRANBROOK).await;
+        let fields = cranbrook_signature(&app).await;
+        let signed = app
+            .client
+            .post(app.url(&format!("/s/cranbrook/versions/{version}/sign")))
+            .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+            .form(&as_form(&fields))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        let ip: String = sqlx::query_scalar("select host(ip) from agreements")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(ip, expected, "trusted: {trusted}");
+    }
+}
