@@ -25,3 +25,104 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+// ---- The audit log, for the school's admins ----
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Router,
+    extract::{Query, State},
+    routing::get,
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::session::{Admins, RequireRole},
+    clock,
+    error::Result,
+    startup::AppState,
+    web::Nav,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/s/{slug}/admin/audit", get(audit_log))
+}
+
+struct EventRow {
+    at: String,
+    who: String,
+    action: String,
+    subject: String,
+    details: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    nav: Nav,
+    slug: String,
+    action: String,
+    actions: Vec<String>,
+    events: Vec<EventRow>,
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    action: String,
+}
+
+/// The school's events, and the sign-ins (and failed ones) of its members: newest first.
+async fn audit_log(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    Query(query): Query<AuditQuery>,
+) -> Result<AuditPage> {
+    let action = (!query.action.is_empty()).then(|| query.action.clone());
+    let rows = sqlx::query!(
+        r#"select e.at, e.action, e.subject, e.details, u.full_name as "who?"
+           from audit_events e left join users u on u.id = e.actor_user_id
+           where (e.school_id = $1
+                  or (e.school_id is null and e.actor_user_id in
+                        (select user_id from memberships where school_id = $1)))
+             and ($2::text is null or e.action = $2)
+           order by e.at desc, e.id desc
+           limit 500"#,
+        admin.school.id,
+        action
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let actions = sqlx::query_scalar!(
+        r#"select distinct action as "action!" from audit_events e
+           where e.school_id = $1
+              or (e.school_id is null and e.actor_user_id in (select user_id from memberships where school_id = $1))
+           order by 1"#,
+        admin.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(AuditPage {
+        nav: admin.nav(),
+        slug: admin.school.slug.clone(),
+        action: query.action,
+        actions,
+        events: rows
+            .into_iter()
+            .map(|r| EventRow {
+                at: clock::date_time(r.at),
+                who: r
+                    .who
+                    .unwrap_or_else(|| "Someone unknown, or the portal".to_owned()),
+                action: r.action.replace('_', " "),
+                subject: r.subject,
+                details: if r.details == serde_json::json!({}) {
+                    String::new()
+                } else {
+                    r.details.to_string()
+                },
+            })
+            .collect(),
+    })
+}

@@ -161,6 +161,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(policies::editor::router())
         .merge(mail::pages::router())
         .merge(compliance::router())
+        .merge(crate::audit::router())
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/static/app.css", get(web::stylesheet))

@@ -149,6 +149,7 @@ impl Member {
         }
         if self.has_role("admin") {
             links.push((format!("/s/{slug}/admin/mail"), "Email"));
+            links.push((format!("/s/{slug}/admin/audit"), "Audit log"));
         }
         Nav {
             user_name: Some(self.user.full_name.clone()),

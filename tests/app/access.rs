@@ -1,0 +1,251 @@
+//! Every route, called as every kind of person: anonymous, a member of staff, a governor,
+//! the SBM, the head, the DPO, an admin, and someone holding every role at another school.
+//! Only the people a page is for get it; everyone else is sent to sign in, refused (403), or
+//! told it does not exist (404, for another school's pages).
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Staff,
+    Governor,
+    Sbm,
+    Head,
+    Dpo,
+    Admin,
+    OtherSchool,
+}
+
+use Who::*;
+
+const EVERYONE_HERE: &[Who] = &[Staff, Governor, Sbm, Head, Dpo, Admin];
+
+fn email(who: Who) -> Option<&'static str> {
+    match who {
+        Anonymous => None,
+        Staff => Some(STAFF),
+        Governor => Some(GOVERNOR),
+        Sbm => Some("sbm@cranbrook.example"),
+        Head => Some("head@cranbrook.example"),
+        Dpo => Some("dpo@cranbrook.example"),
+        Admin => Some("it@cranbrook.example"),
+        OtherSchool => Some("all@oakfield.example"),
+    }
+}
+
+#[tokio::test]
+async fn each_route_answers_only_the_people_it_is_for() {
+    let app = spawn_app().await;
+    sqlx::raw_sql(
+        "insert into users (email, full_name, password_hash)
+           select e, n, password_hash from users, (values ('head@cranbrook.example', 'Dana Hughes'),
+             ('it@cranbrook.example', 'Chris Patel'), ('all@oakfield.example', 'Lee Grant')) v(e, n)
+           where email = 'staff@cranbrook.example';
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'Headteacher', '{signer,head}' from users u, schools s
+           where u.email = 'head@cranbrook.example' and s.slug = 'cranbrook';
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'IT administrator', '{admin}' from users u, schools s
+           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';
+         insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'Everything', '{signer,sbm,head,dpo,admin}' from users u, schools s
+           where u.email = 'all@oakfield.example' and s.slug = 'oakfield';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    // Ids to use: a version, Sam's agreement, a draft, Alex's membership, a queued email, a scan.
+    let sam = TestApp {
+        address: app.address.clone(),
+        pool: app.pool.clone(),
+        client: client(),
+    };
+    sam.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&sam).await;
+    let agreement = sam
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await
+        .location()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let policy: uuid::Uuid = sqlx::query_scalar("select id from policies where name = $1")
+        .bind(CRANBROOK)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (draft, alex, email_id, scan): (uuid::Uuid, uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "with d as (insert into policy_versions (policy_id, school_id, label, title, body_md)
+                    select id, school_id, '2099-00', 'Draft', '- x' from policies where name = 'Staff and Governors AUP'
+                    returning id),
+              s as (insert into scans (school_id, content_type, sha256, size_bytes, bytes, uploaded_by)
+                    select id, 'image/png', repeat('a', 64), 1, '\\x89', (select id from users where email = 'sbm@cranbrook.example')
+                    from schools where slug = 'cranbrook' returning id)
+         select d.id, (select m.id from memberships m join users u on u.id = m.user_id where u.email = 'governor@cranbrook.example'),
+                (select id from outbox limit 1), s.id from d, s",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let policies: &[Who] = &[Dpo, Admin];
+    let managers: &[Who] = &[Sbm, Admin];
+    let viewers: &[Who] = &[Sbm, Head, Admin];
+    let admins: &[Who] = &[Admin];
+    let signers: &[Who] = &[Staff, Governor, Sbm, Head];
+    let gets: Vec<(String, &[Who])> = vec![
+        ("/s/cranbrook/".into(), EVERYONE_HERE),
+        (format!("/s/cranbrook/versions/{version}/sign"), signers),
+        (format!("/s/cranbrook/agreements/{agreement}"), &[Staff]),
+        ("/s/cranbrook/policies".into(), policies),
+        ("/s/cranbrook/policies/new".into(), policies),
+        (format!("/s/cranbrook/policies/{policy}"), policies),
+        (format!("/s/cranbrook/policies/{policy}/audience"), policies),
+        (format!("/s/cranbrook/policies/{policy}/import"), policies),
+        (format!("/s/cranbrook/policies/{policy}/history"), policies),
+        (
+            format!("/s/cranbrook/policies/{policy}/compare?from={version}&to={draft}"),
+            policies,
+        ),
+        (format!("/s/cranbrook/drafts/{draft}"), policies),
+        (format!("/s/cranbrook/drafts/{draft}/preview"), policies),
+        (format!("/s/cranbrook/drafts/{draft}/delete"), policies),
+        (format!("/s/cranbrook/drafts/{draft}/publish"), policies),
+        ("/s/cranbrook/compliance".into(), viewers),
+        (format!("/s/cranbrook/compliance/{version}"), viewers),
+        (
+            format!("/s/cranbrook/compliance/{version}/export.csv"),
+            viewers,
+        ),
+        ("/s/cranbrook/people".into(), managers),
+        ("/s/cranbrook/people/new".into(), managers),
+        ("/s/cranbrook/people/import".into(), managers),
+        (format!("/s/cranbrook/people/{alex}"), viewers),
+        (format!("/s/cranbrook/people/{alex}/edit"), managers),
+        (format!("/s/cranbrook/people/{alex}/paper"), managers),
+        (format!("/s/cranbrook/people/{alex}/evidence"), viewers),
+        (format!("/s/cranbrook/people/{alex}/evidence.csv"), viewers),
+        (format!("/s/cranbrook/scans/{scan}"), viewers),
+        ("/s/cranbrook/admin/mail".into(), admins),
+        ("/s/cranbrook/admin/audit".into(), admins),
+    ];
+    let posts: Vec<(String, &[Who])> = vec![
+        (format!("/s/cranbrook/versions/{version}/sign"), signers),
+        ("/s/cranbrook/policies/new".into(), policies),
+        (format!("/s/cranbrook/policies/{policy}/audience"), policies),
+        (format!("/s/cranbrook/policies/{policy}/versions"), policies),
+        (format!("/s/cranbrook/policies/{policy}/import"), policies),
+        (format!("/s/cranbrook/drafts/{draft}"), policies),
+        (format!("/s/cranbrook/drafts/{draft}/delete"), policies),
+        (format!("/s/cranbrook/drafts/{draft}/publish"), policies),
+        (
+            format!("/s/cranbrook/compliance/{version}/remind"),
+            managers,
+        ),
+        (
+            format!("/s/cranbrook/compliance/{version}/remind/{alex}"),
+            managers,
+        ),
+        ("/s/cranbrook/people/new".into(), managers),
+        ("/s/cranbrook/people/import/confirm".into(), managers),
+        (format!("/s/cranbrook/people/{alex}/edit"), managers),
+        (format!("/s/cranbrook/people/{alex}/leave"), managers),
+        (format!("/s/cranbrook/people/{alex}/reactivate"), managers),
+        (format!("/s/cranbrook/people/{alex}/invite"), managers),
+        (format!("/s/cranbrook/people/{alex}/paper"), managers),
+        (format!("/s/cranbrook/admin/mail/{email_id}/retry"), admins),
+    ];
+
+    for who in [
+        Anonymous,
+        Staff,
+        Governor,
+        Sbm,
+        Head,
+        Dpo,
+        Admin,
+        OtherSchool,
+    ] {
+        let visitor = TestApp {
+            address: app.address.clone(),
+            pool: app.pool.clone(),
+            client: client(),
+        };
+        if let Some(email) = email(who) {
+            visitor.sign_in(email).await;
+        }
+        let refused = |status: StatusCode, location: Option<&str>| match who {
+            Anonymous => status == StatusCode::SEE_OTHER && location == Some("/sign-in"),
+            OtherSchool => status == StatusCode::NOT_FOUND,
+            _ => status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+        };
+        for (path, allowed) in &gets {
+            let page = visitor.get(path).await;
+            if allowed.contains(&who) {
+                assert_eq!(page.status, StatusCode::OK, "{who:?} GET {path}");
+            } else {
+                assert!(
+                    refused(page.status, page.location()),
+                    "{who:?} GET {path}: {}",
+                    page.status
+                );
+            }
+        }
+        for (path, allowed) in &posts {
+            if allowed.contains(&who) {
+                continue; // what the allowed people may do is tested feature by feature
+            }
+            // Hidden fields naming a role or a school are ignored anyway.
+            let page = visitor
+                .post(
+                    path,
+                    &[
+                        ("roles", "admin"),
+                        ("school_id", "x"),
+                        ("full_name", "Hijack"),
+                        ("email", "h@x.example"),
+                        ("grp", "staff"),
+                    ],
+                )
+                .await;
+            assert!(
+                refused(page.status, page.location()),
+                "{who:?} POST {path}: {}",
+                page.status
+            );
+        }
+    }
+    // Nothing changed for any of the refusals.
+    assert_eq!(
+        app.count("select count(*) from users where full_name = 'Hijack'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("select count(*) from reminders").await, 0);
+    assert_eq!(
+        app.count("select count(*) from memberships where status = 'left'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("select count(*) from policy_versions where status = 'draft'")
+            .await,
+        1
+    );
+    assert!(
+        app.count("select count(*) from audit_events where action = 'access_denied'")
+            .await
+            > 50
+    );
+}
