@@ -58,7 +58,13 @@ async fn mail_page(State(state): State<AppState>, admin: RequireRole<Admins>) ->
     .await?;
     let failed = sqlx::query!(
         "select id, to_address, subject, attempts, last_error, created_at from outbox
-         where school_id = $1 and status = 'failed' order by created_at desc limit 200",
+         where status = 'failed'
+           and (school_id = $1
+                -- Password resets belong to no school: shown to the schools of the person.
+                or (school_id is null and lower(to_address) in
+                      (select lower(u.email) from memberships m join users u on u.id = m.user_id
+                       where m.school_id = $1)))
+         order by created_at desc limit 200",
         admin.school.id
     )
     .fetch_all(&state.pool)

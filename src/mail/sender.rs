@@ -182,7 +182,11 @@ async fn mark_failed(
 pub async fn retry(pool: &PgPool, school_id: uuid::Uuid, id: uuid::Uuid) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "update outbox set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
-         where id = $1 and school_id = $2 and status = 'failed'",
+         where id = $1 and status = 'failed'
+           and (school_id = $2
+                or (school_id is null and lower(to_address) in
+                      (select lower(u.email) from memberships m join users u on u.id = m.user_id
+                       where m.school_id = $2)))",
         id,
         school_id
     )

@@ -528,3 +528,46 @@ async fn the_admin_mail_page_says_when_mail_is_not_set_up_and_retries_failed_ema
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_reset_link_lasts_an_hour() {
+    let app = spawn_app().await;
+    app.post("/password/reset", &[("email", STAFF)]).await;
+    let minutes: f64 = sqlx::query_scalar(
+        "select extract(epoch from expires_at - now())::float8 / 60 from account_tokens where purpose = 'reset'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!((59.0..=60.0).contains(&minutes), "{minutes}");
+}
+
+#[tokio::test]
+async fn nobody_gets_a_scheduled_reminder_on_a_day_the_sbm_chased_them() {
+    let app = spawn_app().await;
+    let day = aup_portal::clock::today_uk() + Duration::days(7);
+    // The SBM chased Alex that morning.
+    sqlx::query(
+        "insert into reminders (school_id, membership_id, version_id, kind, reminded_at)
+         select m.school_id, m.id, v.id, 'chase', ($1::date + time '09:00') at time zone 'Europe/London'
+         from memberships m join users u on u.id = m.user_id, policy_versions v
+         where u.email = $2 and v.status = 'published' and v.label = '2024-25'",
+    )
+    .bind(day)
+    .bind(GOVERNOR)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let lines = jobs::reminders(
+        &app.pool,
+        day,
+        &app.address,
+        ReminderPolicy::default(),
+        false,
+    )
+    .await
+    .unwrap()
+    .lines;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains(GOVERNOR)));
+}
