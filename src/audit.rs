@@ -46,7 +46,12 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/s/{slug}/admin/audit", get(audit_log))
+    Router::new()
+        .route("/s/{slug}/admin/audit", get(audit_log))
+        .route(
+            "/s/{slug}/admin/settings",
+            get(settings_page).post(save_settings),
+        )
 }
 
 struct EventRow {
@@ -125,4 +130,74 @@ async fn audit_log(
             })
             .collect(),
     })
+}
+
+// ---- The school's settings, for its admins ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    slug: String,
+    require_two_factor: bool,
+    saved: bool,
+}
+
+#[derive(Deserialize)]
+struct SettingsQuery {
+    saved: Option<String>,
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    Query(query): Query<SettingsQuery>,
+) -> Result<SettingsPage> {
+    let require_two_factor = sqlx::query_scalar!(
+        "select require_two_factor from schools where id = $1",
+        admin.school.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(SettingsPage {
+        nav: admin.nav(),
+        slug: admin.school.slug.clone(),
+        require_two_factor,
+        saved: query.saved.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    require_two_factor: Option<String>,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    axum::Form(form): axum::Form<SettingsForm>,
+) -> Result<axum::response::Redirect> {
+    let require = form.require_two_factor.is_some();
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!(
+        "update schools set require_two_factor = $2 where id = $1",
+        admin.school.id,
+        require
+    )
+    .execute(&mut *tx)
+    .await?;
+    record(
+        &mut *tx,
+        Some(admin.school.id),
+        Some(admin.user.id),
+        "setting_changed",
+        "require_two_factor",
+        Some(serde_json::json!({ "require_two_factor": require })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::response::Redirect::to(&format!(
+        "/s/{}/admin/settings?saved=1",
+        admin.school.slug
+    )))
 }

@@ -150,6 +150,7 @@ impl Member {
         if self.has_role("admin") {
             links.push((format!("/s/{slug}/admin/mail"), "Email"));
             links.push((format!("/s/{slug}/admin/audit"), "Audit log"));
+            links.push((format!("/s/{slug}/admin/settings"), "Settings"));
         }
         Nav {
             user_name: Some(self.user.full_name.clone()),

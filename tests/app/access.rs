@@ -139,6 +139,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
         (format!("/s/cranbrook/scans/{scan}"), viewers),
         ("/s/cranbrook/admin/mail".into(), admins),
         ("/s/cranbrook/admin/audit".into(), admins),
+        ("/s/cranbrook/admin/settings".into(), admins),
     ];
     let posts: Vec<(String, &[Who])> = vec![
         (format!("/s/cranbrook/versions/{version}/sign"), signers),
@@ -165,6 +166,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
         (format!("/s/cranbrook/people/{alex}/invite"), managers),
         (format!("/s/cranbrook/people/{alex}/paper"), managers),
         (format!("/s/cranbrook/admin/mail/{email_id}/retry"), admins),
+        ("/s/cranbrook/admin/settings".into(), admins),
     ];
 
     for who in [

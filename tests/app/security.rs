@@ -384,3 +384,56 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
         assert_eq!(ip, expected, "trusted: {trusted}");
     }
 }
+
+#[tokio::test]
+async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
+    let app = spawn_app().await;
+    sqlx::raw_sql(
+        "insert into users (email, full_name, password_hash)
+           select 'it@cranbrook.example', 'Chris Patel', password_hash from users where email = 'staff@cranbrook.example';
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'IT administrator', '{admin}' from users u, schools s
+           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.sign_in("it@cranbrook.example").await;
+    let page = app.get("/s/cranbrook/admin/settings").await;
+    page.assert_contains(
+        r#"<input type="checkbox" id="require_two_factor" name="require_two_factor" value="yes">"#,
+    );
+    let saved = app
+        .post(
+            "/s/cranbrook/admin/settings",
+            &[("require_two_factor", "yes")],
+        )
+        .await;
+    assert_eq!(
+        saved.location(),
+        Some("/s/cranbrook/admin/settings?saved=1")
+    );
+    assert_eq!(
+        person(&app).sign_in(SBM).await.location(),
+        Some("/sign-in/two-factor")
+    );
+    app.post("/s/cranbrook/admin/settings", &[]).await;
+    assert_eq!(person(&app).sign_in(SBM).await.location(), Some("/"));
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'setting_changed'")
+            .await,
+        2
+    );
+    // Only admins.
+    let sbm = person(&app);
+    sbm.sign_in(SBM).await;
+    assert_eq!(
+        sbm.post(
+            "/s/cranbrook/admin/settings",
+            &[("require_two_factor", "yes")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
