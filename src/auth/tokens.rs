@@ -157,7 +157,10 @@ async fn request_reset(
     }
     let mut tx = state.pool.begin().await?;
     let user = sqlx::query!(
-        "select id, email, full_name from users where lower(email) = lower($1)",
+        r#"select u.id, u.email, u.full_name,
+                  (select s.name from memberships m join schools s on s.id = m.school_id
+                    where m.user_id = u.id and m.status = 'active' order by s.name limit 1) as school_name
+           from users u where lower(u.email) = lower($1)"#,
         email
     )
     .fetch_optional(&mut *tx)
@@ -174,11 +177,16 @@ async fn request_reset(
         if !recent {
             let (token_id, secret) = issue(&mut tx, user.id, "reset", RESET_LIFETIME).await?;
             let link = format!("{}/password/{secret}", state.settings.base_url);
+            let school_name = user.school_name.unwrap_or_else(|| "AUP Portal".to_owned());
             let message = PasswordReset {
                 first_name: user.full_name.split_whitespace().next().unwrap_or_default(),
+                school_name: &school_name,
                 link: &link,
             }
-            .render(&user.email, "Reset your AUP Portal password".to_owned())?;
+            .render(
+                &user.email,
+                format!("{school_name}: reset your AUP Portal password"),
+            )?;
             mail::queue(&mut tx, None, &format!("reset:{token_id}"), &message).await?;
             audit::record(
                 &mut *tx,

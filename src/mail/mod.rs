@@ -133,5 +133,5 @@ email!(
     PasswordReset,
     PasswordResetText = "email/password_reset.txt",
     PasswordResetHtml = "email/password_reset.html",
-    { first_name: &'a str, link: &'a str }
+    { first_name: &'a str, school_name: &'a str, link: &'a str }
 );

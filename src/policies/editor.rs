@@ -513,9 +513,9 @@ struct StartForm {
 }
 
 /// A new draft of a policy locked by `lock_policy`; `Err(existing)` if it has one already.
-async fn insert_draft(
+pub(super) async fn insert_draft(
     db: &mut PgConnection,
-    member: &Member,
+    school_id: Uuid,
     policy_id: Uuid,
     content: &VersionContent,
 ) -> sqlx::Result<std::result::Result<Uuid, Uuid>> {
@@ -535,7 +535,7 @@ async fn insert_draft(
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            returning id"#,
         policy_id,
-        member.school.id,
+        school_id,
         content.label,
         content.title,
         content.body_md,
@@ -593,7 +593,7 @@ async fn start_version(
             reviewed_by: String::new(),
         },
     };
-    let draft_id = match insert_draft(&mut tx, &editor, policy.id, &content).await? {
+    let draft_id = match insert_draft(&mut tx, editor.school.id, policy.id, &content).await? {
         Ok(id) => id,
         Err(existing) => {
             return Ok(Redirect::to(&format!(
@@ -1186,7 +1186,7 @@ async fn import(
     }
     if errors.is_empty() {
         let imported = import::import_text(&form.text, &import::academic_year(clock::today_uk()));
-        match insert_draft(&mut tx, &editor, policy.id, &imported.content).await? {
+        match insert_draft(&mut tx, editor.school.id, policy.id, &imported.content).await? {
             Ok(draft_id) => {
                 audit::record(
                     &mut *tx,

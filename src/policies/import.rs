@@ -489,33 +489,11 @@ pub async fn import_into_school(
             id
         }
     };
-    let draft_id = sqlx::query_scalar!(
-        r#"insert into policy_versions
-             (policy_id, school_id, label, title, body_md, acknowledgements, signature_fields,
-              reviewed_on, next_review_due, reviewed_by)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           returning id"#,
-        policy_id,
-        school_id,
-        content.label,
-        content.title,
-        content.body_md,
-        sqlx::types::Json(&content.acknowledgements) as _,
-        &content.signature_fields,
-        content.reviewed_on,
-        content.next_review_due,
-        content.reviewed_by,
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(
-        |err| match crate::error::unique_violation(&err).as_deref() {
-            Some("policy_versions_one_draft") => {
-                anyhow::anyhow!("{name} already has a draft: publish or delete it first")
-            }
-            _ => err.into(),
-        },
-    )?;
+    let draft_id = match super::editor::insert_draft(&mut tx, school_id, policy_id, content).await?
+    {
+        Ok(id) => id,
+        Err(_) => bail!("{name} already has a draft: publish or delete it first"),
+    };
     crate::audit::record(
         &mut *tx,
         Some(school_id),

@@ -344,7 +344,10 @@ async fn a_forgotten_password_is_reset_by_a_single_use_link() {
     send_all(&app, &sink, OffsetDateTime::now_utc()).await;
     let messages = sink.messages();
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].subject, "Reset your AUP Portal password");
+    assert_eq!(
+        messages[0].subject,
+        "Cranbrook Primary School: reset your AUP Portal password"
+    );
     let link = path(&messages[0].link(&app.address), &app.address);
 
     let form = app.get(&link).await;
