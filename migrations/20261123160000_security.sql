@@ -53,3 +53,30 @@ create trigger seal_entries_no_truncate before truncate on seal_entries
 -- A reminder queued for someone who has signed or left by the time it would go is cancelled.
 alter table outbox drop constraint outbox_status_check,
     add constraint outbox_status_check check (status in ('pending', 'sent', 'failed', 'cancelled'));
+
+-- Rows waiting to be sealed: filled by trigger as agreements and audit events are stored,
+-- emptied by the sealer, so sealing never scans the evidence tables.
+create table seal_queue (
+    kind text not null check (kind in ('agreement', 'audit_event')),
+    row_id text not null,
+    school_id uuid not null,
+    primary key (kind, row_id)
+);
+create index seal_queue_school_idx on seal_queue (school_id);
+
+create function queue_for_seal() returns trigger language plpgsql as $$
+begin
+    insert into seal_queue (kind, row_id, school_id)
+    values (tg_argv[0], new.id::text, coalesce(new.school_id, '00000000-0000-0000-0000-000000000000'));
+    return new;
+end;
+$$;
+create trigger agreements_seal_queue after insert on agreements
+    for each row execute function queue_for_seal('agreement');
+create trigger audit_events_seal_queue after insert on audit_events
+    for each row execute function queue_for_seal('audit_event');
+
+insert into seal_queue (kind, row_id, school_id)
+    select 'agreement', id::text, school_id from agreements;
+insert into seal_queue (kind, row_id, school_id)
+    select 'audit_event', id::text, coalesce(school_id, '00000000-0000-0000-0000-000000000000') from audit_events;

@@ -213,19 +213,20 @@ async fn run_command(
             );
             Ok(())
         }
-        Command::Verify => {
-            let sealed = seal::seal_all(&pool).await?;
-            match seal::verify(&pool).await? {
-                Ok(v) => {
-                    println!(
-                        "The evidence is intact: {} chains, {} seals covering {} rows ({sealed} sealed just now, {} not yet sealed).",
-                        v.chains, v.seals, v.rows, v.unsealed
-                    );
-                    Ok(())
+        Command::Verify => match seal::verify(&pool).await? {
+            Ok(v) => {
+                println!(
+                    "The evidence is intact: {} chains, {} seals covering {} rows; {} rows wait to be sealed.",
+                    v.chains, v.seals, v.rows, v.unsealed
+                );
+                println!("The last seal of each chain (keep a copy outside the portal):");
+                for (school, seq, sha) in v.heads {
+                    println!("  {school} seal {seq}: {sha}");
                 }
-                Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+                Ok(())
             }
-        }
+            Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+        },
         Command::Serve => serve(config, pool, None).await,
         Command::Demo { password } => {
             let password = password.unwrap_or_else(demo::generate_password);

@@ -2,6 +2,7 @@
 //! stored, by a SHA-256 hash chain per school. A seal lists the rows it covers with the hash
 //! of each, and hashes the seal before it; `aup-portal verify` walks the chains.
 //!
+//! New rows wait in `seal_queue` (filled by trigger) until a sealer takes them.
 //! A row's hash is SHA-256 over `jsonb_build_object(...)::text` of its columns named below:
 //! PostgreSQL writes jsonb with its keys sorted and its spacing fixed, times are UTC. A seal's
 //! hash is SHA-256 over "aup-seal-v1\n{school}\n{seq}\n{prev}\n" then "{kind} {row_id} {row_sha256}\n"
@@ -22,7 +23,8 @@ const AGREEMENT_ROW: &str = "encode(sha256(convert_to(jsonb_build_object(
     'signed_at', a.signed_at at time zone 'UTC', 'recorded_at', a.recorded_at at time zone 'UTC',
     'full_name', a.full_name, 'role_stated', a.role_stated, 'acknowledgements', a.acknowledgements,
     'content_sha256', a.content_sha256, 'ip', host(a.ip), 'user_agent', a.user_agent, 'method', a.method,
-    'recorded_by', a.recorded_by, 'note', a.note, 'scan_id', a.scan_id)::text, 'UTF8')), 'hex')";
+    'recorded_by', a.recorded_by, 'note', a.note, 'scan_id', a.scan_id,
+    'scan_sha256', (select s.sha256 from scans s where s.id = a.scan_id))::text, 'UTF8')), 'hex')";
 
 const AUDIT_ROW: &str = "encode(sha256(convert_to(jsonb_build_object(
     'id', e.id, 'school_id', e.school_id, 'actor_user_id', e.actor_user_id, 'action', e.action,
@@ -46,27 +48,32 @@ fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
         .collect()
 }
 
-/// The rows of a school not yet sealed, with their hashes now.
-async fn unsealed(db: &mut PgConnection, school: Uuid) -> sqlx::Result<Vec<Entry>> {
+/// The hashes now of the rows named, in (kind, row id) order.
+async fn hashes(db: &mut PgConnection, queued: &[(String, String)]) -> sqlx::Result<Vec<Entry>> {
+    let agreements: Vec<Uuid> = queued
+        .iter()
+        .filter(|(kind, _)| kind == "agreement")
+        .filter_map(|(_, id)| id.parse().ok())
+        .collect();
+    let events: Vec<i64> = queued
+        .iter()
+        .filter(|(kind, _)| kind == "audit_event")
+        .filter_map(|(_, id)| id.parse().ok())
+        .collect();
     sqlx::query_as::<_, Entry>(&format!(
         "select 'agreement' as kind, a.id::text as row_id, {AGREEMENT_ROW} as row_sha256
-         from agreements a
-         where a.school_id = $1
-           and not exists (select 1 from seal_entries s where s.kind = 'agreement' and s.row_id = a.id::text)
+         from agreements a where a.id = any($1)
          union all
-         select 'audit_event', e.id::text, {AUDIT_ROW}
-         from audit_events e
-         where coalesce(e.school_id, $2) = $1
-           and not exists (select 1 from seal_entries s where s.kind = 'audit_event' and s.row_id = e.id::text)
+         select 'audit_event', e.id::text, {AUDIT_ROW} from audit_events e where e.id = any($2)
          order by 1, 2"
     ))
-    .bind(school)
-    .bind(NO_SCHOOL)
+    .bind(&agreements)
+    .bind(&events)
     .fetch_all(db)
     .await
 }
 
-/// Seals what one school has not had sealed; returns the rows it covered.
+/// Seals up to 5,000 of the rows a school has waiting; returns how many it covered.
 pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
     // One sealer per school at a time, whichever instance it runs in.
@@ -74,10 +81,16 @@ pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
         .bind(school)
         .execute(&mut *tx)
         .await?;
-    let entries = unsealed(&mut tx, school).await?;
-    if entries.is_empty() {
+    let queued: Vec<(String, String)> = sqlx::query_as(
+        "select kind, row_id from seal_queue where school_id = $1 order by kind, row_id limit 5000",
+    )
+    .bind(school)
+    .fetch_all(&mut *tx)
+    .await?;
+    if queued.is_empty() {
         return Ok(0);
     }
+    let entries = hashes(&mut tx, &queued).await?;
     let last: Option<(i64, String)> = sqlx::query_as(
         "select seq, sha256 from seals where school_id = $1 order by seq desc limit 1",
     )
@@ -101,7 +114,7 @@ pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
     .await?;
     let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
     let ids: Vec<&str> = entries.iter().map(|e| e.row_id.as_str()).collect();
-    let hashes: Vec<&str> = entries.iter().map(|e| e.row_sha256.as_str()).collect();
+    let row_hashes: Vec<&str> = entries.iter().map(|e| e.row_sha256.as_str()).collect();
     sqlx::query(
         "insert into seal_entries (school_id, seq, kind, row_id, row_sha256)
          select $1, $2, * from unnest($3::text[], $4::text[], $5::text[])",
@@ -110,22 +123,40 @@ pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
     .bind(seq)
     .bind(&kinds)
     .bind(&ids)
-    .bind(&hashes)
+    .bind(&row_hashes)
+    .execute(&mut *tx)
+    .await?;
+    let queued_kinds: Vec<&str> = queued.iter().map(|(k, _)| k.as_str()).collect();
+    let queued_ids: Vec<&str> = queued.iter().map(|(_, id)| id.as_str()).collect();
+    sqlx::query(
+        "delete from seal_queue q using unnest($1::text[], $2::text[]) as done(kind, row_id)
+         where q.kind = done.kind and q.row_id = done.row_id",
+    )
+    .bind(&queued_kinds)
+    .bind(&queued_ids)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(entries.len())
 }
 
-/// Seals every school (and the events outside any school).
+/// Seals everything waiting, school by school; one school's failure does not hold up the rest.
 pub async fn seal_all(pool: &PgPool) -> sqlx::Result<usize> {
-    let mut schools: Vec<Uuid> = sqlx::query_scalar("select id from schools")
+    let schools: Vec<Uuid> = sqlx::query_scalar("select distinct school_id from seal_queue")
         .fetch_all(pool)
         .await?;
-    schools.push(NO_SCHOOL);
     let mut covered = 0;
     for school in schools {
-        covered += seal_school(pool, school).await?;
+        loop {
+            match seal_school(pool, school).await {
+                Ok(0) => break,
+                Ok(n) => covered += n,
+                Err(err) => {
+                    tracing::warn!(error = %err, %school, "sealing a school");
+                    break;
+                }
+            }
+        }
     }
     Ok(covered)
 }
@@ -147,6 +178,9 @@ pub struct Verified {
     pub seals: usize,
     pub rows: usize,
     pub unsealed: usize,
+    /// The last seal of each chain: record these outside the database, so that even someone
+    /// able to rewrite the whole chain cannot do so unnoticed.
+    pub heads: Vec<(Uuid, i64, String)>,
 }
 
 /// Walks every chain; the first break, in words, if there is one.
@@ -160,6 +194,7 @@ pub async fn verify(pool: &PgPool) -> anyhow::Result<Result<Verified, String>> {
         seals: 0,
         rows: 0,
         unsealed: 0,
+        heads: vec![],
     };
     for school in &schools {
         let seals: Vec<(i64, String, String)> = sqlx::query_as(
@@ -236,15 +271,28 @@ pub async fn verify(pool: &PgPool) -> anyhow::Result<Result<Verified, String>> {
             prev = stored_sha.clone();
             verified.seals += 1;
         }
+        if let Some((seq, _, sha)) = seals.last() {
+            verified.heads.push((*school, *seq, sha.clone()));
+        }
         verified.chains += 1;
     }
-    let mut all: Vec<Uuid> = sqlx::query_scalar("select id from schools")
-        .fetch_all(&mut *conn)
-        .await?;
-    all.push(NO_SCHOOL);
-    for school in all {
-        verified.unsealed += unsealed(&mut conn, school).await?.len();
+    // A scan's bytes must still be what its fingerprint (sealed with its agreement) says.
+    let changed_scan: Option<Uuid> = sqlx::query_scalar(
+        "select id from scans where encode(sha256(bytes), 'hex') <> sha256 limit 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(scan) = changed_scan {
+        return Ok(Err(format!(
+            "scan {scan} has been changed since it was stored"
+        )));
     }
+    verified.unsealed = usize::try_from(
+        sqlx::query_scalar::<_, i64>("select count(*) from seal_queue")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+    .unwrap_or(0);
     Ok(Ok(verified))
 }
 

@@ -124,20 +124,35 @@ pub fn client_ip(
     if !trusted.contains(&peer) {
         return peer;
     }
-    let forwarded: Vec<std::net::IpAddr> = headers
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|ip| ip.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .or(forwarded.first())
-        .copied()
-        .unwrap_or(peer)
+    // From the nearest hop outwards: the first address our proxies did not add is the client.
+    // Anything unreadable stops the walk: what lies beyond it cannot be believed.
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match parse_hop(hop) {
+            Some(ip) if trusted.contains(&ip) => client = ip,
+            Some(ip) => return ip,
+            None => return client,
+        }
+    }
+    client
+}
+
+/// "203.0.113.9", "203.0.113.9:4711", "2001:db8::1" or "[2001:db8::1]:4711".
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(addr) = hop.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip());
+    }
+    hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
 /// Puts the `ClientIp` on every request, for rate limits and evidence alike.
@@ -224,5 +239,48 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %err, "not ready: database does not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn from(xff: &str, peer: &str, trusted: &[&str]) -> String {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", xff.parse().unwrap());
+        let trusted: Vec<std::net::IpAddr> = trusted.iter().map(|t| t.parse().unwrap()).collect();
+        client_ip(peer.parse().unwrap(), &headers, &trusted).to_string()
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        assert_eq!(from("198.51.100.7", "192.0.2.1", &[]), "192.0.2.1");
+        assert_eq!(
+            from("198.51.100.7, 203.0.113.9", "10.0.0.1", &["10.0.0.1"]),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            from("203.0.113.9:4711", "10.0.0.1", &["10.0.0.1"]),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            from("[2001:db8::1]:4711", "10.0.0.1", &["10.0.0.1"]),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            from(
+                "198.51.100.7, 10.0.0.2",
+                "10.0.0.1",
+                &["10.0.0.1", "10.0.0.2"]
+            ),
+            "198.51.100.7"
+        );
+        // A forged entry behind garbage is not believed.
+        assert_eq!(
+            from("198.51.100.7, not-an-ip", "10.0.0.1", &["10.0.0.1"]),
+            "10.0.0.1"
+        );
     }
 }

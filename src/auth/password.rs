@@ -98,7 +98,7 @@ mod tests {
         assert!(check_new("trustno1").is_err());
         assert!(check_new("correct horse battery staple").is_ok());
         assert!(
-            check_new(&"long enough ".repeat(5)).is_ok(),
+            check_new(&"long enough ".repeat(10)).is_ok(),
             "64 characters and more are allowed"
         );
         assert!(COMMON.len() >= 10_000);

@@ -28,10 +28,10 @@ pub async fn record_failure(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Option
     }
     let minutes = sqlx::query_scalar!(
         r#"update users set
-             locked_until = now() + least(60, power(2, lockouts))::int * interval '1 minute',
+             locked_until = now() + least(60, power(2, least(lockouts, 6)))::int * interval '1 minute',
              lockouts = lockouts + 1, failed_sign_ins = 0, failures_since = null
            where id = $1
-           returning least(60, power(2, lockouts - 1))::bigint as "minutes!""#,
+           returning least(60, power(2, least(lockouts - 1, 6)))::bigint as "minutes!""#,
         user_id
     )
     .fetch_one(pool)

@@ -319,7 +319,9 @@ async fn set_password(
     }
     // A new password ends every session the person had, and every other link they were sent.
     sqlx::query!(
-        "update users set password_hash = $2, auth_epoch = auth_epoch + 1 where id = $1",
+        "update users set password_hash = $2, auth_epoch = auth_epoch + 1,
+             failed_sign_ins = 0, failures_since = null, locked_until = null, lockouts = 0
+         where id = $1",
         valid.user_id,
         hash
     )

@@ -84,6 +84,8 @@ pub async fn after_password(
     if !has_second_factor && !must_set_up {
         return complete(state, session, user_id, auth_epoch, "password").await;
     }
+    // Nothing of an earlier visitor's session carries over into this sign-in.
+    session.clear().await;
     session.cycle_id().await?;
     session
         .insert(
@@ -111,6 +113,17 @@ async fn complete(
     auth_epoch: i32,
     how: &str,
 ) -> Result<Response> {
+    // Checked again at the last step: guesses sent at once must not slip past a lock.
+    let locked = sqlx::query_scalar!(
+        r#"select coalesce(locked_until > now(), false) as "locked!" from users where id = $1"#,
+        user_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if locked {
+        session.clear().await;
+        return Err(AppError::SignInRequired);
+    }
     session.remove_value(PENDING_KEY).await?;
     session::sign_in(session, SignedIn::new(user_id, auth_epoch)).await?;
     throttle::record_success(&state.pool, user_id).await?;
@@ -134,6 +147,14 @@ async fn pending(session: &Session) -> Result<Pending> {
         }
         _ => Err(AppError::SignInRequired),
     }
+}
+
+/// A recovery code as stored: lower case, without the hyphen or spaces people type.
+fn recovery_form(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn digest(code: &str) -> String {
@@ -187,6 +208,9 @@ async fn code_form(session: Session) -> Result<CodePage> {
 struct CodeForm {
     #[serde(default)]
     code: String,
+    /// On the account page: replacing a second factor needs the password too.
+    #[serde(default)]
+    current: String,
 }
 
 async fn check_code(
@@ -196,7 +220,7 @@ async fn check_code(
 ) -> Result<Response> {
     let pending = pending(&session).await?;
     let user = sqlx::query!(
-        r#"select email, totp_secret, totp_last_step, recovery_codes,
+        r#"select email, totp_secret, totp_last_step,
                   greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
            from users where id = $1"#,
         pending.user_id
@@ -225,31 +249,35 @@ async fn check_code(
             // A code works once: not again within its 30 seconds.
             .filter(|step| user.totp_last_step.is_none_or(|last| *step > last));
         if let Some(step) = step {
-            sqlx::query!(
-                "update users set totp_last_step = $2 where id = $1",
+            // Claimed in one statement: of two requests with the same code, one wins.
+            let claimed = sqlx::query!(
+                "update users set totp_last_step = $2
+                 where id = $1 and (totp_last_step is null or totp_last_step < $2)",
                 pending.user_id,
                 step
             )
             .execute(&state.pool)
             .await?;
-            return complete(
-                &state,
-                &session,
-                pending.user_id,
-                pending.auth_epoch,
-                "password and code",
-            )
-            .await;
+            if claimed.rows_affected() == 1 {
+                return complete(
+                    &state,
+                    &session,
+                    pending.user_id,
+                    pending.auth_epoch,
+                    "password and code",
+                )
+                .await;
+            }
         }
-        let hashed = digest(&code);
-        if user.recovery_codes.contains(&hashed) {
-            sqlx::query!(
-                "update users set recovery_codes = array_remove(recovery_codes, $2) where id = $1",
-                pending.user_id,
-                hashed
-            )
-            .execute(&state.pool)
-            .await?;
+        let used = sqlx::query!(
+            "update users set recovery_codes = array_remove(recovery_codes, $2)
+             where id = $1 and $2 = any(recovery_codes)",
+            pending.user_id,
+            digest(&recovery_form(&code))
+        )
+        .execute(&state.pool)
+        .await?;
+        if used.rows_affected() == 1 {
             return complete(
                 &state,
                 &session,
@@ -372,8 +400,18 @@ async fn setup_page(
 }
 
 /// Mid-sign-in: a person who must set up a second factor before going further.
+/// Mid-sign-in setup is only for a person with no second factor yet: anyone else would be
+/// replacing a factor with nothing but the password.
+async fn pending_setup(session: &Session) -> Result<Pending> {
+    let pending = pending(session).await?;
+    if !pending.must_set_up {
+        return Err(AppError::SignInRequired);
+    }
+    Ok(pending)
+}
+
 async fn sign_in_setup_form(State(state): State<AppState>, session: Session) -> Result<SetupPage> {
-    let pending = pending(&session).await?;
+    let pending = pending_setup(&session).await?;
     let email = email_of(&state, pending.user_id).await?;
     setup_page(
         &session,
@@ -390,7 +428,7 @@ async fn sign_in_finish_setup(
     session: Session,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
-    let pending = pending(&session).await?;
+    let pending = pending_setup(&session).await?;
     let email = email_of(&state, pending.user_id).await?;
     let Some(codes) = save_factor(&state, &session, pending.user_id, &email, &form.code).await?
     else {
@@ -432,6 +470,17 @@ async fn account_finish_setup(
     user: CurrentUser,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
+    let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
+        .fetch_one(&state.pool)
+        .await?;
+    if !super::password::verify(stored, form.current.clone()).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("current", "Your password is not right");
+        let mut page =
+            setup_page(&session, &user.email, false, "/account/two-factor", errors).await?;
+        page.nav = user.nav();
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     let Some(codes) = save_factor(&state, &session, user.id, &user.email, &form.code).await? else {
         return retry_setup(&session, &user.email, false, "/account/two-factor").await;
     };
@@ -486,7 +535,7 @@ async fn save_factor(
         return Ok(None);
     };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| digest(c)).collect();
+    let hashes: Vec<String> = codes.iter().map(|c| digest(&recovery_form(c))).collect();
     sqlx::query!(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, recovery_codes = $4
          where id = $1",

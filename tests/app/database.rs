@@ -226,6 +226,7 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
 async fn verify_on_the_command_line_exits_with_failure_on_a_deleted_audit_event() {
     let app = spawn_app().await;
     sign_one(&app).await;
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
     let url = app_database_url(&app).await;
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_aup-portal"))

@@ -274,18 +274,38 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
         .next()
         .unwrap()
         .to_owned();
-    app.post("/account/two-factor", &[("code", &code(&secret))])
-        .await
-        .assert_contains("Your recovery codes");
+    let no_password = app
+        .post("/account/two-factor", &[("code", &code(&secret))])
+        .await;
+    no_password.assert_contains("Your password is not right");
+    app.post(
+        "/account/two-factor",
+        &[("code", &code(&secret)), ("current", PASSWORD)],
+    )
+    .await
+    .assert_contains("Your recovery codes");
     app.get("/account")
         .await
         .assert_contains("On, with 10 recovery codes left");
     let next = person(&app);
     assert_eq!(next.sign_in(DPO).await.location(), Some("/sign-in/code"));
+    // With only the password, nobody can swap in an app of their own.
+    assert_eq!(
+        next.get("/sign-in/two-factor").await.location(),
+        Some("/sign-in")
+    );
+    let swap = next
+        .post("/sign-in/two-factor", &[("code", "123456")])
+        .await;
+    assert_eq!(swap.location(), Some("/sign-in"));
+    assert_eq!(
+        next.get("/s/cranbrook/policies").await.location(),
+        Some("/sign-in")
+    );
 }
 
 #[tokio::test]
-async fn signing_out_everywhere_and_a_leaver_end_live_sessions() {
+async fn signing_out_everywhere_ends_the_persons_other_sessions() {
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
     let other = person(&app);
