@@ -39,32 +39,39 @@ fn email(who: Who) -> Option<&'static str> {
 #[tokio::test]
 async fn each_route_answers_only_the_people_it_is_for() {
     let app = spawn_app().await;
-    sqlx::raw_sql(
-        "insert into users (email, full_name, password_hash)
-           select e, n, password_hash from users, (values ('head@cranbrook.example', 'Dana Hughes'),
-             ('it@cranbrook.example', 'Chris Patel'), ('all@oakfield.example', 'Lee Grant')) v(e, n)
-           where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'Headteacher', '{signer,head}' from users u, schools s
-           where u.email = 'head@cranbrook.example' and s.slug = 'cranbrook';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'IT administrator', '{admin}' from users u, schools s
-           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';
-         insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'Everything', '{signer,sbm,head,dpo,admin}' from users u, schools s
-           where u.email = 'all@oakfield.example' and s.slug = 'oakfield';",
+    add_member(
+        &app,
+        "cranbrook",
+        "head@cranbrook.example",
+        "Dana Hughes",
+        "staff",
+        "Headteacher",
+        "{signer,head}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
+    add_member(
+        &app,
+        "cranbrook",
+        "it@cranbrook.example",
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{admin}",
+    )
+    .await;
+    add_member(
+        &app,
+        "oakfield",
+        "all@oakfield.example",
+        "Lee Grant",
+        "staff",
+        "Everything",
+        "{signer,sbm,head,dpo,admin}",
+    )
+    .await;
 
     // Ids to use: a version, Sam's agreement, a draft, Alex's membership, a queued email, a scan.
-    let sam = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let sam = app.another();
     sam.sign_in(STAFF).await;
     let version = app.version_id(CRANBROOK).await;
     let fields = cranbrook_signature(&sam).await;
@@ -179,11 +186,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
         Admin,
         OtherSchool,
     ] {
-        let visitor = TestApp {
-            address: app.address.clone(),
-            pool: app.pool.clone(),
-            client: client(),
-        };
+        let visitor = app.another();
         if let Some(email) = email(who) {
             visitor.sign_in(email).await;
         }

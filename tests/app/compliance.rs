@@ -9,39 +9,6 @@ use crate::{helpers::*, publishing::DPO};
 const SBM: &str = "sbm@cranbrook.example";
 const HEAD: &str = "head@cranbrook.example";
 
-fn person(app: &TestApp) -> TestApp {
-    TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    }
-}
-
-/// Adds a member of the demo school with `roles`, able to sign in with the test password.
-async fn add_member(
-    app: &TestApp,
-    email: &str,
-    name: &str,
-    grp: &str,
-    job_title: &str,
-    roles: &str,
-) {
-    sqlx::query(
-        "with u as (insert into users (email, full_name, password_hash)
-                      select $1, $2, password_hash from users where email = 'staff@cranbrook.example' returning id)
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-         select u.id, s.id, $3, $4, $5::text[] from u, schools s where s.slug = 'cranbrook'",
-    )
-    .bind(email)
-    .bind(name)
-    .bind(grp)
-    .bind(job_title)
-    .bind(roles)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-}
-
 async fn membership(app: &TestApp, email: &str) -> Uuid {
     sqlx::query_scalar(
         "select m.id from memberships m join users u on u.id = m.user_id where u.email = $1",
@@ -53,7 +20,7 @@ async fn membership(app: &TestApp, email: &str) -> Uuid {
 }
 
 async fn sam_signs_cranbrook(app: &TestApp) {
-    let sam = person(app);
+    let sam = app.another();
     sam.sign_in(STAFF).await;
     let version = sam.version_id(CRANBROOK).await;
     let fields = cranbrook_signature(&sam).await;
@@ -625,6 +592,7 @@ async fn exports_hold_the_evidence_neutralise_formulas_and_are_audited() {
     let app = spawn_app().await;
     add_member(
         &app,
+        "cranbrook",
         "formula@cranbrook.example",
         "=HYPERLINK(\"http://evil.example\")",
         "staff",
@@ -715,6 +683,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
     let app = spawn_app().await;
     add_member(
         &app,
+        "cranbrook",
         HEAD,
         "Dana Hughes",
         "staff",
@@ -724,6 +693,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
     .await;
     add_member(
         &app,
+        "cranbrook",
         "it@cranbrook.example",
         "Chris Patel",
         "staff",
@@ -731,17 +701,16 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
         "{admin}",
     )
     .await;
-    sqlx::raw_sql(
-        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
-         insert into users (email, full_name, password_hash)
-           select 'sbm@oakfield.example', 'Lee Grant', password_hash from users where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'School business manager', '{signer,sbm}' from users u, schools s
-           where u.email = 'sbm@oakfield.example' and s.slug = 'oakfield';",
+    add_member(
+        &app,
+        "oakfield",
+        "sbm@oakfield.example",
+        "Lee Grant",
+        "staff",
+        "School business manager",
+        "{signer,sbm}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let version = app.version_id(CRANBROOK).await;
     let alex = membership(&app, GOVERNOR).await;
     // (path, may the head see it?)
@@ -779,7 +748,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
         (DPO, false, false),
         ("sbm@oakfield.example", false, false),
     ] {
-        let visitor = person(&app);
+        let visitor = app.another();
         visitor.sign_in(who).await;
         let refused = if who.ends_with("oakfield.example") {
             StatusCode::NOT_FOUND
@@ -824,7 +793,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
         0
     );
     // The head sees the dashboard without the buttons that change things.
-    let head = person(&app);
+    let head = app.another();
     head.sign_in(HEAD).await;
     let page = head
         .get(&format!("/s/cranbrook/compliance/{version}"))

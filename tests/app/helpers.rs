@@ -342,3 +342,50 @@ impl Drop for SmtpSink {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+impl TestApp {
+    /// Someone else on the same portal, with cookies of their own.
+    pub fn another(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            pool: self.pool.clone(),
+            client: client(),
+        }
+    }
+}
+
+/// Adds a member of school `school` (created if new, without a second factor required),
+/// able to sign in with the test password. `roles` is a PostgreSQL array, like "{signer,sbm}".
+pub async fn add_member(
+    app: &TestApp,
+    school: &str,
+    email: &str,
+    name: &str,
+    grp: &str,
+    job_title: &str,
+    roles: &str,
+) {
+    sqlx::query(
+        "insert into schools (slug, name, require_two_factor) values ($1, initcap($1) || ' Academy', false)
+         on conflict (slug) do nothing",
+    )
+    .bind(school)
+    .execute(&app.pool)
+    .await
+    .expect("school");
+    sqlx::query(
+        "with u as (insert into users (email, full_name, password_hash)
+                      select $2, $3, password_hash from users where email = 'staff@cranbrook.example' returning id)
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+         select u.id, s.id, $4, $5, $6::text[] from u, schools s where s.slug = $1",
+    )
+    .bind(school)
+    .bind(email)
+    .bind(name)
+    .bind(grp)
+    .bind(job_title)
+    .bind(roles)
+    .execute(&app.pool)
+    .await
+    .expect("member");
+}

@@ -13,14 +13,6 @@ use crate::{
     publishing::{DPO, publish_changed_cranbrook},
 };
 
-fn person(app: &TestApp) -> TestApp {
-    TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    }
-}
-
 async fn send_all(app: &TestApp, sink: &SmtpSink, now: OffsetDateTime) -> sender::SendReport {
     sender::send_due(&app.pool, &sink.mailer(&app.address), now, 100)
         .await
@@ -38,7 +30,7 @@ fn path(link: &str, base: &str) -> String {
 async fn publishing_emails_everyone_who_must_sign_with_both_parts_and_a_working_link() {
     let sink = SmtpSink::start();
     let app = spawn_app().await;
-    let dpo = person(&app);
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let version = publish_changed_cranbrook(&dpo).await;
     let report = send_all(&app, &sink, OffsetDateTime::now_utc()).await;
@@ -95,7 +87,7 @@ async fn nothing_is_lost_while_the_mail_server_is_down_and_each_email_goes_once(
         StatusCode::SEE_OTHER,
         "signing does not wait for mail"
     );
-    let dpo = person(&app);
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     publish_changed_cranbrook(&dpo).await;
     assert_eq!(
@@ -206,7 +198,7 @@ async fn the_dpo_and_sbm_hear_when_a_review_is_due_then_weekly_once_overdue_unti
         2
     );
     // The DPO's link opens the policy's page for the DPO.
-    let dpo = person(&app);
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let page = dpo.get(&path(&to_dpo[0].link(base), base)).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -216,7 +208,7 @@ async fn the_dpo_and_sbm_hear_when_a_review_is_due_then_weekly_once_overdue_unti
         .iter()
         .find(|m| m.rcpt_tos == ["sbm@cranbrook.example"])
         .unwrap();
-    let sbm = person(&app);
+    let sbm = app.another();
     sbm.sign_in("sbm@cranbrook.example").await;
     assert_eq!(
         sbm.get(&path(&to_sbm.link(base), base)).await.status,
@@ -483,13 +475,18 @@ async fn an_invitation_link_sets_a_new_persons_password_and_expires_after_seven_
 #[tokio::test]
 async fn the_admin_mail_page_says_when_mail_is_not_set_up_and_retries_failed_emails() {
     let app = spawn_app().await;
+    add_member(
+        &app,
+        "cranbrook",
+        "it@cranbrook.example",
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{signer,admin}",
+    )
+    .await;
     sqlx::raw_sql(
-        "insert into users (email, full_name, password_hash)
-           select 'it@cranbrook.example', 'Chris Patel', password_hash from users where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'IT administrator', '{signer,admin}' from users u, schools s
-           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';
-         insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html, status, attempts, last_error)
+        "insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html, status, attempts, last_error)
            select id, 'test:1', 'not-an-address', 'A lost email', 'x', 'x', 'failed', 1, 'not a valid email address'
            from schools where slug = 'cranbrook';",
     )
@@ -517,7 +514,7 @@ async fn the_admin_mail_page_says_when_mail_is_not_set_up_and_retries_failed_ema
     assert_eq!(status, "pending");
 
     // Only admins.
-    let staff = person(&app);
+    let staff = app.another();
     staff.sign_in(STAFF).await;
     assert_eq!(
         staff.get("/s/cranbrook/admin/mail").await.status,

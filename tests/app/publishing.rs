@@ -336,11 +336,7 @@ async fn after_a_new_version_the_signer_sees_what_changed_and_signs_again() {
         .await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER);
 
-    let dpo = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let new = publish_changed_cranbrook(&dpo).await;
 
@@ -390,11 +386,7 @@ async fn a_form_left_open_while_a_new_version_is_published_asks_to_read_the_new_
     app.sign_in(STAFF).await;
     let old = app.version_id(CRANBROOK).await;
     let fields = cranbrook_signature(&app).await;
-    let dpo = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let new = publish_changed_cranbrook(&dpo).await;
     let page = app
@@ -596,11 +588,7 @@ async fn unsafe_markup_in_a_policy_never_reaches_the_signer() {
         publish_draft(&app, &draft).await.status,
         StatusCode::SEE_OTHER
     );
-    let signer = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let signer = app.another();
     signer.sign_in(STAFF).await;
     let version = signer.version_id(CRANBROOK).await;
     let page = signer
@@ -628,27 +616,22 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
     let app = spawn_app().await;
     let policy = policy_id(&app, CRANBROOK).await;
     let version = app.version_id(CRANBROOK).await;
-    let dpo = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let draft = start_clone(&dpo).await;
     let draft_id = draft.rsplit('/').next().unwrap().to_owned();
 
     // A DPO of another school.
-    sqlx::raw_sql(
-        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
-         insert into users (email, full_name, password_hash)
-           select 'dpo@oakfield.example', 'Morgan Ellis', password_hash from users where email = 'dpo@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'external', 'Data protection officer', '{dpo}' from users u, schools s
-           where u.email = 'dpo@oakfield.example' and s.slug = 'oakfield';",
+    add_member(
+        &app,
+        "oakfield",
+        "dpo@oakfield.example",
+        "Morgan Ellis",
+        "external",
+        "Data protection officer",
+        "{dpo}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
 
     let gets = [
         "/s/cranbrook/policies".to_owned(),
@@ -677,11 +660,7 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
         ("sbm@cranbrook.example", StatusCode::FORBIDDEN),
         ("dpo@oakfield.example", StatusCode::NOT_FOUND),
     ] {
-        let person = TestApp {
-            address: app.address.clone(),
-            pool: app.pool.clone(),
-            client: client(),
-        };
+        let person = app.another();
         person.sign_in(who).await;
         for path in &gets {
             assert_eq!(person.get(path).await.status, expected, "{who} GET {path}");
@@ -714,21 +693,17 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
             >= 36
     );
     // And the DPO and an admin of this school reach every page.
-    sqlx::raw_sql(
-        "insert into users (email, full_name, password_hash)
-           select 'it@cranbrook.example', 'Chris Patel', password_hash from users where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'IT administrator', '{admin}' from users u, schools s
-           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';",
+    add_member(
+        &app,
+        "cranbrook",
+        "it@cranbrook.example",
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{admin}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let admin = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    .await;
+    let admin = app.another();
     admin.sign_in("it@cranbrook.example").await;
     for path in &gets {
         assert_eq!(dpo.get(path).await.status, StatusCode::OK, "DPO GET {path}");
@@ -778,32 +753,23 @@ async fn starting_a_version_when_a_draft_exists_opens_that_draft() {
 #[tokio::test]
 async fn a_dpo_of_another_school_cannot_use_this_schools_ids_under_their_own_school() {
     let app = spawn_app().await;
-    let dpo = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    let dpo = app.another();
     dpo.sign_in(DPO).await;
     let draft = start_clone(&dpo).await;
     let draft_id = draft.rsplit('/').next().unwrap().to_owned();
     let policy = policy_id(&app, CRANBROOK).await;
     let version = app.version_id(CRANBROOK).await;
-    sqlx::raw_sql(
-        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
-         insert into users (email, full_name, password_hash)
-           select 'dpo@oakfield.example', 'Morgan Ellis', password_hash from users where email = 'dpo@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'external', 'Data protection officer', '{dpo}' from users u, schools s
-           where u.email = 'dpo@oakfield.example' and s.slug = 'oakfield';",
+    add_member(
+        &app,
+        "oakfield",
+        "dpo@oakfield.example",
+        "Morgan Ellis",
+        "external",
+        "Data protection officer",
+        "{dpo}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let other = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    .await;
+    let other = app.another();
     other.sign_in("dpo@oakfield.example").await;
     assert_eq!(
         other.get("/s/oakfield/policies").await.status,

@@ -8,14 +8,6 @@ use crate::{helpers::*, publishing::DPO};
 
 const SBM: &str = "sbm@cranbrook.example";
 
-fn person(app: &TestApp) -> TestApp {
-    TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    }
-}
-
 async fn wrong_password(app: &TestApp, email: &str) -> Page {
     app.post(
         "/sign-in",
@@ -58,7 +50,7 @@ async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
 
     // Another person is not affected; after the wait the right password works, and the
     // next lock is longer.
-    let other = person(&app);
+    let other = app.another();
     other.sign_in(GOVERNOR).await;
     sqlx::query("update users set locked_until = now() - interval '1 second' where email = $1")
         .bind(STAFF)
@@ -121,7 +113,7 @@ async fn a_new_password_must_be_long_enough_and_not_a_common_one() {
 async fn changing_the_password_ends_the_persons_other_sessions_but_not_this_one() {
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
-    let phone = person(&app);
+    let phone = app.another();
     phone.sign_in(STAFF).await;
     assert_eq!(phone.visit("/").await.status, StatusCode::OK);
     let long = "a brand new long passphrase";
@@ -138,7 +130,7 @@ async fn changing_the_password_ends_the_persons_other_sessions_but_not_this_one(
         Some("/sign-in"),
         "the other session has ended"
     );
-    let again = person(&app);
+    let again = app.another();
     let signed_in = again
         .post("/sign-in", &[("email", STAFF), ("password", long)])
         .await;
@@ -168,7 +160,7 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
         .await
         .unwrap();
     // A member of staff who only signs is not asked.
-    let staff = person(&app);
+    let staff = app.another();
     assert_eq!(staff.sign_in(STAFF).await.location(), Some("/"));
 
     let first = app.sign_in(SBM).await;
@@ -213,7 +205,7 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
     );
 
     // Next time: password, then a code; a used code does not work twice.
-    let later = person(&app);
+    let later = app.another();
     assert_eq!(later.sign_in(SBM).await.location(), Some("/sign-in/code"));
     assert_eq!(
         later.get("/s/cranbrook/compliance").await.location(),
@@ -230,19 +222,19 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
         later.get("/s/cranbrook/compliance").await.status,
         StatusCode::OK
     );
-    let replay = person(&app);
+    let replay = app.another();
     replay.sign_in(SBM).await;
     let replayed = replay.post("/sign-in/code", &[("code", &code_now)]).await;
     replayed.assert_contains("The code is not right");
 
     // A recovery code works once.
-    let lost_phone = person(&app);
+    let lost_phone = app.another();
     lost_phone.sign_in(SBM).await;
     let with_recovery = lost_phone
         .post("/sign-in/code", &[("code", &recovery[0].to_uppercase())])
         .await;
     assert_eq!(with_recovery.location(), Some("/"));
-    let again = person(&app);
+    let again = app.another();
     again.sign_in(SBM).await;
     again
         .post("/sign-in/code", &[("code", &recovery[0])])
@@ -287,7 +279,7 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
     app.get("/account")
         .await
         .assert_contains("On, with 10 recovery codes left");
-    let next = person(&app);
+    let next = app.another();
     assert_eq!(next.sign_in(DPO).await.location(), Some("/sign-in/code"));
     // With only the password, nobody can swap in an app of their own.
     assert_eq!(
@@ -308,7 +300,7 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
 async fn signing_out_everywhere_ends_the_persons_other_sessions() {
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
-    let other = person(&app);
+    let other = app.another();
     other.sign_in(STAFF).await;
     let out = app.post("/account/sign-out-everywhere", &[]).await;
     assert_eq!(out.location(), Some("/sign-in?signed_out=1"));
@@ -408,16 +400,16 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
 #[tokio::test]
 async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
     let app = spawn_app().await;
-    sqlx::raw_sql(
-        "insert into users (email, full_name, password_hash)
-           select 'it@cranbrook.example', 'Chris Patel', password_hash from users where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title, roles)
-           select u.id, s.id, 'staff', 'IT administrator', '{admin}' from users u, schools s
-           where u.email = 'it@cranbrook.example' and s.slug = 'cranbrook';",
+    add_member(
+        &app,
+        "cranbrook",
+        "it@cranbrook.example",
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{admin}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     app.sign_in("it@cranbrook.example").await;
     let page = app.get("/s/cranbrook/admin/settings").await;
     page.assert_contains(
@@ -434,18 +426,18 @@ async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
         Some("/s/cranbrook/admin/settings?saved=1")
     );
     assert_eq!(
-        person(&app).sign_in(SBM).await.location(),
+        app.another().sign_in(SBM).await.location(),
         Some("/sign-in/two-factor")
     );
     app.post("/s/cranbrook/admin/settings", &[]).await;
-    assert_eq!(person(&app).sign_in(SBM).await.location(), Some("/"));
+    assert_eq!(app.another().sign_in(SBM).await.location(), Some("/"));
     assert_eq!(
         app.count("select count(*) from audit_events where action = 'setting_changed'")
             .await,
         2
     );
     // Only admins.
-    let sbm = person(&app);
+    let sbm = app.another();
     sbm.sign_in(SBM).await;
     assert_eq!(
         sbm.post(

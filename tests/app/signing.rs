@@ -12,7 +12,7 @@ async fn the_home_page_lists_what_is_waiting_for_this_persons_group() {
     home.assert_contains("Read and sign Staff Acceptable Usage Policy");
     home.assert_contains("You have not signed anything yet");
 
-    let governor = spawn_app_client(&app).await;
+    let governor = app.another();
     governor.sign_in(GOVERNOR).await;
     let home = governor.visit("/").await;
     home.assert_contains("Read and sign Staff and Governors AUP");
@@ -20,15 +20,6 @@ async fn the_home_page_lists_what_is_waiting_for_this_persons_group() {
         !home.body.contains("Staff Acceptable Usage Policy"),
         "governors do not sign the staff-only AUP"
     );
-}
-
-/// A second person on the same portal, with their own cookies.
-async fn spawn_app_client(app: &TestApp) -> TestApp {
-    TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    }
 }
 
 #[tokio::test]
@@ -262,7 +253,7 @@ async fn a_person_cannot_open_another_persons_agreement() {
     let receipt_path = done.location().expect("receipt").to_owned();
     assert_eq!(app.get(&receipt_path).await.status, StatusCode::OK);
 
-    let governor = spawn_app_client(&app).await;
+    let governor = app.another();
     governor.sign_in(GOVERNOR).await;
     let page = governor.get(&receipt_path).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
@@ -305,22 +296,17 @@ async fn a_member_of_another_school_cannot_reach_this_schools_versions_or_agreem
         .to_owned();
 
     // Oakfield Academy, with a member of staff of its own.
-    sqlx::raw_sql(
-        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
-         insert into users (email, full_name, password_hash)
-           select 'teacher@oakfield.example', 'Robin Hale', password_hash from users where email = 'staff@cranbrook.example';
-         insert into memberships (user_id, school_id, grp, job_title)
-           select u.id, s.id, 'staff', 'Teacher' from users u, schools s
-           where u.email = 'teacher@oakfield.example' and s.slug = 'oakfield';",
+    add_member(
+        &app,
+        "oakfield",
+        "teacher@oakfield.example",
+        "Robin Hale",
+        "staff",
+        "Teacher",
+        "{signer}",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let other = TestApp {
-        address: app.address.clone(),
-        pool: app.pool.clone(),
-        client: client(),
-    };
+    .await;
+    let other = app.another();
     other.sign_in("teacher@oakfield.example").await;
     assert_eq!(other.visit("/").await.status, StatusCode::OK);
     for path in [
