@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod browser;
 mod cli;
 mod compliance;
 mod database;
