@@ -27,11 +27,18 @@ pub enum AppError {
     Render(#[from] askama::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+    /// The session store (a table in the database) could not be reached.
+    #[error("session store unavailable: {0}")]
+    SessionStoreUnavailable(String),
 }
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(err: tower_sessions::session::Error) -> Self {
-        AppError::Other(anyhow::Error::new(err).context("session store"))
+        use tower_sessions::{session::Error, session_store::Error as Store};
+        match err {
+            Error::Store(Store::Backend(cause)) => AppError::SessionStoreUnavailable(cause),
+            err => AppError::Other(anyhow::Error::new(err).context("session store")),
+        }
     }
 }
 
@@ -59,11 +66,32 @@ pub fn page(status: StatusCode, title: &'static str, message: &'static str) -> R
     }
 }
 
+/// Errors that mean the database is away (restarting, say), not that the request was wrong.
 fn database_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-    )
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => true,
+        // Class 08: connection exceptions; class 57: the server shutting down or starting up.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// The page for a moment when the database cannot be reached: 503, try again shortly.
+pub fn unavailable() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sorry, the portal is unavailable",
+        "The portal cannot reach its database just now. Nothing you entered has been saved. Please try again in a minute.",
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", axum::http::HeaderValue::from_static("30"));
+    response
 }
 
 impl IntoResponse for AppError {
@@ -83,15 +111,11 @@ impl IntoResponse for AppError {
             AppError::SessionExpired => Redirect::to("/sign-in?expired=1").into_response(),
             AppError::Sqlx(err) if database_unavailable(&err) => {
                 tracing::error!(error = %err, "database unavailable");
-                let mut response = page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Sorry, the portal is unavailable",
-                    "The portal cannot reach its database just now. Nothing you entered has been saved. Please try again in a minute.",
-                );
-                response
-                    .headers_mut()
-                    .insert("retry-after", axum::http::HeaderValue::from_static("30"));
-                response
+                unavailable()
+            }
+            AppError::SessionStoreUnavailable(cause) => {
+                tracing::error!(error = %cause, "session store unavailable");
+                unavailable()
             }
             err => {
                 // Display, not Debug: a database error's Debug carries the failing row's values.

@@ -1,7 +1,12 @@
 //! Building the application: state, router and layers, bound to a listener that tests
 //! open on port 0. `run_until_stopped` serves until the shutdown future completes.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::{Future, IntoFuture},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -22,6 +27,9 @@ use crate::{
     auth, compliance, config::Config, error::AppError, jobs::ReminderPolicy, mail, policies,
     signing, web,
 };
+
+/// How long requests in flight may take to finish once the portal is told to stop.
+pub const DRAIN: Duration = Duration::from_secs(8);
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -122,13 +130,33 @@ impl Application {
             ));
             (sealer, jobs)
         });
-        let served = axum::serve(
+        // Requests in flight get DRAIN to finish; then the portal stops anyway, so that a
+        // client that never finishes its request cannot hold up a restart.
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await;
+        .into_future();
+        let served = tokio::select! {
+            served = server => served,
+            () = async {
+                if stopped.await.is_ok() {
+                    tokio::time::sleep(DRAIN).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!("requests still open {} s after the signal to stop: stopping anyway", DRAIN.as_secs());
+                Ok(())
+            }
+        };
         sweeper.abort();
         if let Some((sealer, jobs)) = jobs {
             sealer.abort();

@@ -74,9 +74,15 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
-        // An unreadable session (say, from an older release) is treated as none.
-        let Ok(Some(mut signed_in)) = session.get::<SignedIn>(AUTH_KEY).await else {
-            return Err(AppError::SignInRequired);
+        let mut signed_in = match session.get::<SignedIn>(AUTH_KEY).await {
+            Ok(Some(signed_in)) => signed_in,
+            Ok(None) => return Err(AppError::SignInRequired),
+            // The store cannot be reached: say so, rather than send the person to sign in.
+            Err(tower_sessions::session::Error::Store(
+                tower_sessions::session_store::Error::Backend(cause),
+            )) => return Err(AppError::SessionStoreUnavailable(cause)),
+            // An unreadable session (say, from an older release) is treated as none.
+            Err(_) => return Err(AppError::SignInRequired),
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let settings = &state.settings;

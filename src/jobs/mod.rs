@@ -289,8 +289,9 @@ pub async fn run_forever(
             }
             last_daily = Some(now);
         }
+        // The time again: what the daily jobs just queued is due now, not next tick.
         if let Some(mailer) = &mailer
-            && let Err(err) = sender::send_due(&pool, mailer, now, 200).await
+            && let Err(err) = sender::send_due(&pool, mailer, OffsetDateTime::now_utc(), 200).await
         {
             tracing::error!(error = %err, "outbox sender");
         }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn portal() -> Command {
+pub fn portal() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aup-portal"));
     for var in [
         "DATABASE_URL",
@@ -25,7 +25,7 @@ fn portal() -> Command {
     cmd
 }
 
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod compliance;
 mod database;
+mod faults;
 mod mail;
 mod publishing;
 mod samples;
