@@ -1,12 +1,18 @@
 //! Password hashing with argon2id at OWASP's parameters (m=19456 KiB, t=2, p=1, the crate's
 //! defaults), always off the async runtime: one hash takes tens of milliseconds of a core.
+//! At most one hash per core runs at once, each on a thread that keeps its 19 MiB of argon2
+//! memory; the rest wait their turn. Run all at once, 64 sign-ins would each hold 19 MiB and
+//! fight over the caches: slower, and far more memory.
 
-use std::sync::LazyLock;
+use std::{
+    cell::RefCell,
+    sync::{Arc, LazyLock, Mutex},
+};
 
 use anyhow::Context;
 use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{PasswordHasher, PasswordVerifier},
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{PasswordHasher, phc::Output},
 };
 
 fn hasher() -> Argon2<'static> {
@@ -21,6 +27,52 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     })
 });
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// One thread per core that does nothing but argon2, taking jobs in turn. Threads of their
+/// own, not the blocking pool: each keeps one 19 MiB block in its own allocator arena and
+/// reuses it, where hundreds of pool threads would each keep one.
+static WORKERS: LazyLock<Mutex<std::sync::mpsc::Sender<Job>>> = LazyLock::new(|| {
+    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("argon2-{n}"))
+            .spawn(move || {
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "cannot start a password hashing thread");
+        }
+    }
+    Mutex::new(jobs)
+});
+
+/// Runs `work` on a password hashing thread once one is free.
+async fn on_a_free_core<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    WORKERS
+        .lock()
+        .map_err(|_| anyhow::anyhow!("password hashing threads stopped"))?
+        .send(Box::new(move || {
+            let _ = answer.send(work());
+        }))
+        .map_err(|_| anyhow::anyhow!("password hashing threads stopped"))?;
+    answered.await.context("password hashing thread")
+}
+
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
     hasher()
         .hash_password(password.as_bytes())
@@ -29,24 +81,60 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 }
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .context("password hashing task")?
+    on_a_free_core(move || hash_blocking(&password)).await?
 }
 
 /// True when `password` matches `stored`. With no stored hash (unknown person, or one who has
 /// not set a password yet) a dummy hash is checked instead, and the answer is false.
 pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
+    on_a_free_core(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let ok = hasher()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok();
-        ok && known
+        matches(password.as_bytes(), &hash) && known
     })
     .await
-    .context("password verification task")
+}
+
+thread_local! {
+    /// This thread's argon2 memory, kept from one check to the next rather than 19 MiB
+    /// allocated and freed each time.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` gives the hash in the PHC string `stored`: what argon2's own verifier
+/// does, computed in this thread's kept memory. The comparison is constant-time (`Output`).
+fn matches(password: &[u8], stored: &str) -> bool {
+    let Ok(phc) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&phc),
+        Algorithm::try_from(phc.algorithm.as_str()),
+    ) else {
+        return false;
+    };
+    let version = match phc.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let blocks = params.block_count();
+    let mut out = vec![0u8; expected.len()];
+    let computed = MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password,
+            salt,
+            &mut out,
+            &mut memory[..blocks],
+        )
+    });
+    computed.is_ok() && Output::new(&out).is_ok_and(|computed| &computed == expected)
 }
 
 pub const MIN_LENGTH: usize = 8;

@@ -86,6 +86,19 @@ impl EmbeddedCluster {
             .database(DATABASE)
     }
 
+    /// The same, as a URL for another process (a second portal, a benchmark).
+    pub fn database_url(&self) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost/{DATABASE}?host={}",
+            self.socket_dir.display()
+        )
+    }
+
+    /// The folder of the server's socket, for PostgreSQL's own tools (`psql -h`).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
     /// Creates the portal's database on first start.
     pub async fn ensure_database(&self) -> anyhow::Result<()> {
         let mut conn = PgConnection::connect_with(&self.connect_options().database("postgres"))

@@ -1,10 +1,38 @@
 //! Policy Markdown to HTML that is safe to show: rendered with pulldown-cmark, then
 //! sanitised with ammonia, so no raw HTML, script or unsafe link reaches a signer.
 
-use std::collections::HashSet;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, LazyLock, Mutex},
+};
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use time::Date;
+
+/// The sanitised HTML of recently shown policy texts. Sanitising takes far longer than the
+/// rest of a sign page, and on an INSET morning everyone reads the same few texts. The key is
+/// the Markdown itself, so an edited draft can never be shown with old HTML.
+static RENDERED: LazyLock<Mutex<HashMap<Arc<str>, Arc<str>>>> = LazyLock::new(Mutex::default);
+const RENDERED_KEPT: usize = 64;
+
+/// `markdown_to_html`, remembered for the texts shown most recently.
+pub fn markdown_to_html_cached(markdown: &str) -> Arc<str> {
+    if let Some(html) = RENDERED
+        .lock()
+        .ok()
+        .and_then(|kept| kept.get(markdown).cloned())
+    {
+        return html;
+    }
+    let html: Arc<str> = markdown_to_html(markdown).into();
+    if let Ok(mut kept) = RENDERED.lock() {
+        if kept.len() >= RENDERED_KEPT {
+            kept.clear();
+        }
+        kept.insert(markdown.into(), html.clone());
+    }
+    html
+}
 
 pub fn markdown_to_html(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
@@ -57,6 +85,17 @@ pub fn long_date(date: Date) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kept_html_is_the_html_of_the_same_text() {
+        let first = "- I will keep my password secret";
+        let second = "- I will keep my password secret\n- I will lock my screen";
+        assert_eq!(&*markdown_to_html_cached(first), markdown_to_html(first));
+        assert_eq!(&*markdown_to_html_cached(first), markdown_to_html(first));
+        let changed = markdown_to_html_cached(second);
+        assert!(changed.contains("lock my screen"), "{changed}");
+        assert_eq!(&*markdown_to_html_cached(first), markdown_to_html(first));
+    }
 
     #[test]
     fn scripts_handlers_and_unsafe_links_are_removed() {

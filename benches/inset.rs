@@ -1,0 +1,707 @@
+//! The first INSET morning of September: every member of staff signs within the same hour,
+//! many on phones. The portal (the release binary, as a separate process) and its own
+//! PostgreSQL run on this machine, and so does this program, which plays 64 people at once.
+//!
+//! Phases: sign-in; the signer's home; the sign page; sign submissions with the SBM's
+//! dashboard read throughout; then the same submissions while PostgreSQL is stopped and
+//! started again. For scale, the same run measures wrk on a static file from the same portal
+//! and pgbench inserting one agreement-shaped row into the same PostgreSQL.
+//!
+//! Run: `cargo bench --bench inset` (needs PostgreSQL's server programs, wrk and pgbench:
+//! Debian's postgresql and wrk). Results go in BENCHMARKS.md.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use aup_portal::{auth::session::SignedIn, db, db::cluster::EmbeddedCluster};
+use reqwest::{StatusCode, header};
+use sqlx::PgPool;
+use tower_sessions::{
+    SessionStore,
+    session::{Id, Record},
+};
+use uuid::Uuid;
+
+const CLIENTS: usize = 64;
+const PHASE: Duration = Duration::from_secs(10);
+/// A trust's schools on one portal, each with its staff: enough people that nobody signs
+/// twice in the submission phases.
+const SCHOOLS: usize = 600;
+const STAFF_PER_SCHOOL: usize = 200;
+const PEOPLE: usize = SCHOOLS * STAFF_PER_SCHOOL;
+const PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Default)]
+struct Outcome {
+    latencies: Vec<Duration>,
+    statuses: HashMap<u16, usize>,
+    receipts: Vec<Uuid>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn ok(&self) -> usize {
+        self.latencies.len()
+    }
+
+    fn rps(&self) -> f64 {
+        self.ok() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[index].as_secs_f64() * 1000.0
+    }
+
+    fn merge(&mut self, other: Outcome) {
+        self.latencies.extend(other.latencies);
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.receipts.extend(other.receipts);
+        self.errors += other.errors;
+    }
+
+    fn row(&self, name: &str) -> String {
+        format!(
+            "| {name} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            self.rps(),
+            self.percentile(0.50),
+            self.percentile(0.95),
+            self.percentile(0.99),
+            self.ok()
+        )
+    }
+}
+
+/// One member of staff: their email, their session once they have one, and their school's
+/// web address and published version.
+#[derive(Clone)]
+struct Person {
+    email: String,
+    full_name: String,
+    cookie: Option<String>,
+    school: usize,
+}
+
+/// What one simulated person does in a phase: one request, for the `n`th person.
+#[derive(Clone, Copy)]
+enum Step {
+    SignIn,
+    Home,
+    SignPage,
+    Submit,
+    Dashboard,
+}
+
+struct Portal {
+    base: String,
+    child: Child,
+    http: reqwest::Client,
+    /// Each school's published version, by school number.
+    versions: HashMap<usize, Uuid>,
+    sha: String,
+    unexpected: Mutex<Option<String>>,
+}
+
+impl Portal {
+    fn request(&self, step: Step, person: &Person) -> reqwest::RequestBuilder {
+        let (base, school) = (&self.base, person.school);
+        let version = self.versions.get(&school).copied().unwrap_or_default();
+        let builder = match step {
+            Step::SignIn => self
+                .http
+                .post(format!("{base}/sign-in"))
+                .form(&[("email", person.email.as_str()), ("password", PASSWORD)]),
+            Step::Home => self.http.get(format!("{base}/s/school-{school}/")),
+            Step::SignPage => self
+                .http
+                .get(format!("{base}/s/school-{school}/versions/{version}/sign")),
+            Step::Submit => self
+                .http
+                .post(format!("{base}/s/school-{school}/versions/{version}/sign"))
+                .form(&[
+                    ("content_sha256", self.sha.as_str()),
+                    ("ack", "understand"),
+                    ("ack", "agree"),
+                    ("full_name", person.full_name.as_str()),
+                    ("role", "Class teacher"),
+                ]),
+            Step::Dashboard => self
+                .http
+                .get(format!("{base}/s/school-{school}/compliance/{version}")),
+        };
+        match &person.cookie {
+            Some(cookie) => builder.header(header::COOKIE, format!("aup_session={cookie}")),
+            None => builder,
+        }
+    }
+
+    /// Peak resident memory of the portal's process so far, in MiB.
+    fn peak_memory_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kb| kb.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+/// `clients` people at once, each taking the next person's session from `people` until
+/// `duration` is up or nobody is left. A 503 or a lost connection is retried for the same
+/// person after a pause, as a person pressing the button again would.
+async fn phase(
+    portal: &Arc<Portal>,
+    step: Step,
+    people: Arc<Vec<Person>>,
+    clients: usize,
+    duration: Duration,
+    repeat: bool,
+) -> Outcome {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..clients {
+        let (portal, people, next) = (portal.clone(), people.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut outcome = Outcome::default();
+            let mut retry: Option<usize> = None;
+            while started.elapsed() < duration {
+                let n = match retry.take() {
+                    Some(n) => n,
+                    None => {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= people.len() {
+                            if !repeat {
+                                break;
+                            }
+                            n % people.len()
+                        } else {
+                            n
+                        }
+                    }
+                };
+                let sent = Instant::now();
+                let response = portal.request(step, &people[n]).send().await;
+                match response {
+                    Ok(response) => {
+                        let status = response.status();
+                        *outcome.statuses.entry(status.as_u16()).or_default() += 1;
+                        let location = response
+                            .headers()
+                            .get(header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        let body = response.bytes().await;
+                        let good = match step {
+                            Step::SignIn => status == StatusCode::SEE_OTHER,
+                            Step::Submit => status == StatusCode::SEE_OTHER,
+                            _ => status == StatusCode::OK,
+                        };
+                        if good && body.is_ok() {
+                            outcome.latencies.push(sent.elapsed());
+                            if let Some(id) = location
+                                .as_deref()
+                                .and_then(|l| l.rsplit('/').next())
+                                .and_then(|id| id.parse().ok())
+                            {
+                                outcome.receipts.push(id);
+                            }
+                        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+                            retry = Some(n);
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        } else {
+                            outcome.errors += 1;
+                            let mut first = portal.unexpected.lock().expect("lock");
+                            if first.is_none() {
+                                let body = body.map(|b| String::from_utf8_lossy(&b).into_owned());
+                                *first = Some(format!(
+                                    "{status}: {}",
+                                    body.unwrap_or_default()
+                                        .chars()
+                                        .take(3000)
+                                        .collect::<String>()
+                                ));
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        outcome.errors += 1;
+                        retry = Some(n);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            outcome
+        }));
+    }
+    let mut total = Outcome::default();
+    for task in tasks {
+        total.merge(task.await.expect("client task"));
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Sessions made straight in the store, as sign-in would make them, for the people who
+/// sign in the submission phases (argon2 would otherwise take most of the benchmark).
+async fn sessions_for(pool: &PgPool, people: &[Person]) -> Vec<Person> {
+    let emails: Vec<&str> = people.iter().map(|p| p.email.as_str()).collect();
+    let ids: HashMap<String, Uuid> =
+        sqlx::query_as::<_, (String, Uuid)>("select email, id from users where email = any($1)")
+            .bind(&emails)
+            .fetch_all(pool)
+            .await
+            .expect("users")
+            .into_iter()
+            .collect();
+    let rows: Vec<(Uuid, Person)> = people.iter().map(|p| (ids[&p.email], p.clone())).collect();
+    let store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
+    let mut out = Vec::with_capacity(rows.len());
+    let mut pending = vec![];
+    for chunk in rows.chunks(rows.len().div_ceil(8).max(1)) {
+        let chunk = chunk.to_vec();
+        let store = store.clone();
+        pending.push(tokio::spawn(async move {
+            let mut made = vec![];
+            for (id, person) in chunk {
+                let mut data = HashMap::new();
+                data.insert(
+                    "auth".to_owned(),
+                    serde_json::to_value(SignedIn::new(id, 0)).expect("json"),
+                );
+                let mut record = Record {
+                    id: Id::default(),
+                    data,
+                    expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(12),
+                };
+                store.create(&mut record).await.expect("session");
+                made.push(Person {
+                    cookie: Some(record.id.to_string()),
+                    ..person
+                });
+            }
+            made
+        }));
+    }
+    for task in pending {
+        out.extend(task.await.expect("sessions"));
+    }
+    out
+}
+
+fn start_portal(database_url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_aup-portal"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("AUP_BIND", format!("127.0.0.1:{port}"))
+        .env("AUP_ATTEMPTS_PER_MINUTE", "100000000")
+        .env("RUST_LOG", "error")
+        .env_remove("SMTP_URL")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the portal")
+}
+
+async fn seed(pool: &PgPool) {
+    aup_portal::demo::seed(pool, PASSWORD)
+        .await
+        .expect("demo school");
+    // Each school publishes the Cranbrook AUP as its own; the first of its staff is its SBM.
+    sqlx::raw_sql(&format!(
+        r#"
+        insert into schools (slug, name, require_two_factor)
+            select 'school-' || s, 'School ' || s, false from generate_series(0, {SCHOOLS} - 1) s;
+        insert into users (email, full_name, password_hash)
+            select 'staff' || p || '@school' || s || '.example', 'Staff Member ' || s || '-' || p,
+                   (select password_hash from users where email = 'staff@cranbrook.example')
+            from generate_series(0, {SCHOOLS} - 1) s, generate_series(1, {STAFF_PER_SCHOOL}) p;
+        insert into memberships (user_id, school_id, grp, job_title, roles)
+            select u.id, sc.id, 'staff',
+                   (array['Class teacher', 'Teaching assistant', 'Office manager', 'Site manager'])[1 + p % 4],
+                   case when p = 1 then '{{signer,sbm}}'::text[] else '{{signer}}'::text[] end
+            from generate_series(0, {SCHOOLS} - 1) s cross join generate_series(1, {STAFF_PER_SCHOOL}) p
+            join users u on u.email = 'staff' || p || '@school' || s || '.example'
+            join schools sc on sc.slug = 'school-' || s;
+        insert into policies (school_id, name, audience)
+            select id, 'Staff and Governors AUP', '{{staff,governor}}' from schools where slug like 'school-%';
+        insert into policy_versions (policy_id, school_id, label, title, body_md, acknowledgements,
+                                     signature_fields, reviewed_on, next_review_due, reviewed_by,
+                                     status, published_at, content_sha256)
+            select p.id, p.school_id, v.label, v.title, v.body_md, v.acknowledgements,
+                   v.signature_fields, v.reviewed_on, v.next_review_due, v.reviewed_by,
+                   'published', now(), v.content_sha256
+            from policies p join schools sc on sc.id = p.school_id and sc.slug like 'school-%',
+                 policy_versions v join policies cp on cp.id = v.policy_id
+            where cp.name = 'Staff and Governors AUP' and v.status = 'published';
+        analyze;
+        "#
+    ))
+    .execute(pool)
+    .await
+    .expect("schools");
+}
+
+/// Everyone, in an order that takes one person from each school in turn.
+fn everyone() -> Vec<Person> {
+    (0..PEOPLE)
+        .map(|n| Person {
+            email: format!("staff{}@school{}.example", 1 + n / SCHOOLS, n % SCHOOLS),
+            full_name: format!("Staff Member {}-{}", n % SCHOOLS, 1 + n / SCHOOLS),
+            cookie: None,
+            school: n % SCHOOLS,
+        })
+        .collect()
+}
+
+/// The number of rows PostgreSQL has written in the portal's database so far.
+async fn rows_written(pool: &PgPool) -> i64 {
+    // A backend that goes idle reports its counts within 10 s (PGSTAT_IDLE_INTERVAL).
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    sqlx::query_scalar(
+        "select (tup_inserted + tup_updated + tup_deleted)::bigint from pg_stat_database where datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("stats")
+}
+
+/// argon2 alone on every core: password checks a second, the ceiling for sign-in.
+async fn argon2_limit(pool: &PgPool) -> f64 {
+    let hash: Option<String> = sqlx::query_scalar(
+        "select password_hash from users where email = 'staff@cranbrook.example'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("hash");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let started = Instant::now();
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = vec![];
+    for _ in 0..cores {
+        let (hash, done) = (hash.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while started.elapsed() < Duration::from_secs(5) {
+                let ok = aup_portal::auth::password::verify(hash.clone(), PASSWORD.to_owned())
+                    .await
+                    .expect("verify");
+                assert!(ok);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("argon2");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn wrk(url: &str) -> (f64, String) {
+    let out = Command::new("wrk")
+        .args(["-t2", &format!("-c{CLIENTS}"), "-d10s", "--latency", url])
+        .output()
+        .expect("wrk (Debian package wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let p99 = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("99%"))
+        .map(|l| l.trim().trim_start_matches("99%").trim().to_owned())
+        .unwrap_or_default();
+    (rps, p99)
+}
+
+fn pgbench(socket: &Path, dir: &Path) -> f64 {
+    let script = dir.join("agreement.sql");
+    std::fs::write(
+        &script,
+        "insert into bench_agreements (school_id, membership_id, version_id, full_name, role_stated, acknowledgements, content_sha256, ip, user_agent)\n\
+         values (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'Pat Example', 'Class teacher', '{\"understand\": true, \"agree\": true, \"wish\": false}', '6c2a8a4c1f0e4d2b9b1d7e3f5a6c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f809', '127.0.0.1', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)');\n",
+    )
+    .expect("pgbench script");
+    let out = Command::new("pgbench")
+        .args(["-n", &format!("-c{CLIENTS}"), "-j2", "-T10", "-f"])
+        .arg(&script)
+        .arg("-h")
+        .arg(socket)
+        .args(["-U", "aup", "aup"])
+        .output()
+        .expect("pgbench (Debian package postgresql-contrib or postgresql)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+async fn start_cluster(dir: PathBuf) -> EmbeddedCluster {
+    tokio::task::spawn_blocking(move || EmbeddedCluster::start(&dir))
+        .await
+        .expect("start")
+        .expect("PostgreSQL")
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = PathBuf::from(format!("/tmp/aup-inset-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cluster = Some(start_cluster(dir.clone()).await);
+    let database_url = {
+        let cluster = cluster.as_ref().expect("cluster");
+        cluster.ensure_database().await.expect("database");
+        cluster.database_url()
+    };
+    let socket = cluster.as_ref().expect("cluster").socket_dir().to_owned();
+    let pool = db::connect(database_url.parse().expect("url"))
+        .await
+        .expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    let seeding = Instant::now();
+    seed(&pool).await;
+    println!("Seeded {PEOPLE} staff in {:.1?}", seeding.elapsed());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = start_portal(&database_url, port);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(CLIENTS * 2)
+        .build()
+        .expect("client");
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let published: Vec<(String, Uuid, String)> = sqlx::query_as(
+        "select s.slug, v.id, v.content_sha256 from policy_versions v join schools s on s.id = v.school_id
+         where s.slug like 'school-%' and v.status = 'published'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("versions");
+    let sha = published[0].2.clone();
+    let versions = published
+        .into_iter()
+        .filter_map(|(slug, id, _)| Some((slug.strip_prefix("school-")?.parse().ok()?, id)))
+        .collect();
+    let portal = Arc::new(Portal {
+        base: base.clone(),
+        child,
+        http,
+        versions,
+        sha,
+        unexpected: Mutex::default(),
+    });
+
+    let argon2 = argon2_limit(&pool).await;
+    println!("argon2 alone: {argon2:.0} checks/s");
+
+    // Sign-in: real passwords, each person once.
+    let people = everyone();
+    let sign_in = phase(
+        &portal,
+        Step::SignIn,
+        Arc::new(people[..20_000].to_vec()),
+        CLIENTS,
+        PHASE,
+        false,
+    )
+    .await;
+    println!("{}", sign_in.row("sign-in"));
+    println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
+
+    // Reading: the home page and the sign page, by people already signed in.
+    let readers = Arc::new(sessions_for(&pool, &people[20_000..20_000 + 2_000]).await);
+    let before = rows_written(&pool).await;
+    let home = phase(&portal, Step::Home, readers.clone(), CLIENTS, PHASE, true).await;
+    println!("{}", home.row("home"));
+    let sign_page = phase(
+        &portal,
+        Step::SignPage,
+        readers.clone(),
+        CLIENTS,
+        PHASE,
+        true,
+    )
+    .await;
+    println!("{}", sign_page.row("sign page"));
+    println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
+    let written = rows_written(&pool).await - before;
+    let views = home.ok() + sign_page.ok();
+    println!(
+        "{views} page views by {} sessions over {:.0} s wrote {written} rows",
+        readers.len(),
+        (home.elapsed + sign_page.elapsed).as_secs_f64()
+    );
+
+    // Signing, with the SBM watching the dashboard.
+    let signers = Arc::new(sessions_for(&pool, &people[30_000..90_000]).await);
+    let sbm = Arc::new(sessions_for(&pool, &people[..1]).await);
+    let (submit, dashboard) = tokio::join!(
+        phase(
+            &portal,
+            Step::Submit,
+            signers.clone(),
+            CLIENTS,
+            PHASE,
+            false
+        ),
+        phase(&portal, Step::Dashboard, sbm, 1, PHASE, true)
+    );
+    println!("{}", submit.row("sign submission"));
+    println!("{}", dashboard.row("SBM dashboard, during signing"));
+    println!("statuses: {:?}, errors {}", submit.statuses, submit.errors);
+    if let Some(first) = portal.unexpected.lock().expect("lock").take() {
+        println!("first unexpected answer: {first}");
+    }
+    println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
+
+    // The same, with PostgreSQL stopped 3 s in and started again 3 s later.
+    let drill_people = Arc::new(sessions_for(&pool, &people[90_000..]).await);
+    pool.close().await;
+    let down_for = Arc::new(Mutex::new(None));
+    let restarting = {
+        let dir = dir.clone();
+        let down_for = down_for.clone();
+        let mut held = cluster.take();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let at = Instant::now();
+            if let Some(cluster) = held.take() {
+                tokio::task::spawn_blocking(move || cluster.stop().expect("stop"))
+                    .await
+                    .expect("stop");
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let cluster = start_cluster(dir).await;
+            *down_for.lock().expect("lock") = Some(at.elapsed());
+            cluster
+        })
+    };
+    let drill = phase(
+        &portal,
+        Step::Submit,
+        drill_people,
+        CLIENTS,
+        Duration::from_secs(15),
+        false,
+    )
+    .await;
+    cluster = Some(restarting.await.expect("restart"));
+    let pool = db::connect(database_url.parse().expect("url"))
+        .await
+        .expect("connect again");
+    println!("{}", drill.row("sign submission, PostgreSQL restarted"));
+    println!(
+        "drill statuses: {:?}, connection errors {}, database down for {:.1?}",
+        drill.statuses,
+        drill.errors,
+        down_for.lock().expect("lock")
+    );
+    let receipts: Vec<Uuid> = submit
+        .receipts
+        .iter()
+        .chain(&drill.receipts)
+        .copied()
+        .collect();
+    let found: i64 = sqlx::query_scalar("select count(*) from agreements where id = any($1)")
+        .bind(&receipts)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let duplicated: i64 = sqlx::query_scalar(
+        "select count(*) from (select 1 from agreements group by membership_id, version_id having count(*) > 1) d",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("duplicates");
+    let total: i64 =
+        sqlx::query_scalar("select count(*) from agreements where full_name like 'Staff Member %'")
+            .fetch_one(&pool)
+            .await
+            .expect("total");
+    println!(
+        "receipts seen {}, of them in the database {found}; agreements {total}; duplicated {duplicated}",
+        receipts.len()
+    );
+
+    // The limits, measured in the same run.
+    let (wrk_rps, wrk_p99) = wrk(&format!("{base}/static/app.css"));
+    println!("wrk, static file: {wrk_rps:.0} requests/s, p99 {wrk_p99}");
+    sqlx::raw_sql("create table bench_agreements (like agreements including all)")
+        .execute(&pool)
+        .await
+        .expect("bench table");
+    let pg_rps = pgbench(&socket, &dir);
+    println!("pgbench, one agreement-shaped insert: {pg_rps:.0} tps");
+    let peak = portal.peak_memory_mib();
+
+    println!();
+    println!("| Step | Requests/s | p50 ms | p95 ms | p99 ms | Requests | Of wrk | Of pgbench |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, outcome) in [
+        ("Sign-in", &sign_in),
+        ("Signer's home", &home),
+        ("Sign page", &sign_page),
+        ("Sign submission", &submit),
+        ("SBM dashboard, during signing", &dashboard),
+    ] {
+        println!(
+            "{} {:.1}% | {:.1}% |",
+            outcome.row(name),
+            100.0 * outcome.rps() / wrk_rps,
+            100.0 * outcome.rps() / pg_rps
+        );
+    }
+    println!();
+    println!(
+        "Sign-in: {:.0}% of argon2 alone ({argon2:.0}/s)",
+        100.0 * sign_in.rps() / argon2
+    );
+    println!("Peak memory of the portal: {peak:.1} MiB");
+    println!(
+        "Rows written per page view: {:.4} ({written} rows, {views} views)",
+        written as f64 / views.max(1) as f64
+    );
+
+    if let Ok(mut portal) = Arc::try_unwrap(portal) {
+        let _ = portal.child.kill();
+        let _ = portal.child.wait();
+    }
+    if let Some(cluster) = cluster {
+        let _ = cluster.stop();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
