@@ -275,31 +275,25 @@ impl Browser {
 
     /// Follows the link with this text, then checks the page it leads to.
     pub async fn click_link(&self, text: &str) {
-        let element = self
-            .client
-            .find(Locator::XPath(&format!(
-                "//a[normalize-space()={}]",
-                xpath_literal(text)
-            )))
-            .await
-            .unwrap_or_else(|_| panic!("{} found no link {text:?}", self.who));
-        self.mark_page().await;
-        element.click().await.expect("click link");
-        self.wait_for_next_page().await;
+        self.click("a", text).await;
     }
 
     /// Presses the button with this text, then checks the page it leads to.
     pub async fn click_button(&self, text: &str) {
+        self.click("button", text).await;
+    }
+
+    async fn click(&self, tag: &str, text: &str) {
         let element = self
             .client
             .find(Locator::XPath(&format!(
-                "//button[normalize-space()={}]",
+                "//{tag}[normalize-space()={}]",
                 xpath_literal(text)
             )))
             .await
-            .unwrap_or_else(|_| panic!("{} found no button {text:?}", self.who));
+            .unwrap_or_else(|_| panic!("{} found no {tag} {text:?}", self.who));
         self.mark_page().await;
-        element.click().await.expect("click button");
+        element.click().await.expect("click");
         self.wait_for_next_page().await;
     }
 
