@@ -77,12 +77,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         let mut signed_in = match session.get::<SignedIn>(AUTH_KEY).await {
             Ok(Some(signed_in)) => signed_in,
             Ok(None) => return Err(AppError::SignInRequired),
-            // The store cannot be reached: say so, rather than send the person to sign in.
-            Err(tower_sessions::session::Error::Store(
-                tower_sessions::session_store::Error::Backend(cause),
-            )) => return Err(AppError::SessionStoreUnavailable(cause)),
-            // An unreadable session (say, from an older release) is treated as none.
-            Err(_) => return Err(AppError::SignInRequired),
+            Err(err) => match AppError::from(err) {
+                // The store cannot be reached: say so, rather than send the person to sign in.
+                unavailable @ AppError::SessionStoreUnavailable(_) => return Err(unavailable),
+                // An unreadable session (say, from an older release) is treated as none.
+                _ => return Err(AppError::SignInRequired),
+            },
         };
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let settings = &state.settings;
