@@ -102,9 +102,15 @@ async fn sign_in(
     }
     let mut status = StatusCode::OK;
     if errors.is_empty() {
+        // With the account: whether it needs a second factor, which it does when any of its
+        // roles reaches personal data in a school that requires one.
         let user = sqlx::query!(
             r#"select id, password_hash, auth_epoch, totp_enabled_at is not null as "second_factor!",
-                      greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
+                      greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!",
+                      exists (select 1 from memberships m join schools s on s.id = m.school_id
+                              where m.user_id = users.id and m.status = 'active' and s.require_two_factor
+                                and m.roles && array['sbm', 'dpo', 'head', 'admin']::text[])
+                        as "second_factor_required!"
                from users where lower(email) = lower($1)"#,
             email
         )
@@ -138,6 +144,7 @@ async fn sign_in(
                     u.id,
                     u.auth_epoch,
                     u.second_factor,
+                    u.second_factor_required,
                 )
                 .await;
             }

@@ -64,6 +64,53 @@ impl CurrentUser {
     }
 }
 
+/// The session's sign-in, if it is within its timeouts. The account itself is checked by
+/// the caller, in the same query that loads what the page needs.
+async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<(Session, SignedIn), AppError> {
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
+    let signed_in = match session.get::<SignedIn>(AUTH_KEY).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return Err(AppError::SignInRequired),
+        Err(err) => match AppError::from(err) {
+            // The store cannot be reached: say so, rather than send the person to sign in.
+            unavailable @ AppError::SessionStoreUnavailable(_) => return Err(unavailable),
+            // An unreadable session (say, from an older release) is treated as none.
+            _ => return Err(AppError::SignInRequired),
+        },
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let settings = &state.settings;
+    if now - signed_in.last_seen > settings.idle_timeout.whole_seconds()
+        || now - signed_in.signed_in_at > settings.session_lifetime.whole_seconds()
+    {
+        session.flush().await?;
+        return Err(AppError::SessionExpired);
+    }
+    Ok((session, signed_in))
+}
+
+/// Ends a session whose account was signed out everywhere (or is gone) since it began;
+/// otherwise refreshes its idle timer when that is due.
+async fn confirm(
+    session: Session,
+    mut signed_in: SignedIn,
+    account_epoch: Option<i32>,
+    state: &AppState,
+) -> Result<(), AppError> {
+    if account_epoch != Some(signed_in.auth_epoch) {
+        session.flush().await?;
+        return Err(AppError::SignInRequired);
+    }
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if now - signed_in.last_seen >= touch_every(state.settings.idle_timeout.whole_seconds()) {
+        signed_in.last_seen = now;
+        session.insert(AUTH_KEY, signed_in).await?;
+    }
+    Ok(())
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
@@ -71,42 +118,23 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
-        let mut signed_in = match session.get::<SignedIn>(AUTH_KEY).await {
-            Ok(Some(signed_in)) => signed_in,
-            Ok(None) => return Err(AppError::SignInRequired),
-            Err(err) => match AppError::from(err) {
-                // The store cannot be reached: say so, rather than send the person to sign in.
-                unavailable @ AppError::SessionStoreUnavailable(_) => return Err(unavailable),
-                // An unreadable session (say, from an older release) is treated as none.
-                _ => return Err(AppError::SignInRequired),
-            },
-        };
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let settings = &state.settings;
-        if now - signed_in.last_seen > settings.idle_timeout.whole_seconds()
-            || now - signed_in.signed_in_at > settings.session_lifetime.whole_seconds()
-        {
-            session.flush().await?;
-            return Err(AppError::SessionExpired);
-        }
+        let (session, signed_in) = signed_in(parts, state).await?;
         let user = sqlx::query!(
             "select id, email, full_name, auth_epoch from users where id = $1",
             signed_in.user_id
         )
         .fetch_optional(&state.pool)
         .await?;
-        let Some(user) = user.filter(|u| u.auth_epoch == signed_in.auth_epoch) else {
-            // Signed out everywhere (or the account is gone) since this session began.
-            session.flush().await?;
+        confirm(
+            session,
+            signed_in,
+            user.as_ref().map(|u| u.auth_epoch),
+            state,
+        )
+        .await?;
+        let Some(user) = user else {
             return Err(AppError::SignInRequired);
         };
-        if now - signed_in.last_seen >= touch_every(settings.idle_timeout.whole_seconds()) {
-            signed_in.last_seen = now;
-            session.insert(AUTH_KEY, signed_in).await?;
-        }
         let current = CurrentUser {
             id: user.id,
             email: user.email,
@@ -171,7 +199,6 @@ impl FromRequestParts<AppState> for Member {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
@@ -180,27 +207,71 @@ impl FromRequestParts<AppState> for Member {
             .find(|(name, _)| *name == "slug")
             .map(|(_, value)| value.to_owned())
             .ok_or(AppError::NotFound)?;
+        let (session, signed_in) = signed_in(parts, state).await?;
+        // The account and its membership of this school in one query: every school page
+        // starts here.
         let row = sqlx::query!(
-            r#"select s.id as school_id, s.slug, s.name, m.id as membership_id, m.grp, m.job_title, m.roles
-               from memberships m join schools s on s.id = m.school_id
-               where s.slug = $1 and m.user_id = $2 and m.status = 'active'"#,
+            r#"select u.id, u.email, u.full_name, u.auth_epoch,
+                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                      m.roles as "roles?"
+               from users u
+               left join schools s on s.slug = $1
+               left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                          and m.status = 'active'
+               where u.id = $2"#,
             slug,
-            user.id
+            signed_in.user_id
         )
         .fetch_optional(&state.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
+        .await?;
+        confirm(
+            session,
+            signed_in,
+            row.as_ref().map(|r| r.auth_epoch),
+            state,
+        )
+        .await?;
+        let Some(row) = row else {
+            return Err(AppError::SignInRequired);
+        };
+        let user = CurrentUser {
+            id: row.id,
+            email: row.email,
+            full_name: row.full_name,
+        };
+        parts.extensions.insert(user.clone());
+        let (
+            Some(school_id),
+            Some(slug),
+            Some(name),
+            Some(membership_id),
+            Some(grp),
+            Some(job_title),
+            Some(roles),
+        ) = (
+            row.school_id,
+            row.slug,
+            row.school_name,
+            row.membership_id,
+            row.grp,
+            row.job_title,
+            row.roles,
+        )
+        else {
+            return Err(AppError::NotFound);
+        };
         Ok(Member {
             user,
             school: School {
-                id: row.school_id,
-                slug: row.slug,
-                name: row.name,
+                id: school_id,
+                slug,
+                name,
             },
-            membership_id: row.membership_id,
-            grp: row.grp,
-            job_title: row.job_title,
-            roles: row.roles,
+            membership_id,
+            grp,
+            job_title,
+            roles,
         })
     }
 }

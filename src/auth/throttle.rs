@@ -39,18 +39,6 @@ pub async fn record_failure(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Option
     Ok(Some(minutes))
 }
 
-/// A successful sign-in clears the count and the growing delay.
-pub async fn record_success(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "update users set failed_sign_ins = 0, failures_since = null, lockouts = 0, locked_until = null
-         where id = $1 and (failed_sign_ins <> 0 or lockouts <> 0 or locked_until is not null)",
-        user_id
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 pub fn locked_message(minutes: i64) -> String {
     format!(
         "There have been too many attempts to sign in to this account. Wait {minutes} {} and try again, or reset your password",

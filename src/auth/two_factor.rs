@@ -59,19 +59,6 @@ pub struct Pending {
     pub must_set_up: bool,
 }
 
-/// Does this person need a second factor: do any of their roles reach personal data in a
-/// school that requires one?
-pub async fn required(pool: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(
-        r#"select exists (select 1 from memberships m join schools s on s.id = m.school_id
-             where m.user_id = $1 and m.status = 'active' and s.require_two_factor
-               and m.roles && array['sbm', 'dpo', 'head', 'admin']::text[]) as "required!""#,
-        user_id
-    )
-    .fetch_one(pool)
-    .await
-}
-
 /// After the password: straight in, or on to the code (or to setting one up).
 pub async fn after_password(
     state: &AppState,
@@ -79,8 +66,9 @@ pub async fn after_password(
     user_id: Uuid,
     auth_epoch: i32,
     has_second_factor: bool,
+    second_factor_required: bool,
 ) -> Result<Response> {
-    let must_set_up = !has_second_factor && required(&state.pool, user_id).await?;
+    let must_set_up = !has_second_factor && second_factor_required;
     if !has_second_factor && !must_set_up {
         return complete(state, session, user_id, auth_epoch, "password").await;
     }
@@ -113,29 +101,32 @@ async fn complete(
     auth_epoch: i32,
     how: &str,
 ) -> Result<Response> {
-    // Checked again at the last step: guesses sent at once must not slip past a lock.
-    let locked = sqlx::query_scalar!(
-        r#"select coalesce(locked_until > now(), false) as "locked!" from users where id = $1"#,
-        user_id
+    // Checked again at the last step: guesses sent at once must not slip past a lock. In the
+    // same statement, a good sign-in clears the failure count and the growing delay, and is
+    // audited.
+    let signed_in = sqlx::query_scalar!(
+        r#"with open as (
+             select id from users where id = $1 and not coalesce(locked_until > now(), false)
+           ), cleared as (
+             update users set failed_sign_ins = 0, failures_since = null, lockouts = 0, locked_until = null
+             where id in (select id from open)
+               and (failed_sign_ins <> 0 or lockouts <> 0 or locked_until is not null)
+           ), event as (
+             insert into audit_events (actor_user_id, action, subject, details)
+             select id, 'sign_in', '', jsonb_build_object('with', $2::text) from open
+           )
+           select exists (select 1 from open) as "open!""#,
+        user_id,
+        how
     )
     .fetch_one(&state.pool)
     .await?;
-    if locked {
+    if !signed_in {
         session.clear().await;
         return Err(AppError::SignInRequired);
     }
     session.remove_value(PENDING_KEY).await?;
     session::sign_in(session, SignedIn::new(user_id, auth_epoch)).await?;
-    throttle::record_success(&state.pool, user_id).await?;
-    audit::record(
-        &state.pool,
-        None,
-        Some(user_id),
-        "sign_in",
-        "",
-        Some(serde_json::json!({ "with": how })),
-    )
-    .await?;
     Ok(Redirect::to("/").into_response())
 }
 

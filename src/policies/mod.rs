@@ -9,7 +9,10 @@ pub mod publish;
 pub mod render;
 pub mod samples;
 
-use sqlx::{PgConnection, types::Json};
+use std::sync::{Arc, LazyLock};
+
+use quick_cache::{Weighter, sync::Cache};
+use sqlx::{PgConnection, PgExecutor, types::Json};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -168,16 +171,91 @@ pub async fn load(
     }))
 }
 
-/// The published version `version_id` of a policy whose audience includes `grp`, in this school.
-pub async fn published_for_group(
-    db: &mut PgConnection,
+/// What a published version says. The guard trigger refuses any change to it once published,
+/// so each portal keeps it in memory by version id and never needs to ask again.
+pub struct Published {
+    pub content: VersionContent,
+    pub content_sha256: String,
+    pub body_html: Arc<str>,
+}
+
+impl Published {
+    /// As a signer sees it, under the policy's and school's names as they are now.
+    pub fn view(&self, id: Uuid, policy_name: String, school_name: String) -> VersionView {
+        let content = &self.content;
+        VersionView {
+            id,
+            policy_name,
+            school_name,
+            label: content.label.clone(),
+            title: content.title.clone(),
+            body_html: self.body_html.clone(),
+            acknowledgements: content.acknowledgements.clone(),
+            signature_fields: content.signature_fields.clone(),
+            reviewed_on: content.reviewed_on,
+            next_review_due: content.next_review_due,
+            reviewed_by: content.reviewed_by.clone(),
+            content_sha256: self.content_sha256.clone(),
+        }
+    }
+}
+
+/// Weighs a kept version by the bytes of its text and HTML, so the texts of many schools
+/// fit in a bounded amount of memory.
+#[derive(Clone)]
+struct TextBytes;
+
+impl Weighter<(Uuid, Uuid), Arc<Published>> for TextBytes {
+    fn weight(&self, _key: &(Uuid, Uuid), kept: &Arc<Published>) -> u64 {
+        (kept.content.body_md.len() + kept.body_html.len() + 1024) as u64
+    }
+}
+
+/// Published versions by (school, version): at most 32 MiB of policy text.
+static PUBLISHED: LazyLock<Cache<(Uuid, Uuid), Arc<Published>, TextBytes>> =
+    LazyLock::new(|| Cache::with_weighter(1024, 32 << 20, TextBytes));
+
+/// What version `version_id` of this school says, once it has been published (it may since
+/// have been superseded). None for a draft or a version of another school.
+pub async fn published_content(
+    db: impl PgExecutor<'_>,
     school_id: Uuid,
     version_id: Uuid,
-    grp: &str,
-) -> sqlx::Result<Option<StoredVersion>> {
-    Ok(load(db, school_id, version_id)
-        .await?
-        .filter(|v| v.status == "published" && v.audience.iter().any(|g| g == grp)))
+) -> sqlx::Result<Option<Arc<Published>>> {
+    let key = (school_id, version_id);
+    if let Some(kept) = PUBLISHED.get(&key) {
+        return Ok(Some(kept));
+    }
+    let row = sqlx::query!(
+        r#"select label, title, body_md,
+                  acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
+                  signature_fields, reviewed_on, next_review_due, reviewed_by,
+                  content_sha256 as "content_sha256!"
+           from policy_versions
+           where id = $1 and school_id = $2 and status <> 'draft'"#,
+        version_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let kept = Arc::new(Published {
+            body_html: render::markdown_to_html_cached(&r.body_md),
+            content: VersionContent {
+                label: r.label,
+                title: r.title,
+                body_md: r.body_md,
+                acknowledgements: r.acknowledgements.0,
+                signature_fields: r.signature_fields,
+                reviewed_on: r.reviewed_on,
+                next_review_due: r.next_review_due,
+                reviewed_by: r.reviewed_by,
+            },
+            content_sha256: r.content_sha256,
+        });
+        PUBLISHED.insert(key, kept.clone());
+        kept
+    }))
 }
 
 /// Creates a policy with `content` as its published version, stamping the content hash.

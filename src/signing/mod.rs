@@ -1,7 +1,10 @@
 //! The signer's side: what is waiting, the sign form, agreements and receipts.
 //! An agreement is evidence: written once, in one transaction with its audit event.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, LazyLock},
+};
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,19 +16,19 @@ use axum::{
     routing::get,
 };
 use axum_extra::extract::Form;
+use quick_cache::sync::Cache;
 use serde::Deserialize;
 use sqlx::types::{Json, ipnetwork::IpNetwork};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    audit,
     auth::session::Member,
     clock,
-    error::{AppError, Result, unique_violation},
+    error::{AppError, Result},
     mail,
     policies::{
-        self, StoredVersion, VersionView,
+        self, Published, VersionView,
         content::{Acknowledgement, SIGNATURE_FIELDS},
         diff::{self, Change, WordChange},
         render,
@@ -180,24 +183,61 @@ struct AlreadySignedPage {
     signed_at: String,
 }
 
-async fn load_version(
-    state: &AppState,
-    member: &Member,
-    version_id: Uuid,
-) -> Result<StoredVersion> {
+/// A published version that this member may sign, with what the sign page needs to know about
+/// them and it, read in one query (its text comes from memory).
+struct Signable {
+    version: VersionView,
+    content: Arc<Published>,
+    /// Their agreement to this version, if they have signed it: (id, when).
+    signed: Option<(Uuid, OffsetDateTime)>,
+    /// The last other version of this policy that they signed.
+    last_signed: Option<Uuid>,
+}
+
+async fn load_signable(state: &AppState, member: &Member, version_id: Uuid) -> Result<Signable> {
     if !member.has_role("signer") {
         return Err(AppError::NotFound);
     }
-    let mut conn = state.pool.acquire().await?;
-    policies::published_for_group(&mut conn, member.school.id, version_id, &member.grp)
+    let row = sqlx::query!(
+        r#"select p.name as policy_name, s.name as school_name,
+                  mine.id as "agreement_id?", mine.signed_at as "signed_at?",
+                  -- From the person's few agreements, not from the school's versions.
+                  (select a.version_id from agreements a
+                   where a.membership_id = $3 and a.version_id <> v.id
+                     and exists (select 1 from policy_versions o
+                                 where o.id = a.version_id and o.policy_id = v.policy_id)
+                   order by a.signed_at desc limit 1) as last_signed
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           left join agreements mine on mine.membership_id = $3 and mine.version_id = v.id
+           where v.id = $1 and v.school_id = $2
+             -- Not "v.status = 'published'" here: the planner would then walk the index of
+             -- every school's published versions instead of looking up this one.
+             and v.status || '' = 'published' and $4 = any(p.audience)"#,
+        version_id,
+        member.school.id,
+        member.membership_id,
+        member.grp
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let content = policies::published_content(&state.pool, member.school.id, version_id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok(Signable {
+        version: content.view(version_id, row.policy_name, row.school_name),
+        content,
+        signed: row.agreement_id.zip(row.signed_at),
+        last_signed: row.last_signed,
+    })
 }
 
 /// The version now published of the policy whose version `version_id` was replaced while a
 /// person had its form open.
-async fn replacement(state: &AppState, member: &Member, version_id: Uuid) -> Result<Uuid> {
-    sqlx::query_scalar!(
+async fn replacement(state: &AppState, member: &Member, version_id: Uuid) -> Result<Signable> {
+    let current = sqlx::query_scalar!(
         "select cur.id from policy_versions old
          join policy_versions cur on cur.policy_id = old.policy_id and cur.status = 'published'
          where old.id = $1 and old.school_id = $2 and old.status = 'superseded'",
@@ -206,57 +246,58 @@ async fn replacement(state: &AppState, member: &Member, version_id: Uuid) -> Res
     )
     .fetch_optional(&state.pool)
     .await?
-    .ok_or(AppError::NotFound)
+    .ok_or(AppError::NotFound)?;
+    load_signable(state, member, current).await
 }
+
+/// Two versions of a policy: (the one signed before, the one being signed).
+type FromTo = (Uuid, Uuid);
+
+/// What changed between two published versions, kept in memory: everyone who signed last
+/// year's version sees the same list in September.
+static CHANGES: LazyLock<Cache<FromTo, Arc<Vec<Change>>>> = LazyLock::new(|| Cache::new(1024));
 
 /// What changed since the last version of this policy that the person signed, if any.
 async fn changes_since_last_signed(
     state: &AppState,
     member: &Member,
-    version: &StoredVersion,
+    signable: &Signable,
 ) -> Result<Option<ChangesSince>> {
-    let last = sqlx::query_scalar!(
-        "select a.version_id from agreements a
-         join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
-         where a.membership_id = $1 and v.policy_id = $2 and v.id <> $3
-         order by a.signed_at desc limit 1",
-        member.membership_id,
-        version.policy_id,
-        version.id
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    let Some(last) = last else { return Ok(None) };
-    let mut conn = state.pool.acquire().await?;
-    let Some(signed) = policies::load(&mut conn, member.school.id, last).await? else {
+    let Some(last) = signable.last_signed else {
         return Ok(None);
+    };
+    let Some(signed) = policies::published_content(&state.pool, member.school.id, last).await?
+    else {
+        return Ok(None);
+    };
+    let key = (last, signable.version.id);
+    let changes = match CHANGES.get(&key) {
+        Some(changes) => changes,
+        None => {
+            let changes = Arc::new(diff::compare(&signed.content, &signable.content.content));
+            CHANGES.insert(key, changes.clone());
+            changes
+        }
     };
     Ok(Some(ChangesSince {
         label: signed.content.label.clone(),
-        changes: diff::compare(&signed.content, &version.content),
+        changes: changes.to_vec(),
     }))
 }
 
-async fn already_signed(
-    state: &AppState,
+fn already_signed_page(
     member: &Member,
     version: &VersionView,
-) -> Result<Option<AlreadySignedPage>> {
-    let existing = sqlx::query!(
-        "select id, signed_at from agreements where membership_id = $1 and version_id = $2",
-        member.membership_id,
-        version.id
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    Ok(existing.map(|a| AlreadySignedPage {
+    (agreement_id, signed_at): (Uuid, OffsetDateTime),
+) -> AlreadySignedPage {
+    AlreadySignedPage {
         nav: member.nav(),
         slug: member.school.slug.clone(),
         policy_name: version.policy_name.clone(),
         label: version.label.clone(),
-        agreement_id: a.id,
-        signed_at: clock::date_time(a.signed_at),
-    }))
+        agreement_id,
+        signed_at: clock::date_time(signed_at),
+    }
 }
 
 async fn sign_form(
@@ -264,22 +305,21 @@ async fn sign_form(
     member: Member,
     Path((_slug, version_id)): Path<(String, Uuid)>,
 ) -> Result<Response> {
-    let stored = load_version(&state, &member, version_id).await?;
-    let version = stored.view();
-    if let Some(page) = already_signed(&state, &member, &version).await? {
-        return Ok(page.into_response());
+    let signable = load_signable(&state, &member, version_id).await?;
+    if let Some(signed) = signable.signed {
+        return Ok(already_signed_page(&member, &signable.version, signed).into_response());
     }
     Ok(SignPage {
         nav: member.nav(),
         slug: member.school.slug.clone(),
         preview: false,
-        changes_since: changes_since_last_signed(&state, &member, &stored).await?,
+        changes_since: changes_since_last_signed(&state, &member, &signable).await?,
         today: render::long_date(clock::today_uk()),
         full_name: String::new(),
         role: member.job_title.clone(),
         ticked: vec![],
         errors: FieldErrors::default(),
-        version,
+        version: signable.version,
     }
     .into_response())
 }
@@ -364,44 +404,23 @@ async fn sign(
     headers: HeaderMap,
     Form(form): Form<SignForm>,
 ) -> Result<Response> {
-    let stored = match load_version(&state, &member, version_id).await {
-        Err(AppError::NotFound) => {
-            // Replaced while the form was open: show the new version, with the reason.
-            let current = replacement(&state, &member, version_id).await?;
-            load_version(&state, &member, current).await?
-        }
+    let signable = match load_signable(&state, &member, version_id).await {
+        // Replaced while the form was open: show the new version, with the reason.
+        Err(AppError::NotFound) => replacement(&state, &member, version_id).await?,
         other => other?,
     };
-    let version = stored.view();
-    if let Some(page) = already_signed(&state, &member, &version).await? {
-        return Ok((StatusCode::CONFLICT, page).into_response());
-    }
-    let errors = check(&form, &version, &member.user.full_name);
-    if !errors.is_empty() {
-        let ticked = form
-            .ack
-            .iter()
-            .filter(|id| version.acknowledgements.iter().any(|a| &&a.id == id))
-            .cloned()
-            .collect();
+    if let Some(signed) = signable.signed {
         return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            SignPage {
-                nav: member.nav(),
-                slug: member.school.slug.clone(),
-                preview: false,
-                changes_since: changes_since_last_signed(&state, &member, &stored).await?,
-                today: render::long_date(clock::today_uk()),
-                full_name: form.full_name,
-                role: form.role,
-                ticked,
-                errors,
-                version,
-            },
+            StatusCode::CONFLICT,
+            already_signed_page(&member, &signable.version, signed),
         )
             .into_response());
     }
-
+    let errors = check(&form, &signable.version, &member.user.full_name);
+    if !errors.is_empty() {
+        return form_again(&state, &member, signable, form, errors).await;
+    }
+    let version = &signable.version;
     let ticks: BTreeMap<&str, bool> = version
         .acknowledgements
         .iter()
@@ -413,39 +432,9 @@ async fn sign(
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(1000).collect());
 
-    let mut tx = state.pool.begin().await?;
-    let inserted = sqlx::query_scalar!(
-        r#"insert into agreements
-             (school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
-              content_sha256, ip, user_agent, method)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'online')
-           returning id"#,
-        member.school.id,
-        member.membership_id,
-        version.id,
-        form.full_name.trim(),
-        role,
-        Json(&ticks) as _,
-        version.content_sha256,
-        IpNetwork::from(client),
-        user_agent
-    )
-    .fetch_one(&mut *tx)
-    .await;
-    let agreement_id = match inserted {
-        Ok(id) => id,
-        Err(err)
-            if unique_violation(&err).as_deref() == Some("agreements_membership_version_key") =>
-        {
-            // Signed in another tab a moment ago.
-            drop(tx);
-            return match already_signed(&state, &member, &version).await? {
-                Some(page) => Ok((StatusCode::CONFLICT, page).into_response()),
-                None => Err(AppError::Sqlx(err)),
-            };
-        }
-        Err(err) => return Err(err.into()),
-    };
+    // The id is chosen here so that the receipt email, which links to it, can be written in
+    // the same statement as the agreement.
+    let agreement_id = Uuid::new_v4();
     let signed_at = clock::date_time(OffsetDateTime::now_utc());
     let receipt_url = format!(
         "{}/s/{}/agreements/{agreement_id}",
@@ -472,28 +461,106 @@ async fn sign(
             member.school.name, version.policy_name, version.label
         ),
     )?;
-    mail::queue(
-        &mut tx,
-        Some(member.school.id),
-        &format!("receipt:{agreement_id}"),
-        &receipt,
+    // One statement, so one round trip and one commit: the agreement, only while the version
+    // is still the published one and only once per person; its receipt email, queued in the
+    // outbox as `mail::queue` would; and its audit event. Nothing else is written unless the
+    // agreement is.
+    let inserted = sqlx::query_scalar!(
+        r#"with agreement as (
+             insert into agreements
+               (id, school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
+                content_sha256, ip, user_agent, method)
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'online'
+             where (select status from policy_versions where id = $4 and school_id = $2)
+                   = 'published'
+             on conflict on constraint agreements_membership_version_key do nothing
+             returning id
+           ), receipt as (
+             insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html)
+             select $2, 'receipt:' || id, $11, $12, $13, $14 from agreement
+           ), event as (
+             insert into audit_events (school_id, actor_user_id, action, subject, details)
+             select $2, $15, 'agreement_signed', id::text, jsonb_build_object('version_id', $4::uuid)
+             from agreement
+           )
+           select id as "id!" from agreement"#,
+        agreement_id,
+        member.school.id,
+        member.membership_id,
+        version.id,
+        form.full_name.trim(),
+        role,
+        Json(&ticks) as _,
+        version.content_sha256,
+        IpNetwork::from(client),
+        user_agent,
+        receipt.to,
+        receipt.subject,
+        receipt.text,
+        receipt.html,
+        member.user.id
     )
+    .fetch_optional(&state.pool)
     .await?;
-    audit::record(
-        &mut *tx,
-        Some(member.school.id),
-        Some(member.user.id),
-        "agreement_signed",
-        &agreement_id.to_string(),
-        Some(serde_json::json!({ "version_id": version.id })),
-    )
-    .await?;
-    tx.commit().await?;
+    if inserted.is_none() {
+        // Signed in another tab a moment ago, or the version was replaced since it was read.
+        let now = match load_signable(&state, &member, version.id).await {
+            Err(AppError::NotFound) => replacement(&state, &member, version.id).await?,
+            other => other?,
+        };
+        if let Some(signed) = now.signed {
+            return Ok((
+                StatusCode::CONFLICT,
+                already_signed_page(&member, &now.version, signed),
+            )
+                .into_response());
+        }
+        let errors = check(&form, &now.version, &member.user.full_name);
+        return form_again(&state, &member, now, form, errors).await;
+    }
     Ok(Redirect::to(&format!(
         "/s/{}/agreements/{agreement_id}",
         member.school.slug
     ))
     .into_response())
+}
+
+/// The form again, as it was filled in, with what to put right.
+async fn form_again(
+    state: &AppState,
+    member: &Member,
+    signable: Signable,
+    form: SignForm,
+    errors: FieldErrors,
+) -> Result<Response> {
+    let ticked = form
+        .ack
+        .iter()
+        .filter(|id| {
+            signable
+                .version
+                .acknowledgements
+                .iter()
+                .any(|a| &&a.id == id)
+        })
+        .cloned()
+        .collect();
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        SignPage {
+            nav: member.nav(),
+            slug: member.school.slug.clone(),
+            preview: false,
+            changes_since: changes_since_last_signed(state, member, &signable).await?,
+            today: render::long_date(clock::today_uk()),
+            full_name: form.full_name,
+            role: form.role,
+            ticked,
+            errors,
+            version: signable.version,
+        },
+    )
+        .into_response())
 }
 
 struct TickedAcknowledgement {
