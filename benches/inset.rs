@@ -350,12 +350,23 @@ async fn seed(pool: &PgPool) {
             from policies p join schools sc on sc.id = p.school_id and sc.slug like 'school-%',
                  policy_versions v join policies cp on cp.id = v.policy_id
             where cp.name = 'Staff and Governors AUP' and v.status = 'published';
-        analyze;
         "#
     ))
     .execute(pool)
     .await
     .expect("schools");
+}
+
+/// Lets the database come to rest after a bulk load, as a school's would have long before
+/// the morning: tables vacuumed and analysed, dirty pages written. Otherwise autovacuum and
+/// the checkpointer would work through the next phase and take its cores.
+async fn settle(pool: &PgPool) {
+    for statement in ["vacuum analyze", "checkpoint"] {
+        sqlx::raw_sql(statement)
+            .execute(pool)
+            .await
+            .expect("vacuum and checkpoint");
+    }
 }
 
 /// Everyone, in an order that takes one person from each school in turn.
@@ -366,6 +377,97 @@ fn everyone() -> Vec<Person> {
             full_name: format!("Staff Member {}-{}", n % SCHOOLS, 1 + n / SCHOOLS),
             cookie: None,
             school: n % SCHOOLS,
+        })
+        .collect()
+}
+
+/// CPU seconds used so far by the portal, by PostgreSQL (the server and its backends) and by
+/// this program, which plays the clients.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    portal: f64,
+    postgres: f64,
+    clients: f64,
+}
+
+impl Cpu {
+    fn now(portal: u32, cluster_dir: &Path) -> Cpu {
+        let postmaster = std::fs::read_to_string(cluster_dir.join("postgres/postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok());
+        let postgres = postmaster.map_or(0.0, |pid| {
+            // The server, the children it has reaped, and its live backends.
+            let (own, reaped) = process_cpu(pid);
+            own + reaped
+                + children(pid)
+                    .into_iter()
+                    .map(|c| process_cpu(c).0)
+                    .sum::<f64>()
+        });
+        Cpu {
+            portal: process_cpu(portal).0,
+            postgres,
+            clients: process_cpu(std::process::id()).0,
+        }
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            portal: self.portal - before.portal,
+            postgres: self.postgres - before.postgres,
+            clients: self.clients - before.clients,
+        }
+    }
+
+    /// Share of the machine's cores, then CPU microseconds per request, for each of the three.
+    fn row(&self, name: &str, outcome: &Outcome) -> String {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
+        let seconds = outcome.elapsed.as_secs_f64();
+        let share = |cpu: f64| 100.0 * cpu / seconds / cores;
+        let per = |cpu: f64| 1e6 * cpu / outcome.ok().max(1) as f64;
+        format!(
+            "| {name} | {:.0}% | {:.0}% | {:.0}% | {:.0} | {:.0} | {:.0} |",
+            share(self.portal),
+            share(self.postgres),
+            share(self.clients),
+            per(self.portal),
+            per(self.postgres),
+            per(self.clients)
+        )
+    }
+}
+
+/// (CPU seconds of the process itself, of its reaped children), from /proc.
+fn process_cpu(pid: u32) -> (f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0.0))
+                .collect()
+        })
+        .unwrap_or_default();
+    let at = |i: usize| fields.get(i).copied().unwrap_or(0.0) / ticks;
+    // Fields 14 to 17 of stat: utime, stime, cutime, cstime (11 to 14 after the name).
+    (at(11) + at(12), at(13) + at(14))
+}
+
+fn children(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit_once(") ")?.1.to_owned();
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
         })
         .collect()
 }
@@ -479,6 +581,7 @@ async fn main() {
     db::migrate(&pool).await.expect("migrate");
     let seeding = Instant::now();
     seed(&pool).await;
+    settle(&pool).await;
     println!("Seeded {PEOPLE} staff in {:.1?}", seeding.elapsed());
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -530,6 +633,9 @@ async fn main() {
 
     // Sign-in: real passwords, each person once.
     let people = everyone();
+    let portal_pid = portal.child.id();
+    let mut cpu = vec![];
+    let before = Cpu::now(portal_pid, &dir);
     let sign_in = phase(
         &portal,
         Step::SignIn,
@@ -540,13 +646,18 @@ async fn main() {
     )
     .await;
     println!("{}", sign_in.row("sign-in"));
+    cpu.push(Cpu::now(portal_pid, &dir).since(before));
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
 
     // Reading: the home page and the sign page, by people already signed in.
     let readers = Arc::new(sessions_for(&pool, &people[20_000..20_000 + 2_000]).await);
+    settle(&pool).await;
     let before = rows_written(&pool).await;
+    let at = Cpu::now(portal_pid, &dir);
     let home = phase(&portal, Step::Home, readers.clone(), CLIENTS, PHASE, true).await;
     println!("{}", home.row("home"));
+    cpu.push(Cpu::now(portal_pid, &dir).since(at));
+    let at = Cpu::now(portal_pid, &dir);
     let sign_page = phase(
         &portal,
         Step::SignPage,
@@ -557,6 +668,7 @@ async fn main() {
     )
     .await;
     println!("{}", sign_page.row("sign page"));
+    cpu.push(Cpu::now(portal_pid, &dir).since(at));
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
     let written = rows_written(&pool).await - before;
     let views = home.ok() + sign_page.ok();
@@ -569,6 +681,8 @@ async fn main() {
     // Signing, with the SBM watching the dashboard.
     let signers = Arc::new(sessions_for(&pool, &people[30_000..90_000]).await);
     let sbm = Arc::new(sessions_for(&pool, &people[..1]).await);
+    settle(&pool).await;
+    let at = Cpu::now(portal_pid, &dir);
     let (submit, dashboard) = tokio::join!(
         phase(
             &portal,
@@ -581,6 +695,7 @@ async fn main() {
         phase(&portal, Step::Dashboard, sbm, 1, PHASE, true)
     );
     println!("{}", submit.row("sign submission"));
+    cpu.push(Cpu::now(portal_pid, &dir).since(at));
     println!("{}", dashboard.row("SBM dashboard, during signing"));
     println!("statuses: {:?}, errors {}", submit.statuses, submit.errors);
     if let Some(first) = portal.unexpected.lock().expect("lock").take() {
@@ -684,6 +799,22 @@ async fn main() {
             100.0 * outcome.rps() / wrk_rps,
             100.0 * outcome.rps() / pg_rps
         );
+    }
+    println!();
+    println!(
+        "| Step | Portal | PostgreSQL | Clients | Portal µs/request | PostgreSQL µs/request | Clients µs/request |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for ((name, outcome), used) in [
+        ("Sign-in", &sign_in),
+        ("Signer's home", &home),
+        ("Sign page", &sign_page),
+        ("Sign submission, with the SBM's dashboard", &submit),
+    ]
+    .into_iter()
+    .zip(&cpu)
+    {
+        println!("{}", used.row(name, outcome));
     }
     println!();
     println!(
