@@ -12,7 +12,7 @@ pub mod samples;
 use std::sync::{Arc, LazyLock};
 
 use quick_cache::{Weighter, sync::Cache};
-use sqlx::{PgConnection, PgExecutor, types::Json};
+use sqlx::{PgConnection, PgPool, types::Json};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -218,7 +218,7 @@ static PUBLISHED: LazyLock<Cache<(Uuid, Uuid), Arc<Published>, TextBytes>> =
 /// What version `version_id` of this school says, once it has been published (it may since
 /// have been superseded). None for a draft or a version of another school.
 pub async fn published_content(
-    db: impl PgExecutor<'_>,
+    pool: &PgPool,
     school_id: Uuid,
     version_id: Uuid,
 ) -> sqlx::Result<Option<Arc<Published>>> {
@@ -226,36 +226,23 @@ pub async fn published_content(
     if let Some(kept) = PUBLISHED.get(&key) {
         return Ok(Some(kept));
     }
-    let row = sqlx::query!(
-        r#"select label, title, body_md,
-                  acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
-                  signature_fields, reviewed_on, next_review_due, reviewed_by,
-                  content_sha256 as "content_sha256!"
-           from policy_versions
-           where id = $1 and school_id = $2 and status <> 'draft'"#,
-        version_id,
-        school_id
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| {
-        let kept = Arc::new(Published {
-            body_html: render::markdown_to_html_cached(&r.body_md),
-            content: VersionContent {
-                label: r.label,
-                title: r.title,
-                body_md: r.body_md,
-                acknowledgements: r.acknowledgements.0,
-                signature_fields: r.signature_fields,
-                reviewed_on: r.reviewed_on,
-                next_review_due: r.next_review_due,
-                reviewed_by: r.reviewed_by,
-            },
-            content_sha256: r.content_sha256,
-        });
-        PUBLISHED.insert(key, kept.clone());
-        kept
-    }))
+    let mut conn = pool.acquire().await?;
+    let Some(stored) = load(&mut conn, school_id, version_id)
+        .await?
+        .filter(|v| !v.is_draft())
+    else {
+        return Ok(None);
+    };
+    let Some(content_sha256) = stored.content_sha256 else {
+        return Ok(None);
+    };
+    let kept = Arc::new(Published {
+        body_html: render::markdown_to_html_cached(&stored.content.body_md),
+        content: stored.content,
+        content_sha256,
+    });
+    PUBLISHED.insert(key, kept.clone());
+    Ok(Some(kept))
 }
 
 /// Creates a policy with `content` as its published version, stamping the content hash.
