@@ -272,7 +272,7 @@ async fn sessions_for(pool: &PgPool, people: &[Person]) -> Vec<Person> {
             .into_iter()
             .collect();
     let rows: Vec<(Uuid, Person)> = people.iter().map(|p| (ids[&p.email], p.clone())).collect();
-    let store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
+    let store = aup_portal::auth::store::PgSessions::new(pool.clone());
     let mut out = Vec::with_capacity(rows.len());
     let mut pending = vec![];
     for chunk in rows.chunks(rows.len().div_ceil(8).max(1)) {

@@ -27,16 +27,17 @@ pub enum AppError {
     Render(#[from] askama::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
-    /// The session store (a table in the database) could not be reached.
-    #[error("session store unavailable: {0}")]
-    SessionStoreUnavailable(String),
+    /// The database could not be reached, as the session store or the signature writer
+    /// found; the cause is for the log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(err: tower_sessions::session::Error) -> Self {
         use tower_sessions::{session::Error, session_store::Error as Store};
         match err {
-            Error::Store(Store::Backend(cause)) => AppError::SessionStoreUnavailable(cause),
+            Error::Store(Store::Backend(cause)) => AppError::Unavailable(cause),
             err => AppError::Other(anyhow::Error::new(err).context("session store")),
         }
     }
@@ -67,7 +68,7 @@ pub fn page(status: StatusCode, title: &'static str, message: &'static str) -> R
 }
 
 /// Errors that mean the database is away (restarting, say), not that the request was wrong.
-fn database_unavailable(err: &sqlx::Error) -> bool {
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::Io(_)
@@ -113,8 +114,8 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 unavailable()
             }
-            AppError::SessionStoreUnavailable(cause) => {
-                tracing::error!(error = %cause, "session store unavailable");
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
                 unavailable()
             }
             err => {

@@ -18,14 +18,15 @@ use axum::{
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{csrf::CsrfLayer, timeout::TimeoutLayer, trace::TraceLayer};
-use tower_sessions::{
-    Expiry, SessionManagerLayer, cookie::SameSite, session_store::ExpiredDeletion,
-};
-use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::{
-    auth, compliance, config::Config, error::AppError, jobs::ReminderPolicy, mail, policies,
-    signing, web,
+    auth::{self, store::PgSessions},
+    compliance,
+    config::Config,
+    error::AppError,
+    jobs::ReminderPolicy,
+    mail, policies, signing, web,
 };
 
 /// How long requests in flight may take to finish once the portal is told to stop.
@@ -78,19 +79,22 @@ impl Settings {
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
+    /// Where the sign form hands in agreements, to be stored in groups.
+    pub signatures: signing::writer::Writer,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    store: PostgresStore,
+    store: PgSessions,
     state: AppState,
 }
 
 impl Application {
     pub fn build(settings: Settings, pool: PgPool, listener: TcpListener) -> Self {
-        let store = PostgresStore::new(pool.clone());
+        let store = PgSessions::new(pool.clone());
         let state = AppState {
+            signatures: signing::writer::Writer::start(pool.clone()),
             pool,
             settings: Arc::new(settings),
         };
@@ -114,11 +118,7 @@ impl Application {
         jobs: Option<Option<mail::smtp::Mailer>>,
     ) -> anyhow::Result<()> {
         crate::auth::password::warm_up();
-        let sweeper = tokio::spawn(
-            self.store
-                .clone()
-                .continuously_delete_expired(Duration::from_secs(300)),
-        );
+        let sweeper = tokio::spawn(self.store.clone().sweep_every(Duration::from_secs(300)));
         let jobs = jobs.map(|mailer| {
             let pool = self.state.pool.clone();
             let sealer = tokio::spawn(crate::seal::run_forever(pool.clone()));
@@ -166,7 +166,7 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, store: PostgresStore) -> Router {
+pub fn router(state: AppState, store: PgSessions) -> Router {
     let secure = state.settings.secure_cookies();
     let sessions = SessionManagerLayer::new(store)
         .with_name(if secure {

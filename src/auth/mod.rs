@@ -4,6 +4,7 @@
 pub mod account;
 pub mod password;
 pub mod session;
+pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;

@@ -64,21 +64,26 @@ impl CurrentUser {
     }
 }
 
-/// The session's sign-in, if it is within its timeouts. The account itself is checked by
-/// the caller, in the same query that loads what the page needs.
-async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<(Session, SignedIn), AppError> {
+/// The session named by the request's cookie, without loading it: the page's first query
+/// reads it, together with the account (and membership) it belongs to.
+async fn session_id(parts: &mut Parts, state: &AppState) -> Result<(Session, String), AppError> {
     let session = Session::from_request_parts(parts, state)
         .await
         .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
-    let signed_in = match session.get::<SignedIn>(AUTH_KEY).await {
-        Ok(Some(signed_in)) => signed_in,
-        Ok(None) => return Err(AppError::SignInRequired),
-        Err(err) => match AppError::from(err) {
-            // The store cannot be reached: say so, rather than send the person to sign in.
-            unavailable @ AppError::SessionStoreUnavailable(_) => return Err(unavailable),
-            // An unreadable session (say, from an older release) is treated as none.
-            _ => return Err(AppError::SignInRequired),
-        },
+    let id = session.id().ok_or(AppError::SignInRequired)?.to_string();
+    Ok((session, id))
+}
+
+/// The session's sign-in, as that query read it, if it is within its timeouts.
+async fn signed_in(
+    session: &Session,
+    auth: Option<serde_json::Value>,
+    state: &AppState,
+) -> Result<SignedIn, AppError> {
+    // No sign-in in this session, or one that cannot be read (say, from an older release).
+    let Some(signed_in) = auth.and_then(|auth| serde_json::from_value::<SignedIn>(auth).ok())
+    else {
+        return Err(AppError::SignInRequired);
     };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let settings = &state.settings;
@@ -88,7 +93,7 @@ async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<(Session, Sign
         session.flush().await?;
         return Err(AppError::SessionExpired);
     }
-    Ok((session, signed_in))
+    Ok(signed_in)
 }
 
 /// Ends a session whose account was signed out everywhere (or is gone) since it began;
@@ -118,27 +123,28 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let (session, signed_in) = signed_in(parts, state).await?;
-        let user = sqlx::query!(
-            "select id, email, full_name, auth_epoch from users where id = $1",
-            signed_in.user_id
+        let (session, id) = session_id(parts, state).await?;
+        // The session and its account in one query. `auth` is `AUTH_KEY`.
+        let row = sqlx::query!(
+            r#"select ss.data->'auth' as auth, u.id as "id?", u.email as "email?",
+                      u.full_name as "full_name?", u.auth_epoch as "auth_epoch?"
+               from sessions ss
+               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+               where ss.id = $1 and ss.expiry_date > now()"#,
+            id
         )
         .fetch_optional(&state.pool)
-        .await?;
-        confirm(
-            session,
-            signed_in,
-            user.as_ref().map(|u| u.auth_epoch),
-            state,
-        )
-        .await?;
-        let Some(user) = user else {
+        .await?
+        .ok_or(AppError::SignInRequired)?;
+        let signed_in = signed_in(&session, row.auth, state).await?;
+        confirm(session, signed_in, row.auth_epoch, state).await?;
+        let (Some(id), Some(email), Some(full_name)) = (row.id, row.email, row.full_name) else {
             return Err(AppError::SignInRequired);
         };
         let current = CurrentUser {
-            id: user.id,
-            email: user.email,
-            full_name: user.full_name,
+            id,
+            email,
+            full_name,
         };
         parts.extensions.insert(current.clone());
         Ok(current)
@@ -207,38 +213,37 @@ impl FromRequestParts<AppState> for Member {
             .find(|(name, _)| *name == "slug")
             .map(|(_, value)| value.to_owned())
             .ok_or(AppError::NotFound)?;
-        let (session, signed_in) = signed_in(parts, state).await?;
-        // The account and its membership of this school in one query: every school page
-        // starts here.
+        let (session, id) = session_id(parts, state).await?;
+        // The session, its account and the account's membership of this school in one query:
+        // every school page starts here. `auth` is `AUTH_KEY`.
         let row = sqlx::query!(
-            r#"select u.id, u.email, u.full_name, u.auth_epoch,
+            r#"select ss.data->'auth' as auth,
+                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                      u.auth_epoch as "auth_epoch?",
                       s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
                       m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
                       m.roles as "roles?"
-               from users u
+               from sessions ss
+               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
                left join schools s on s.slug = $1
                left join memberships m on m.user_id = u.id and m.school_id = s.id
                                           and m.status = 'active'
-               where u.id = $2"#,
+               where ss.id = $2 and ss.expiry_date > now()"#,
             slug,
-            signed_in.user_id
+            id
         )
         .fetch_optional(&state.pool)
-        .await?;
-        confirm(
-            session,
-            signed_in,
-            row.as_ref().map(|r| r.auth_epoch),
-            state,
-        )
-        .await?;
-        let Some(row) = row else {
+        .await?
+        .ok_or(AppError::SignInRequired)?;
+        let signed_in = signed_in(&session, row.auth, state).await?;
+        confirm(session, signed_in, row.auth_epoch, state).await?;
+        let (Some(id), Some(email), Some(full_name)) = (row.id, row.email, row.full_name) else {
             return Err(AppError::SignInRequired);
         };
         let user = CurrentUser {
-            id: row.id,
-            email: row.email,
-            full_name: row.full_name,
+            id,
+            email,
+            full_name,
         };
         parts.extensions.insert(user.clone());
         let (

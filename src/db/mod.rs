@@ -27,15 +27,10 @@ pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
         .context("cannot connect to PostgreSQL")
 }
 
-/// Our tables and the session store's table.
+/// Our tables, the sessions' included.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR
         .run(pool)
         .await
-        .context("applying database migrations")?;
-    tower_sessions_sqlx_store::PostgresStore::new(pool.clone())
-        .migrate()
-        .await
-        .context("creating the session table")?;
-    Ok(())
+        .context("applying database migrations")
 }

@@ -1,6 +1,8 @@
 //! The signer's side: what is waiting, the sign form, agreements and receipts.
 //! An agreement is evidence: written once, in one transaction with its audit event.
 
+pub mod writer;
+
 use std::{
     collections::BTreeMap,
     sync::{Arc, LazyLock},
@@ -461,48 +463,24 @@ async fn sign(
             member.school.name, version.policy_name, version.label
         ),
     )?;
-    // One statement, so one round trip and one commit: the agreement, only while the version
-    // is still the published one and only once per person; its receipt email, queued in the
-    // outbox as `mail::queue` would; and its audit event. Nothing else is written unless the
-    // agreement is.
-    let inserted = sqlx::query_scalar!(
-        r#"with agreement as (
-             insert into agreements
-               (id, school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
-                content_sha256, ip, user_agent, method)
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'online'
-             where (select status from policy_versions where id = $4 and school_id = $2)
-                   = 'published'
-             on conflict on constraint agreements_membership_version_key do nothing
-             returning id
-           ), receipt as (
-             insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html)
-             select $2, 'receipt:' || id, $11, $12, $13, $14 from agreement
-           ), event as (
-             insert into audit_events (school_id, actor_user_id, action, subject, details)
-             select $2, $15, 'agreement_signed', id::text, jsonb_build_object('version_id', $4::uuid)
-             from agreement
-           )
-           select id as "id!" from agreement"#,
-        agreement_id,
-        member.school.id,
-        member.membership_id,
-        version.id,
-        form.full_name.trim(),
-        role,
-        Json(&ticks) as _,
-        version.content_sha256,
-        IpNetwork::from(client),
-        user_agent,
-        receipt.to,
-        receipt.subject,
-        receipt.text,
-        receipt.html,
-        member.user.id
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    if inserted.is_none() {
+    let stored = state
+        .signatures
+        .write(writer::NewAgreement {
+            id: agreement_id,
+            school_id: member.school.id,
+            membership_id: member.membership_id,
+            version_id: version.id,
+            full_name: form.full_name.trim().to_owned(),
+            role_stated: role,
+            acknowledgements: serde_json::to_value(&ticks).map_err(anyhow::Error::from)?,
+            content_sha256: version.content_sha256.clone(),
+            ip: IpNetwork::from(client),
+            user_agent,
+            receipt,
+            signer: member.user.id,
+        })
+        .await?;
+    if !stored {
         // Signed in another tab a moment ago, or the version was replaced since it was read.
         let now = match load_signable(&state, &member, version.id).await {
             Err(AppError::NotFound) => replacement(&state, &member, version.id).await?,

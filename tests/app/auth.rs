@@ -252,3 +252,36 @@ async fn signing_out_everywhere_ends_other_sessions() {
         .unwrap();
     assert_eq!(app.get("/s/cranbrook/").await.location(), Some("/sign-in"));
 }
+
+#[tokio::test]
+async fn expired_sessions_are_swept_from_the_database_and_live_ones_kept() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    sqlx::query(
+        "insert into sessions (id, data, expiry_date) values ('expired', '{}', now() - interval '1 minute')",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an expired session");
+    tokio::spawn(
+        aup_portal::auth::store::PgSessions::new(app.pool.clone())
+            .sweep_every(Duration::from_millis(50)),
+    );
+    for _ in 0..100 {
+        if app
+            .count("select count(*) from sessions where id = 'expired'")
+            .await
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.count("select count(*) from sessions where id = 'expired'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("select count(*) from sessions").await, 1);
+    app.visit("/").await.assert_contains("Sam Taylor");
+}

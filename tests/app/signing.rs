@@ -378,3 +378,186 @@ async fn a_policy_without_acknowledgements_or_role_is_signed_with_name_and_date(
         .unwrap();
     assert_eq!(role, None);
 }
+
+#[tokio::test]
+async fn many_people_signing_at_once_each_get_one_agreement_receipt_and_seal() {
+    let app = spawn_app().await;
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(&app).await;
+    let mut people = vec![];
+    for n in 0..24 {
+        let email = format!("colleague{n}@cranbrook.example");
+        let name = format!("Colleague Number{n}");
+        add_member(
+            &app,
+            "cranbrook",
+            &email,
+            &name,
+            "staff",
+            "Teacher",
+            "{signer}",
+        )
+        .await;
+        let person = app.another();
+        person.sign_in(&email).await;
+        let mut form = fields.clone();
+        form[3].1 = name;
+        people.push((person, form));
+    }
+    let path = format!("/s/cranbrook/versions/{version}/sign");
+    // Everyone presses "Sign" at once; the first person presses it twice, in two tabs.
+    let forms: Vec<Vec<(&str, &str)>> = people.iter().map(|(_, form)| as_form(form)).collect();
+    let answers = futures::future::join_all(
+        people
+            .iter()
+            .zip(&forms)
+            .map(|((person, _), form)| person.post(&path, form))
+            .chain([people[0].0.post(&path, &forms[0])]),
+    )
+    .await;
+    let mut statuses: Vec<StatusCode> = answers.iter().map(|a| a.status).collect();
+    statuses.sort();
+    let mut expected = vec![StatusCode::SEE_OTHER; 24];
+    expected.push(StatusCode::CONFLICT);
+    assert_eq!(statuses, expected);
+    for answer in answers.iter().filter(|a| a.status == StatusCode::SEE_OTHER) {
+        let receipt = people[0].0.get(answer.location().expect("receipt")).await;
+        // Each receipt is its signer's own: the first person's opens, the others' are refused.
+        assert!(
+            [StatusCode::OK, StatusCode::NOT_FOUND].contains(&receipt.status),
+            "{}",
+            receipt.status
+        );
+    }
+
+    for sql in [
+        "select count(*) from agreements",
+        "select count(distinct membership_id) from agreements",
+        "select count(*) from outbox where dedupe_key like 'receipt:%'",
+        "select count(*) from audit_events where action = 'agreement_signed'",
+        "select count(*) from seal_queue where kind = 'agreement'",
+        "select count(*) from seal_queue q join audit_events e on e.id::text = q.row_id
+         where q.kind = 'audit_event' and e.action = 'agreement_signed'",
+    ] {
+        assert_eq!(app.count(sql).await, 24, "{sql}");
+    }
+    // Each receipt email goes to the person who signed, and links to their own agreement.
+    assert_eq!(
+        app.count(
+            "select count(*) from outbox o join agreements a on o.dedupe_key = 'receipt:' || a.id
+             join memberships m on m.id = a.membership_id join users u on u.id = m.user_id
+             where o.to_address = u.email and o.body_text like '%' || a.id || '%'"
+        )
+        .await,
+        24
+    );
+}
+
+/// A new member of staff at Cranbrook: their membership and account ids.
+async fn new_signer(app: &TestApp, email: &str) -> (Uuid, Uuid) {
+    add_member(
+        app,
+        "cranbrook",
+        email,
+        "A Colleague",
+        "staff",
+        "Teacher",
+        "{signer}",
+    )
+    .await;
+    sqlx::query_as(
+        "select m.id, u.id from memberships m join users u on u.id = m.user_id where u.email = $1",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .expect("member")
+}
+
+#[tokio::test]
+async fn an_agreement_the_database_refuses_does_not_fail_the_others_written_with_it() {
+    use aup_portal::signing::writer::{NewAgreement, Writer};
+
+    let app = spawn_app().await;
+    let version = app.version_id(CRANBROOK).await;
+    let (school_id, sha): (Uuid, String) =
+        sqlx::query_as("select school_id, content_sha256 from policy_versions where id = $1")
+            .bind(version)
+            .fetch_one(&app.pool)
+            .await
+            .expect("version");
+    let mut members = vec![];
+    for n in 0..12 {
+        let email = format!("colleague{n}@cranbrook.example");
+        let ids = new_signer(&app, &email).await;
+        members.push((ids, email));
+    }
+    let agreement =
+        |(membership_id, signer): (Uuid, Uuid), email: &str, full_name: &str| NewAgreement {
+            id: Uuid::new_v4(),
+            school_id,
+            membership_id,
+            version_id: version,
+            full_name: full_name.to_owned(),
+            role_stated: Some("Teacher".into()),
+            acknowledgements: serde_json::json!({"understand": true, "agree": true}),
+            content_sha256: sha.clone(),
+            ip: "127.0.0.1".parse().expect("ip"),
+            user_agent: None,
+            receipt: aup_portal::mail::OutgoingEmail {
+                to: email.to_owned(),
+                subject: "Your receipt".into(),
+                text: "Signed.".into(),
+                html: "<p>Signed.</p>".into(),
+            },
+            signer,
+        };
+    let writer = Writer::start(app.pool.clone());
+    // The sixth is longer than the database allows a name to be.
+    let too_long = "x".repeat(1000);
+    let results = futures::future::join_all(members.iter().enumerate().map(|(n, (ids, email))| {
+        let name = if n == 5 {
+            too_long.as_str()
+        } else {
+            "A Colleague"
+        };
+        writer.write(agreement(*ids, email, name))
+    }))
+    .await;
+    for (n, result) in results.iter().enumerate() {
+        if n == 5 {
+            assert!(result.is_err(), "the overlong name is refused");
+        } else {
+            assert!(matches!(result, Ok(true)), "agreement {n}: {result:?}");
+        }
+    }
+    assert_eq!(app.count("select count(*) from agreements").await, 11);
+    assert_eq!(
+        app.count("select count(*) from outbox where dedupe_key like 'receipt:%'")
+            .await,
+        11
+    );
+
+    // Once stored, the same person and version again is not stored twice, and says so.
+    let again = writer.write(agreement(members[0].0, &members[0].1, "A Colleague"));
+    assert!(matches!(again.await, Ok(false)));
+    assert_eq!(app.count("select count(*) from agreements").await, 11);
+
+    // Agreements handed in together are stored in one transaction.
+    let mut later = vec![];
+    for n in 0..6 {
+        let email = format!("later{n}@cranbrook.example");
+        let ids = new_signer(&app, &email).await;
+        later.push(agreement(ids, &email, "A Colleague"));
+    }
+    let stored = futures::future::join_all(later.into_iter().map(|a| writer.write(a))).await;
+    assert!(stored.iter().all(|s| matches!(s, Ok(true))));
+    assert_eq!(
+        app.count(
+            "select count(distinct a.xmin::text) from agreements a join memberships m on m.id = a.membership_id
+             join users u on u.id = m.user_id where u.email like 'later%'"
+        )
+        .await,
+        1
+    );
+}
