@@ -1,10 +1,12 @@
 //! The first INSET morning of September: every member of staff signs within the same hour,
 //! many on phones. The portal (the release binary, as a separate process) and its own
-//! PostgreSQL run on this machine, and so does this program, which plays 64 people at once.
+//! PostgreSQL run on this machine, and so does the load: 64 people at once.
 //!
 //! Phases: sign-in; the signer's home; the sign page; sign submissions with the SBM's
 //! dashboard read throughout; then the same submissions while PostgreSQL is stopped and
-//! started again. For scale, the same run measures wrk on a static file from the same portal
+//! started again. The two reading phases are driven by wrk with a script that gives each
+//! request the next person's page and cookie; the others by this program, which checks each
+//! answer and keeps each receipt. For scale, the same run measures wrk on a static file from the same portal
 //! and pgbench inserting one agreement-shaped row into the same PostgreSQL.
 //!
 //! Run: `cargo bench --bench inset` (needs PostgreSQL's server programs, wrk and pgbench:
@@ -53,10 +55,6 @@ impl Outcome {
         self.latencies.len()
     }
 
-    fn rps(&self) -> f64 {
-        self.ok() as f64 / self.elapsed.as_secs_f64()
-    }
-
     fn percentile(&self, p: f64) -> f64 {
         let mut sorted = self.latencies.clone();
         sorted.sort();
@@ -76,14 +74,40 @@ impl Outcome {
         self.errors += other.errors;
     }
 
+    fn figures(&self) -> Figures {
+        Figures {
+            ok: self.ok(),
+            elapsed: self.elapsed,
+            p50: self.percentile(0.50),
+            p95: self.percentile(0.95),
+            p99: self.percentile(0.99),
+        }
+    }
+}
+
+/// What a phase achieved, whichever client drove it: answers as expected, time taken, and
+/// latency percentiles in milliseconds.
+struct Figures {
+    ok: usize,
+    elapsed: Duration,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+}
+
+impl Figures {
+    fn rps(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
     fn row(&self, name: &str) -> String {
         format!(
             "| {name} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
             self.rps(),
-            self.percentile(0.50),
-            self.percentile(0.95),
-            self.percentile(0.99),
-            self.ok()
+            self.p50,
+            self.p95,
+            self.p99,
+            self.ok
         )
     }
 }
@@ -119,31 +143,33 @@ struct Portal {
 }
 
 impl Portal {
-    fn request(&self, step: Step, person: &Person) -> reqwest::RequestBuilder {
-        let (base, school) = (&self.base, person.school);
+    /// The page `step` asks for, for `person`.
+    fn path(&self, step: Step, person: &Person) -> String {
+        let school = person.school;
         let version = self.versions.get(&school).copied().unwrap_or_default();
+        match step {
+            Step::SignIn => "/sign-in".to_owned(),
+            Step::Home => format!("/s/school-{school}/"),
+            Step::SignPage | Step::Submit => format!("/s/school-{school}/versions/{version}/sign"),
+            Step::Dashboard => format!("/s/school-{school}/compliance/{version}"),
+        }
+    }
+
+    fn request(&self, step: Step, person: &Person) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.base, self.path(step, person));
         let builder = match step {
             Step::SignIn => self
                 .http
-                .post(format!("{base}/sign-in"))
+                .post(url)
                 .form(&[("email", person.email.as_str()), ("password", PASSWORD)]),
-            Step::Home => self.http.get(format!("{base}/s/school-{school}/")),
-            Step::SignPage => self
-                .http
-                .get(format!("{base}/s/school-{school}/versions/{version}/sign")),
-            Step::Submit => self
-                .http
-                .post(format!("{base}/s/school-{school}/versions/{version}/sign"))
-                .form(&[
-                    ("content_sha256", self.sha.as_str()),
-                    ("ack", "understand"),
-                    ("ack", "agree"),
-                    ("full_name", person.full_name.as_str()),
-                    ("role", "Class teacher"),
-                ]),
-            Step::Dashboard => self
-                .http
-                .get(format!("{base}/s/school-{school}/compliance/{version}")),
+            Step::Submit => self.http.post(url).form(&[
+                ("content_sha256", self.sha.as_str()),
+                ("ack", "understand"),
+                ("ack", "agree"),
+                ("full_name", person.full_name.as_str()),
+                ("role", "Class teacher"),
+            ]),
+            Step::Home | Step::SignPage | Step::Dashboard => self.http.get(url),
         };
         match &person.cookie {
             Some(cookie) => builder.header(header::COOKIE, format!("aup_session={cookie}")),
@@ -407,7 +433,11 @@ impl Cpu {
         Cpu {
             portal: process_cpu(portal).0,
             postgres,
-            clients: process_cpu(std::process::id()).0,
+            // This program and the wrk runs it has waited for.
+            clients: {
+                let (own, reaped) = process_cpu(std::process::id());
+                own + reaped
+            },
         }
     }
 
@@ -420,11 +450,11 @@ impl Cpu {
     }
 
     /// Share of the machine's cores, then CPU microseconds per request, for each of the three.
-    fn row(&self, name: &str, outcome: &Outcome) -> String {
+    fn row(&self, name: &str, figures: &Figures) -> String {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
-        let seconds = outcome.elapsed.as_secs_f64();
+        let seconds = figures.elapsed.as_secs_f64();
         let share = |cpu: f64| 100.0 * cpu / seconds / cores;
-        let per = |cpu: f64| 1e6 * cpu / outcome.ok().max(1) as f64;
+        let per = |cpu: f64| 1e6 * cpu / figures.ok.max(1) as f64;
         format!(
             "| {name} | {:.0}% | {:.0}% | {:.0}% | {:.0} | {:.0} | {:.0} |",
             share(self.portal),
@@ -531,6 +561,94 @@ fn wrk(url: &str) -> (f64, String) {
         .map(|l| l.trim().trim_start_matches("99%").trim().to_owned())
         .unwrap_or_default();
     (rps, p99)
+}
+
+/// A reading phase driven by wrk, which spends far less CPU per request than this program's
+/// client would: 64 connections, each request the next person's page with their session
+/// cookie. Only a 200 counts; anything else (a redirect to sign in, say) is a failure.
+fn wrk_phase(portal: &Portal, step: Step, people: &[Person], dir: &Path) -> (Figures, usize) {
+    let quoted = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|item| format!("{item:?}"))
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    let script = dir.join("reading.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local paths = {{ {paths} }}
+local cookies = {{ {cookies} }}
+local n = #paths
+local threads = {{}}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("start", #threads * 997)
+end
+function init(args)
+  i = start % n
+  bad = 0
+end
+function request()
+  i = i % n + 1
+  return wrk.format("GET", paths[i], {{ ["Cookie"] = "aup_session=" .. cookies[i] }})
+end
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local b = 0
+  for _, t in ipairs(threads) do b = b + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %.0f %.0f %.0f\n", summary.requests,
+    summary.duration, b, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"#,
+            paths = quoted(people.iter().map(|p| portal.path(step, p)).collect()),
+            cookies = quoted(
+                people
+                    .iter()
+                    .map(|p| p.cookie.clone().unwrap_or_default())
+                    .collect()
+            ),
+        ),
+    )
+    .expect("wrk script");
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CLIENTS}"),
+            &format!("-d{}s", PHASE.as_secs()),
+        ])
+        .args(["--timeout", "10s", "-s"])
+        .arg(&script)
+        .arg(&portal.base)
+        .output()
+        .expect("wrk (Debian package wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<f64> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let at = |i: usize| numbers.get(i).copied().unwrap_or(f64::NAN);
+    let (requests, bad, errors) = (at(0) as usize, at(2) as usize, at(3) as usize);
+    (
+        Figures {
+            ok: requests.saturating_sub(bad),
+            elapsed: Duration::from_micros(at(1) as u64),
+            p50: at(4) / 1000.0,
+            p95: at(5) / 1000.0,
+            p99: at(6) / 1000.0,
+        },
+        bad + errors,
+    )
 }
 
 fn pgbench(socket: &Path, dir: &Path) -> f64 {
@@ -645,6 +763,7 @@ async fn main() {
         false,
     )
     .await;
+    let sign_in = sign_in.figures();
     println!("{}", sign_in.row("sign-in"));
     cpu.push(Cpu::now(portal_pid, &dir).since(before));
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
@@ -654,24 +773,16 @@ async fn main() {
     settle(&pool).await;
     let before = rows_written(&pool).await;
     let at = Cpu::now(portal_pid, &dir);
-    let home = phase(&portal, Step::Home, readers.clone(), CLIENTS, PHASE, true).await;
-    println!("{}", home.row("home"));
+    let (home, home_failed) = wrk_phase(&portal, Step::Home, &readers, &dir);
+    println!("{} failed: {home_failed}", home.row("home"));
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
     let at = Cpu::now(portal_pid, &dir);
-    let sign_page = phase(
-        &portal,
-        Step::SignPage,
-        readers.clone(),
-        CLIENTS,
-        PHASE,
-        true,
-    )
-    .await;
-    println!("{}", sign_page.row("sign page"));
+    let (sign_page, sign_page_failed) = wrk_phase(&portal, Step::SignPage, &readers, &dir);
+    println!("{} failed: {sign_page_failed}", sign_page.row("sign page"));
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
     let written = rows_written(&pool).await - before;
-    let views = home.ok() + sign_page.ok();
+    let views = home.ok + sign_page.ok;
     println!(
         "{views} page views by {} sessions over {:.0} s wrote {written} rows",
         readers.len(),
@@ -694,9 +805,12 @@ async fn main() {
         ),
         phase(&portal, Step::Dashboard, sbm, 1, PHASE, true)
     );
-    println!("{}", submit.row("sign submission"));
+    println!("{}", submit.figures().row("sign submission"));
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
-    println!("{}", dashboard.row("SBM dashboard, during signing"));
+    println!(
+        "{}",
+        dashboard.figures().row("SBM dashboard, during signing")
+    );
     println!("statuses: {:?}, errors {}", submit.statuses, submit.errors);
     if let Some(first) = portal.unexpected.lock().expect("lock").take() {
         println!("first unexpected answer: {first}");
@@ -738,7 +852,10 @@ async fn main() {
     let pool = db::connect(database_url.parse().expect("url"))
         .await
         .expect("connect again");
-    println!("{}", drill.row("sign submission, PostgreSQL restarted"));
+    println!(
+        "{}",
+        drill.figures().row("sign submission, PostgreSQL restarted")
+    );
     println!(
         "drill statuses: {:?}, connection errors {}, database down for {:.1?}",
         drill.statuses,
@@ -782,6 +899,7 @@ async fn main() {
     let pg_rps = pgbench(&socket, &dir);
     println!("pgbench, one agreement-shaped insert: {pg_rps:.0} tps");
     let peak = portal.peak_memory_mib();
+    let (submit, dashboard) = (submit.figures(), dashboard.figures());
 
     println!();
     println!("| Step | Requests/s | p50 ms | p95 ms | p99 ms | Requests | Of wrk | Of pgbench |");

@@ -42,8 +42,11 @@ impl SignedIn {
 
 /// Starts a fresh session for a person who has just proved who they are.
 pub async fn sign_in(session: &Session, signed_in: SignedIn) -> Result<(), AppError> {
-    // A new id at sign-in, so a session id planted before sign-in is worthless.
-    session.cycle_id().await?;
+    // A new id at sign-in, so a session id planted before sign-in is worthless. Without a
+    // session cookie there is nothing to replace: the session is created with a new id.
+    if session.id().is_some() {
+        session.cycle_id().await?;
+    }
     session.insert(AUTH_KEY, signed_in).await?;
     Ok(())
 }

@@ -139,6 +139,31 @@ async fn the_session_cookie_is_httponly_lax_and_renewed_at_sign_in() {
         "/sign-in",
         "the old id no longer works"
     );
+
+    // An id the portal never issued, planted before sign-in, is not taken up either.
+    let planted = "aup_session=ZmFrZS1zZXNzaW9uLWlkIQ";
+    let signed_in = client()
+        .post(app.url("/sign-in"))
+        .header("cookie", planted)
+        .form(&[("email", STAFF), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let issued = session_cookie(&Page {
+        status: signed_in.status(),
+        headers: signed_in.headers().clone(),
+        body: String::new(),
+    })
+    .expect("a session id of the portal's own");
+    assert_ne!(issued, planted);
+    let forged = client()
+        .get(app.url("/s/cranbrook/"))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.headers()["location"], "/sign-in");
 }
 
 #[tokio::test]
