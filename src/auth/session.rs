@@ -119,6 +119,31 @@ async fn confirm(
     Ok(())
 }
 
+/// The signed-in person, from what a page's first query read: the session's sign-in and the
+/// account it names, as (id, email, full name, sign-out-everywhere counter), all None if
+/// the account is gone. Checks the timeouts and the counter, refreshes the idle timer when
+/// due, and keeps the person for the rest of the request.
+async fn person(
+    parts: &mut Parts,
+    session: Session,
+    state: &AppState,
+    auth: Option<serde_json::Value>,
+    (id, email, full_name, auth_epoch): (Option<Uuid>, Option<String>, Option<String>, Option<i32>),
+) -> Result<CurrentUser, AppError> {
+    let signed_in = signed_in(&session, auth, state).await?;
+    confirm(session, signed_in, auth_epoch, state).await?;
+    let (Some(id), Some(email), Some(full_name)) = (id, email, full_name) else {
+        return Err(AppError::SignInRequired);
+    };
+    let current = CurrentUser {
+        id,
+        email,
+        full_name,
+    };
+    parts.extensions.insert(current.clone());
+    Ok(current)
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
@@ -139,18 +164,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         .fetch_optional(&state.pool)
         .await?
         .ok_or(AppError::SignInRequired)?;
-        let signed_in = signed_in(&session, row.auth, state).await?;
-        confirm(session, signed_in, row.auth_epoch, state).await?;
-        let (Some(id), Some(email), Some(full_name)) = (row.id, row.email, row.full_name) else {
-            return Err(AppError::SignInRequired);
-        };
-        let current = CurrentUser {
-            id,
-            email,
-            full_name,
-        };
-        parts.extensions.insert(current.clone());
-        Ok(current)
+        let account = (row.id, row.email, row.full_name, row.auth_epoch);
+        person(parts, session, state, row.auth, account).await
     }
 }
 
@@ -238,17 +253,8 @@ impl FromRequestParts<AppState> for Member {
         .fetch_optional(&state.pool)
         .await?
         .ok_or(AppError::SignInRequired)?;
-        let signed_in = signed_in(&session, row.auth, state).await?;
-        confirm(session, signed_in, row.auth_epoch, state).await?;
-        let (Some(id), Some(email), Some(full_name)) = (row.id, row.email, row.full_name) else {
-            return Err(AppError::SignInRequired);
-        };
-        let user = CurrentUser {
-            id,
-            email,
-            full_name,
-        };
-        parts.extensions.insert(user.clone());
+        let account = (row.id, row.email, row.full_name, row.auth_epoch);
+        let user = person(parts, session, state, row.auth, account).await?;
         let (
             Some(school_id),
             Some(slug),

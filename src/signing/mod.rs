@@ -398,6 +398,33 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     errors
 }
 
+/// The version a submitted form signs, as it stands now (the one published in its place if
+/// it was replaced while the form was open), with the form if it can be signed as filled in.
+/// Otherwise the answer to give instead: "already signed", or the form again with what to
+/// put right.
+async fn signable_now(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+    form: SignForm,
+) -> Result<Result<(Signable, SignForm), Response>> {
+    let signable = match load_signable(state, member, version_id).await {
+        Err(AppError::NotFound) => replacement(state, member, version_id).await?,
+        other => other?,
+    };
+    if let Some(signed) = signable.signed {
+        let page = already_signed_page(member, &signable.version, signed);
+        return Ok(Err((StatusCode::CONFLICT, page).into_response()));
+    }
+    let errors = check(&form, &signable.version, &member.user.full_name);
+    if !errors.is_empty() {
+        return form_again(state, member, signable, form, errors)
+            .await
+            .map(Err);
+    }
+    Ok(Ok((signable, form)))
+}
+
 async fn sign(
     State(state): State<AppState>,
     member: Member,
@@ -406,22 +433,10 @@ async fn sign(
     headers: HeaderMap,
     Form(form): Form<SignForm>,
 ) -> Result<Response> {
-    let signable = match load_signable(&state, &member, version_id).await {
-        // Replaced while the form was open: show the new version, with the reason.
-        Err(AppError::NotFound) => replacement(&state, &member, version_id).await?,
-        other => other?,
+    let (signable, form) = match signable_now(&state, &member, version_id, form).await? {
+        Ok(ready) => ready,
+        Err(answer) => return Ok(answer),
     };
-    if let Some(signed) = signable.signed {
-        return Ok((
-            StatusCode::CONFLICT,
-            already_signed_page(&member, &signable.version, signed),
-        )
-            .into_response());
-    }
-    let errors = check(&form, &signable.version, &member.user.full_name);
-    if !errors.is_empty() {
-        return form_again(&state, &member, signable, form, errors).await;
-    }
     let version = &signable.version;
     let ticks: BTreeMap<&str, bool> = version
         .acknowledgements
@@ -482,19 +497,11 @@ async fn sign(
         .await?;
     if !stored {
         // Signed in another tab a moment ago, or the version was replaced since it was read.
-        let now = match load_signable(&state, &member, version.id).await {
-            Err(AppError::NotFound) => replacement(&state, &member, version.id).await?,
-            other => other?,
+        return match signable_now(&state, &member, version.id, form).await? {
+            Err(answer) => Ok(answer),
+            // The new version's form, filled in as it was, with the reason it is shown.
+            Ok((now, form)) => form_again(&state, &member, now, form, FieldErrors::default()).await,
         };
-        if let Some(signed) = now.signed {
-            return Ok((
-                StatusCode::CONFLICT,
-                already_signed_page(&member, &now.version, signed),
-            )
-                .into_response());
-        }
-        let errors = check(&form, &now.version, &member.user.full_name);
-        return form_again(&state, &member, now, form, errors).await;
     }
     Ok(Redirect::to(&format!(
         "/s/{}/agreements/{agreement_id}",
