@@ -219,42 +219,55 @@ impl Member {
     }
 }
 
-impl FromRequestParts<AppState> for Member {
-    type Rejection = AppError;
+/// What a school page's first query reads about the person asking: the session's sign-in,
+/// the account it names, and that account's active membership of the school named in the
+/// path; None where there is none. Pages that need more read these columns in their own
+/// first query, so that the page still starts with one round trip.
+pub struct MemberColumns {
+    pub auth: Option<serde_json::Value>,
+    pub id: Option<Uuid>,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub auth_epoch: Option<i32>,
+    pub school_id: Option<Uuid>,
+    pub slug: Option<String>,
+    pub school_name: Option<String>,
+    pub membership_id: Option<Uuid>,
+    pub grp: Option<String>,
+    pub job_title: Option<String>,
+    pub roles: Option<Vec<String>>,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound)?;
-        let slug = params
-            .iter()
-            .find(|(name, _)| *name == "slug")
-            .map(|(_, value)| value.to_owned())
-            .ok_or(AppError::NotFound)?;
-        let (session, id) = session_id(parts, state).await?;
-        // The session, its account and the account's membership of this school in one query:
-        // every school page starts here. `auth` is `AUTH_KEY`.
-        let row = sqlx::query!(
-            r#"select ss.data->'auth' as auth,
-                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
-                      u.auth_epoch as "auth_epoch?",
-                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
-                      m.roles as "roles?"
-               from sessions ss
-               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
-               left join schools s on s.slug = $1
-               left join memberships m on m.user_id = u.id and m.school_id = s.id
-                                          and m.status = 'active'
-               where ss.id = $2 and ss.expiry_date > now()"#,
+/// What that query looks up: the session named by the cookie and the school named by
+/// `{slug}` in the path.
+pub struct MemberKey {
+    session: Session,
+    pub session_id: String,
+    pub slug: String,
+}
+
+impl MemberKey {
+    pub async fn from_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let slug = path_param(parts, state, "slug").await?;
+        let (session, session_id) = session_id(parts, state).await?;
+        Ok(MemberKey {
+            session,
+            session_id,
             slug,
-            id
-        )
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(AppError::SignInRequired)?;
+        })
+    }
+
+    /// The member, from what the query read (`None` if it found no session): checks the
+    /// timeouts and the sign-out-everywhere counter, refreshes the idle timer when due.
+    pub async fn member(
+        self,
+        parts: &mut Parts,
+        state: &AppState,
+        row: Option<MemberColumns>,
+    ) -> Result<Member, AppError> {
+        let row = row.ok_or(AppError::SignInRequired)?;
         let account = (row.id, row.email, row.full_name, row.auth_epoch);
-        let user = person(parts, session, state, row.auth, account).await?;
+        let user = person(parts, self.session, state, row.auth, account).await?;
         let (
             Some(school_id),
             Some(slug),
@@ -287,6 +300,52 @@ impl FromRequestParts<AppState> for Member {
             job_title,
             roles,
         })
+    }
+}
+
+/// The value of `{name}` in the request's path; a path without it is not found.
+pub async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+) -> Result<String, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    params
+        .iter()
+        .find(|(param, _)| *param == name)
+        .map(|(_, value)| value.to_owned())
+        .ok_or(AppError::NotFound)
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let key = MemberKey::from_parts(parts, state).await?;
+        // The session, its account and the account's membership of this school in one query:
+        // every school page starts here. `auth` is `AUTH_KEY`.
+        let row = sqlx::query_as!(
+            MemberColumns,
+            r#"select ss.data->'auth' as auth,
+                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                      u.auth_epoch as "auth_epoch?",
+                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                      m.roles as "roles?"
+               from sessions ss
+               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+               left join schools s on s.slug = $1
+               left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                          and m.status = 'active'
+               where ss.id = $2 and ss.expiry_date > now()"#,
+            key.slug,
+            key.session_id
+        )
+        .fetch_optional(&state.pool)
+        .await?;
+        key.member(parts, state, row).await
     }
 }
 

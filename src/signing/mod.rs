@@ -12,8 +12,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{Extension, Path, State},
-    http::{HeaderMap, StatusCode, header},
+    extract::{Extension, FromRequestParts, Path, State},
+    http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::session::Member,
+    auth::session::{Member, MemberColumns, MemberKey, path_param},
     clock,
     error::{AppError, Result},
     mail,
@@ -186,7 +186,7 @@ struct AlreadySignedPage {
 }
 
 /// A published version that this member may sign, with what the sign page needs to know about
-/// them and it, read in one query (its text comes from memory).
+/// them and it (its text comes from memory).
 struct Signable {
     version: VersionView,
     content: Arc<Published>,
@@ -196,12 +196,47 @@ struct Signable {
     last_signed: Option<Uuid>,
 }
 
-async fn load_signable(state: &AppState, member: &Member, version_id: Uuid) -> Result<Signable> {
-    if !member.has_role("signer") {
-        return Err(AppError::NotFound);
-    }
-    let row = sqlx::query!(
-        r#"select p.name as policy_name, s.name as school_name,
+/// What the database says about a version for the member asking, if it is published and
+/// meant for their group.
+struct VersionFacts {
+    policy_name: String,
+    agreement_id: Option<Uuid>,
+    signed_at: Option<OffsetDateTime>,
+    last_signed: Option<Uuid>,
+}
+
+/// The version as this member may sign it, from its facts; None if they may not.
+async fn signable(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+    facts: Option<VersionFacts>,
+) -> Result<Option<Signable>> {
+    let Some(facts) = facts.filter(|_| member.has_role("signer")) else {
+        return Ok(None);
+    };
+    let Some(content) =
+        policies::published_content(&state.pool, member.school.id, version_id).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Signable {
+        version: content.view(version_id, facts.policy_name, member.school.name.clone()),
+        content,
+        signed: facts.agreement_id.zip(facts.signed_at),
+        last_signed: facts.last_signed,
+    }))
+}
+
+/// The version `version_id` as this member may sign it now, if they may.
+async fn load_signable(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+) -> Result<Option<Signable>> {
+    let facts = sqlx::query_as!(
+        VersionFacts,
+        r#"select p.name as policy_name,
                   mine.id as "agreement_id?", mine.signed_at as "signed_at?",
                   -- From the person's few agreements, not from the school's versions.
                   (select a.version_id from agreements a
@@ -211,7 +246,6 @@ async fn load_signable(state: &AppState, member: &Member, version_id: Uuid) -> R
                    order by a.signed_at desc limit 1) as last_signed
            from policy_versions v
            join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           join schools s on s.id = v.school_id
            left join agreements mine on mine.membership_id = $3 and mine.version_id = v.id
            where v.id = $1 and v.school_id = $2
              -- Not "v.status = 'published'" here: the planner would then walk the index of
@@ -223,17 +257,116 @@ async fn load_signable(state: &AppState, member: &Member, version_id: Uuid) -> R
         member.grp
     )
     .fetch_optional(&state.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let content = policies::published_content(&state.pool, member.school.id, version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(Signable {
-        version: content.view(version_id, row.policy_name, row.school_name),
-        content,
-        signed: row.agreement_id.zip(row.signed_at),
-        last_signed: row.last_signed,
-    })
+    .await?;
+    signable(state, member, version_id, facts).await
+}
+
+/// A request for a sign page, or a signature: the member asking and the version named in
+/// the path as they may sign it (None if they may not), read in the page's one query.
+struct SignRequest {
+    member: Member,
+    version_id: Uuid,
+    signable: Option<Signable>,
+}
+
+/// `MemberColumns` and `VersionFacts` side by side, as the sign page's query reads them.
+struct SignRequestRow {
+    auth: Option<serde_json::Value>,
+    id: Option<Uuid>,
+    email: Option<String>,
+    full_name: Option<String>,
+    auth_epoch: Option<i32>,
+    school_id: Option<Uuid>,
+    slug: Option<String>,
+    school_name: Option<String>,
+    membership_id: Option<Uuid>,
+    grp: Option<String>,
+    job_title: Option<String>,
+    roles: Option<Vec<String>>,
+    policy_name: Option<String>,
+    agreement_id: Option<Uuid>,
+    signed_at: Option<OffsetDateTime>,
+    last_signed: Option<Uuid>,
+}
+
+impl FromRequestParts<AppState> for SignRequest {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let key = MemberKey::from_parts(parts, state).await?;
+        // A path that names no version is "not found", once the person is known.
+        let named: Option<Uuid> = path_param(parts, state, "version_id").await?.parse().ok();
+        // Member's query and `load_signable`'s in one: the version's facts come from a
+        // lateral join on the membership found.
+        let row = sqlx::query_as!(
+            SignRequestRow,
+            r#"select ss.data->'auth' as auth,
+                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                      u.auth_epoch as "auth_epoch?",
+                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                      m.roles as "roles?",
+                      f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
+                      f.signed_at as "signed_at?", f.last_signed as "last_signed?"
+               from sessions ss
+               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+               left join schools s on s.slug = $1
+               left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                          and m.status = 'active'
+               left join lateral (
+                 select p.name as policy_name, mine.id as agreement_id, mine.signed_at,
+                        (select a.version_id from agreements a
+                         where a.membership_id = m.id and a.version_id <> v.id
+                           and exists (select 1 from policy_versions o
+                                       where o.id = a.version_id and o.policy_id = v.policy_id)
+                         order by a.signed_at desc limit 1) as last_signed
+                 from policy_versions v
+                 join policies p on p.id = v.policy_id and p.school_id = v.school_id
+                 left join agreements mine on mine.membership_id = m.id and mine.version_id = v.id
+                 where v.id = $3 and v.school_id = s.id
+                   and v.status || '' = 'published' and m.grp = any(p.audience)
+               ) f on true
+               where ss.id = $2 and ss.expiry_date > now()"#,
+            key.slug,
+            key.session_id,
+            named.unwrap_or_default()
+        )
+        .fetch_optional(&state.pool)
+        .await?;
+        let (columns, facts) = match row {
+            None => (None, None),
+            Some(row) => (
+                Some(MemberColumns {
+                    auth: row.auth,
+                    id: row.id,
+                    email: row.email,
+                    full_name: row.full_name,
+                    auth_epoch: row.auth_epoch,
+                    school_id: row.school_id,
+                    slug: row.slug,
+                    school_name: row.school_name,
+                    membership_id: row.membership_id,
+                    grp: row.grp,
+                    job_title: row.job_title,
+                    roles: row.roles,
+                }),
+                row.policy_name.map(|policy_name| VersionFacts {
+                    policy_name,
+                    agreement_id: row.agreement_id,
+                    signed_at: row.signed_at,
+                    last_signed: row.last_signed,
+                }),
+            ),
+        };
+        let member = key.member(parts, state, columns).await?;
+        let version_id = named.ok_or(AppError::NotFound)?;
+        let signable = signable(state, &member, version_id, facts).await?;
+        Ok(SignRequest {
+            member,
+            version_id,
+            signable,
+        })
+    }
 }
 
 /// The version now published of the policy whose version `version_id` was replaced while a
@@ -249,7 +382,9 @@ async fn replacement(state: &AppState, member: &Member, version_id: Uuid) -> Res
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    load_signable(state, member, current).await
+    load_signable(state, member, current)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Two versions of a policy: (the one signed before, the one being signed).
@@ -304,10 +439,11 @@ fn already_signed_page(
 
 async fn sign_form(
     State(state): State<AppState>,
-    member: Member,
-    Path((_slug, version_id)): Path<(String, Uuid)>,
+    SignRequest {
+        member, signable, ..
+    }: SignRequest,
 ) -> Result<Response> {
-    let signable = load_signable(&state, &member, version_id).await?;
+    let signable = signable.ok_or(AppError::NotFound)?;
     if let Some(signed) = signable.signed {
         return Ok(already_signed_page(&member, &signable.version, signed).into_response());
     }
@@ -405,12 +541,12 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
 async fn signable_now(
     state: &AppState,
     member: &Member,
-    version_id: Uuid,
+    (version_id, loaded): (Uuid, Option<Signable>),
     form: SignForm,
 ) -> Result<Result<(Signable, SignForm), Response>> {
-    let signable = match load_signable(state, member, version_id).await {
-        Err(AppError::NotFound) => replacement(state, member, version_id).await?,
-        other => other?,
+    let signable = match loaded {
+        Some(signable) => signable,
+        None => replacement(state, member, version_id).await?,
     };
     if let Some(signed) = signable.signed {
         let page = already_signed_page(member, &signable.version, signed);
@@ -427,13 +563,17 @@ async fn signable_now(
 
 async fn sign(
     State(state): State<AppState>,
-    member: Member,
-    Path((_slug, version_id)): Path<(String, Uuid)>,
+    SignRequest {
+        member,
+        version_id,
+        signable,
+    }: SignRequest,
     Extension(ClientIp(client)): Extension<ClientIp>,
     headers: HeaderMap,
     Form(form): Form<SignForm>,
 ) -> Result<Response> {
-    let (signable, form) = match signable_now(&state, &member, version_id, form).await? {
+    let (signable, form) = match signable_now(&state, &member, (version_id, signable), form).await?
+    {
         Ok(ready) => ready,
         Err(answer) => return Ok(answer),
     };
@@ -497,7 +637,8 @@ async fn sign(
         .await?;
     if !stored {
         // Signed in another tab a moment ago, or the version was replaced since it was read.
-        return match signable_now(&state, &member, version.id, form).await? {
+        let now = load_signable(&state, &member, version.id).await?;
+        return match signable_now(&state, &member, (version.id, now), form).await? {
             Err(answer) => Ok(answer),
             // The new version's form, filled in as it was, with the reason it is shown.
             Ok((now, form)) => form_again(&state, &member, now, form, FieldErrors::default()).await,

@@ -276,6 +276,21 @@ async fn a_governor_cannot_open_the_staff_only_policy() {
 }
 
 #[tokio::test]
+async fn a_sign_page_naming_no_version_asks_strangers_to_sign_in_and_is_not_found_for_members() {
+    let app = spawn_app().await;
+    let nonsense = "/s/cranbrook/versions/not-a-version/sign";
+    let stranger = app.another();
+    let asked = stranger.get(nonsense).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    assert_eq!(asked.location(), Some("/sign-in"));
+    app.sign_in(STAFF).await;
+    let unknown = format!("/s/cranbrook/versions/{}/sign", Uuid::new_v4());
+    for path in [nonsense, &unknown] {
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn a_member_of_another_school_cannot_reach_this_schools_versions_or_agreements() {
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
