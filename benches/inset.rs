@@ -1,13 +1,16 @@
 //! The first INSET morning of September: every member of staff signs within the same hour,
 //! many on phones. The portal (the release binary, as a separate process) and its own
-//! PostgreSQL run on this machine, and so does the load: 64 people at once.
+//! PostgreSQL run on this machine, and so does the load: 64 people at once. As on a real
+//! portal in its second September, everyone signed last year's version, one statement
+//! shorter: the sign page shows what changed, and the agreements table is not empty.
 //!
 //! Phases: sign-in; the signer's home; the sign page; sign submissions with the SBM's
 //! dashboard read throughout; then the same submissions while PostgreSQL is stopped and
 //! started again. The two reading phases are driven by wrk with a script that gives each
 //! request the next person's page and cookie; the others by this program, which checks each
-//! answer and keeps each receipt. For scale, the same run measures wrk on a static file from the same portal
-//! and pgbench inserting one agreement-shaped row into the same PostgreSQL.
+//! answer and keeps each receipt. For scale, the same run measures wrk on a static file from
+//! the same portal, wrk on its `/readyz` (one `select 1` per request), and pgbench inserting
+//! one agreement-shaped row into the same PostgreSQL.
 //!
 //! Run: `cargo bench --bench inset` (needs PostgreSQL's server programs, wrk and pgbench:
 //! Debian's postgresql and wrk). Results go in BENCHMARKS.md.
@@ -376,6 +379,25 @@ async fn seed(pool: &PgPool) {
             from policies p join schools sc on sc.id = p.school_id and sc.slug like 'school-%',
                  policy_versions v join policies cp on cp.id = v.policy_id
             where cp.name = 'Staff and Governors AUP' and v.status = 'published';
+        -- Last September's version, one statement shorter, which all of each school's staff
+        -- signed: this morning everyone signs again, and the sign page shows what changed.
+        insert into policy_versions (policy_id, school_id, label, title, body_md, acknowledgements,
+                                     signature_fields, reviewed_on, next_review_due, reviewed_by,
+                                     status, published_at, content_sha256)
+            select v.policy_id, v.school_id, 'Last year', v.title, o.body_md, v.acknowledgements,
+                   v.signature_fields, v.reviewed_on - 365, v.next_review_due - 365, v.reviewed_by,
+                   'superseded', now() - interval '1 year',
+                   encode(sha256(convert_to(o.body_md, 'UTF8')), 'hex')
+            from policy_versions v join schools sc on sc.id = v.school_id and sc.slug like 'school-%',
+                 lateral (select replace(v.body_md, E'- I will not identify myself as a representative of the school\n', '')
+                          as body_md) o
+            where v.status = 'published';
+        insert into agreements (school_id, membership_id, version_id, signed_at, full_name,
+                                role_stated, acknowledgements, content_sha256, ip, user_agent)
+            select m.school_id, m.id, v.id, v.published_at + interval '1 hour', u.full_name,
+                   m.job_title, '{{}}', v.content_sha256, '127.0.0.1', 'INSET benchmark seed'
+            from memberships m join users u on u.id = m.user_id
+            join policy_versions v on v.school_id = m.school_id and v.status = 'superseded';
         "#
     ))
     .execute(pool)
@@ -701,6 +723,8 @@ async fn main() {
     db::migrate(&pool).await.expect("migrate");
     let seeding = Instant::now();
     seed(&pool).await;
+    // Last year's agreements were sealed long ago.
+    aup_portal::seal::seal_all(&pool).await.expect("seal");
     settle(&pool).await;
     println!("Seeded {PEOPLE} staff in {:.1?}", seeding.elapsed());
 
@@ -897,6 +921,10 @@ async fn main() {
     // The limits, measured in the same run.
     let (wrk_rps, wrk_p99) = wrk(&format!("{base}/static/app.css"));
     println!("wrk, static file: {wrk_rps:.0} requests/s, p99 {wrk_p99}");
+    // The floor for any page that reads the database: one `select 1` through the portal's
+    // pool and middleware, no session, no template.
+    let (ready_rps, ready_p99) = wrk(&format!("{base}/readyz"));
+    println!("wrk, /readyz (one select 1): {ready_rps:.0} requests/s, p99 {ready_p99}");
     sqlx::raw_sql("create table bench_agreements (like agreements including all)")
         .execute(&pool)
         .await
@@ -907,8 +935,10 @@ async fn main() {
     let (submit, dashboard) = (submit.figures(), dashboard.figures());
 
     println!();
-    println!("| Step | Requests/s | p50 ms | p95 ms | p99 ms | Requests | Of wrk | Of pgbench |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| Step | Requests/s | p50 ms | p95 ms | p99 ms | Requests | Of wrk | Of pgbench | Of /readyz |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, outcome) in [
         ("Sign-in", &sign_in),
         ("Signer's home", &home),
@@ -917,10 +947,11 @@ async fn main() {
         ("SBM dashboard, during signing", &dashboard),
     ] {
         println!(
-            "{} {:.1}% | {:.1}% |",
+            "{} {:.1}% | {:.1}% | {:.1}% |",
             outcome.row(name),
             100.0 * outcome.rps() / wrk_rps,
-            100.0 * outcome.rps() / pg_rps
+            100.0 * outcome.rps() / pg_rps,
+            100.0 * outcome.rps() / ready_rps
         );
     }
     println!();
