@@ -78,7 +78,9 @@ struct AuditQuery {
     action: String,
 }
 
-/// The school's events, and the sign-ins (and failed ones) of its members: newest first.
+/// The school's events, the sign-ins (and failed ones) of its members, and its online
+/// signatures, which are their own audit record in `agreements`: newest first. Signatures from
+/// before that, which also have an `agreement_signed` event, are shown once.
 async fn audit_log(
     State(state): State<AppState>,
     admin: RequireRole<Admins>,
@@ -86,13 +88,24 @@ async fn audit_log(
 ) -> Result<AuditPage> {
     let action = (!query.action.is_empty()).then(|| query.action.clone());
     let rows = sqlx::query!(
-        r#"select e.at, e.action, e.subject, e.details, u.full_name as "who?"
-           from audit_events e left join users u on u.id = e.actor_user_id
-           where (e.school_id = $1
-                  or (e.school_id is null and e.actor_user_id in
-                        (select user_id from memberships where school_id = $1)))
-             and ($2::text is null or e.action = $2)
-           order by e.at desc, e.id desc
+        r#"select x.at as "at!", x.action as "action!", x.subject as "subject!",
+                  x.details as "details!", u.full_name as "who?"
+           from (select e.at, e.action, e.subject, e.details, e.actor_user_id as actor,
+                        e.id as seq
+                 from audit_events e
+                 where (e.school_id = $1
+                        or (e.school_id is null and e.actor_user_id in
+                              (select user_id from memberships where school_id = $1)))
+                   and e.action <> 'agreement_signed'
+                   and ($2::text is null or e.action = $2)
+                 union all
+                 select a.recorded_at, 'agreement_signed', a.id::text,
+                        jsonb_build_object('version_id', a.version_id), m.user_id, 0
+                 from memberships m join agreements a on a.membership_id = m.id
+                 where m.school_id = $1 and a.method = 'online'
+                   and ($2::text is null or $2 = 'agreement_signed')) x
+           left join users u on u.id = x.actor
+           order by x.at desc, x.seq desc
            limit 500"#,
         admin.school.id,
         action
@@ -103,6 +116,10 @@ async fn audit_log(
         r#"select distinct action as "action!" from audit_events e
            where e.school_id = $1
               or (e.school_id is null and e.actor_user_id in (select user_id from memberships where school_id = $1))
+           union
+           select 'agreement_signed' where exists
+             (select 1 from memberships m join agreements a on a.membership_id = m.id
+              where m.school_id = $1 and a.method = 'online')
            order by 1"#,
         admin.school.id
     )

@@ -632,7 +632,6 @@ async fn sign(
             ip: IpNetwork::from(client),
             user_agent,
             receipt,
-            signer: member.user.id,
         })
         .await?;
     if !stored {

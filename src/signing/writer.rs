@@ -21,7 +21,7 @@ const WRITERS: usize = 2;
 /// The most agreements in one statement.
 const MOST: usize = 256;
 
-/// One agreement, with its receipt email and the person who signed.
+/// One agreement, with its receipt email.
 pub struct NewAgreement {
     pub id: Uuid,
     pub school_id: Uuid,
@@ -34,7 +34,6 @@ pub struct NewAgreement {
     pub ip: IpNetwork,
     pub user_agent: Option<String>,
     pub receipt: OutgoingEmail,
-    pub signer: Uuid,
 }
 
 struct Job {
@@ -59,7 +58,7 @@ impl Writer {
         Writer { jobs }
     }
 
-    /// Stores `agreement` (with its receipt email and audit event) unless this person has
+    /// Stores `agreement` (with its receipt email) unless this person has
     /// signed this version already or it is no longer the published one: true if stored.
     pub async fn write(&self, agreement: NewAgreement) -> Result<bool> {
         let (done, answer) = oneshot::channel();
@@ -114,8 +113,10 @@ async fn write_groups(pool: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Job>>>) {
 
 /// One statement for the whole group, so one round trip and one commit: each agreement,
 /// only while its version is still the published one and only once per person; its receipt
-/// email, queued in the outbox as `mail::queue` would; and its audit event. Nothing else is
-/// written for an agreement that is not. Returns the ids stored.
+/// email, queued in the outbox as `mail::queue` would. Nothing is written for an agreement
+/// that is not. An online agreement is its own audit record (who, when, what, from where;
+/// append-only and sealed), so no audit event repeats it: the audit log reads signings from
+/// `agreements`. Returns the ids stored.
 async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>, sqlx::Error> {
     let column = |f: fn(&NewAgreement) -> Uuid| group.iter().map(|a| f(a)).collect::<Vec<_>>();
     let text = |f: for<'a> fn(&'a NewAgreement) -> &'a str| {
@@ -125,11 +126,10 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
         r#"with input as (
              select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
                                   $6::text[], $7::jsonb[], $8::text[], $9::inet[], $10::text[],
-                                  $11::text[], $12::text[], $13::text[], $14::text[],
-                                  $15::uuid[])
+                                  $11::text[], $12::text[], $13::text[], $14::text[])
                as i(id, school_id, membership_id, version_id, full_name, role_stated,
                     acknowledgements, content_sha256, ip, user_agent, to_address, subject,
-                    body_text, body_html, signer)
+                    body_text, body_html)
            ), agreement as (
              insert into agreements
                (id, school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
@@ -140,16 +140,11 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
              join policy_versions v on v.id = i.version_id and v.school_id = i.school_id
              where v.status = 'published'
              on conflict on constraint agreements_membership_version_key do nothing
-             returning id, school_id, version_id
+             returning id, school_id
            ), receipt as (
              insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html)
              select a.school_id, 'receipt:' || a.id, i.to_address, i.subject, i.body_text,
                     i.body_html
-             from agreement a join input i on i.id = a.id
-           ), event as (
-             insert into audit_events (school_id, actor_user_id, action, subject, details)
-             select a.school_id, i.signer, 'agreement_signed', a.id::text,
-                    jsonb_build_object('version_id', a.version_id)
              from agreement a join input i on i.id = a.id
            )
            select id as "id!" from agreement"#,
@@ -176,7 +171,6 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
         &text(|a| &a.receipt.subject) as &[&str],
         &text(|a| &a.receipt.text) as &[&str],
         &text(|a| &a.receipt.html) as &[&str],
-        &column(|a| a.signer),
     )
     .fetch_all(pool)
     .await?;
