@@ -524,16 +524,24 @@ fn children(parent: u32) -> Vec<u32> {
         .collect()
 }
 
-/// The number of rows PostgreSQL has written in the portal's database so far.
-async fn rows_written(pool: &PgPool) -> i64 {
+/// Rows PostgreSQL has written so far: in the whole database (its own catalogue included,
+/// where autoanalyze keeps its statistics), and in each of the portal's tables.
+async fn rows_written(pool: &PgPool) -> (i64, HashMap<String, i64>) {
     // A backend that goes idle reports its counts within 10 s (PGSTAT_IDLE_INTERVAL).
     tokio::time::sleep(Duration::from_secs(11)).await;
-    sqlx::query_scalar(
+    let total = sqlx::query_scalar(
         "select (tup_inserted + tup_updated + tup_deleted)::bigint from pg_stat_database where datname = current_database()",
     )
     .fetch_one(pool)
     .await
-    .expect("stats")
+    .expect("stats");
+    let tables = sqlx::query_as::<_, (String, i64)>(
+        "select relname::text, (n_tup_ins + n_tup_upd + n_tup_del)::bigint from pg_stat_user_tables",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("table stats");
+    (total, tables.into_iter().collect())
 }
 
 /// argon2 alone on every core for as long as a phase: password checks a second, the ceiling
@@ -810,12 +818,27 @@ async fn main() {
     println!("{} failed: {sign_page_failed}", sign_page.row("sign page"));
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
-    let written = rows_written(&pool).await - before;
+    let after = rows_written(&pool).await;
+    let written = after.0 - before.0;
+    let by_table: Vec<String> = after
+        .1
+        .iter()
+        .filter_map(|(table, n)| {
+            let n = n - before.1.get(table).copied().unwrap_or(0);
+            (n != 0).then(|| format!("{table} {n}"))
+        })
+        .collect();
     let views = home.ok + sign_page.ok;
     println!(
-        "{views} page views by {} sessions over {:.0} s wrote {written} rows",
+        "{views} page views by {} sessions over {:.0} s wrote {written} rows; in the portal's \
+         tables: {}",
         readers.len(),
-        (home.elapsed + sign_page.elapsed).as_secs_f64()
+        (home.elapsed + sign_page.elapsed).as_secs_f64(),
+        if by_table.is_empty() {
+            "none".to_owned()
+        } else {
+            by_table.join(", ")
+        }
     );
 
     // Signing, with the SBM watching the dashboard.
@@ -923,7 +946,9 @@ async fn main() {
     println!("wrk, static file: {wrk_rps:.0} requests/s, p99 {wrk_p99}");
     // The floor for any page that reads the database: one `select 1` through the portal's
     // pool and middleware, no session, no template.
+    let at = Cpu::now(portal_pid, &dir);
     let (ready_rps, ready_p99) = wrk(&format!("{base}/readyz"));
+    let ready_cpu = Cpu::now(portal_pid, &dir).since(at);
     println!("wrk, /readyz (one select 1): {ready_rps:.0} requests/s, p99 {ready_p99}");
     sqlx::raw_sql("create table bench_agreements (like agreements including all)")
         .execute(&pool)
@@ -970,6 +995,14 @@ async fn main() {
     {
         println!("{}", used.row(name, outcome));
     }
+    let ready = Figures {
+        ok: (ready_rps * PHASE.as_secs_f64()) as usize,
+        elapsed: PHASE,
+        p50: f64::NAN,
+        p95: f64::NAN,
+        p99: f64::NAN,
+    };
+    println!("{}", ready_cpu.row("/readyz (wrk)", &ready));
     println!();
     println!(
         "Sign-in: {:.0}% of argon2 alone ({argon2:.0}/s: {argon2_before:.0}/s before, \
