@@ -43,6 +43,9 @@ const SCHOOLS: usize = 600;
 const STAFF_PER_SCHOOL: usize = 200;
 const PEOPLE: usize = SCHOOLS * STAFF_PER_SCHOOL;
 const PASSWORD: &str = "correct-horse-battery";
+/// SBMs watching their school's dashboard while everyone signs (the first person of each
+/// school is its SBM).
+const SBMS: usize = 8;
 
 #[derive(Default)]
 struct Outcome {
@@ -194,14 +197,15 @@ impl Portal {
 
 /// `clients` people at once, each taking the next person's session from `people` until
 /// `duration` is up or nobody is left. A 503 or a lost connection is retried for the same
-/// person after a pause, as a person pressing the button again would.
+/// person after a pause, as a person pressing the button again would. With `again`, people
+/// come round again, and each client waits that long after each answer before the next.
 async fn phase(
     portal: &Arc<Portal>,
     step: Step,
     people: Arc<Vec<Person>>,
     clients: usize,
     duration: Duration,
-    repeat: bool,
+    again: Option<Duration>,
 ) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -217,7 +221,7 @@ async fn phase(
                     None => {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         if n >= people.len() {
-                            if !repeat {
+                            if again.is_none() {
                                 break;
                             }
                             n % people.len()
@@ -275,6 +279,9 @@ async fn phase(
                         retry = Some(n);
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
+                }
+                if let Some(pause) = again {
+                    tokio::time::sleep(pause).await;
                 }
             }
             outcome
@@ -794,7 +801,7 @@ async fn main() {
         Arc::new(people[..20_000].to_vec()),
         CLIENTS,
         PHASE,
-        false,
+        None,
     )
     .await;
     let sign_in = sign_in.figures();
@@ -841,21 +848,23 @@ async fn main() {
         }
     );
 
-    // Signing, with the SBM watching the dashboard.
+    // Signing, with SBMs watching their dashboards: eight schools' SBMs, each reloading four
+    // times a second, 32 dashboards a second. That is the load of every one of the 600
+    // schools' SBMs reloading every 20 seconds.
     let signers = Arc::new(sessions_for(&pool, &people[30_000..90_000]).await);
-    let sbm = Arc::new(sessions_for(&pool, &people[..1]).await);
+    let sbm = Arc::new(sessions_for(&pool, &people[..SBMS]).await);
     settle(&pool).await;
     let at = Cpu::now(portal_pid, &dir);
     let (submit, dashboard) = tokio::join!(
+        phase(&portal, Step::Submit, signers.clone(), CLIENTS, PHASE, None),
         phase(
             &portal,
-            Step::Submit,
-            signers.clone(),
-            CLIENTS,
+            Step::Dashboard,
+            sbm,
+            SBMS,
             PHASE,
-            false
-        ),
-        phase(&portal, Step::Dashboard, sbm, 1, PHASE, true)
+            Some(Duration::from_millis(250))
+        )
     );
     println!("{}", submit.figures().row("sign submission"));
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
@@ -897,7 +906,7 @@ async fn main() {
         drill_people,
         CLIENTS,
         Duration::from_secs(15),
-        false,
+        None,
     )
     .await;
     cluster = Some(restarting.await.expect("restart"));
