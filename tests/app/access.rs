@@ -31,7 +31,7 @@ fn email(who: Who) -> Option<&'static str> {
         Sbm => Some("sbm@cranbrook.example"),
         Head => Some("head@cranbrook.example"),
         Dpo => Some("dpo@cranbrook.example"),
-        Admin => Some("it@cranbrook.example"),
+        Admin => Some(ADMIN),
         OtherSchool => Some("all@oakfield.example"),
     }
 }
@@ -49,16 +49,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
         "{signer,head}",
     )
     .await;
-    add_member(
-        &app,
-        "cranbrook",
-        "it@cranbrook.example",
-        "Chris Patel",
-        "staff",
-        "IT administrator",
-        "{admin}",
-    )
-    .await;
+    add_cranbrook_admin(&app).await;
     add_member(
         &app,
         "oakfield",

@@ -22,15 +22,7 @@ async fn membership(app: &TestApp, email: &str) -> Uuid {
 async fn sam_signs_cranbrook(app: &TestApp) {
     let sam = app.another();
     sam.sign_in(STAFF).await;
-    let version = sam.version_id(CRANBROOK).await;
-    let fields = cranbrook_signature(&sam).await;
-    let done = sam
-        .post(
-            &format!("/s/cranbrook/versions/{version}/sign"),
-            &as_form(&fields),
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    sign_cranbrook(&sam).await;
 }
 
 #[tokio::test]
@@ -691,16 +683,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
         "{signer,head}",
     )
     .await;
-    add_member(
-        &app,
-        "cranbrook",
-        "it@cranbrook.example",
-        "Chris Patel",
-        "staff",
-        "IT administrator",
-        "{admin}",
-    )
-    .await;
+    add_cranbrook_admin(&app).await;
     add_member(
         &app,
         "oakfield",

@@ -199,6 +199,20 @@ pub fn as_form<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// Sam Taylor signs the Cranbrook AUP (they must be signed in): its version's id.
+pub async fn sign_cranbrook(app: &TestApp) -> Uuid {
+    let version = app.version_id(CRANBROOK).await;
+    let fields = cranbrook_signature(app).await;
+    let done = app
+        .post(
+            &format!("/s/cranbrook/versions/{version}/sign"),
+            &as_form(&fields),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    version
+}
+
 /// A real SMTP server (aiosmtpd, started by the tests) that keeps every message it accepts.
 pub struct SmtpSink {
     child: Option<std::process::Child>,
@@ -352,6 +366,22 @@ impl TestApp {
             client: client(),
         }
     }
+}
+
+pub const ADMIN: &str = "it@cranbrook.example";
+
+/// Cranbrook's IT administrator, Chris Patel, whose only role is admin.
+pub async fn add_cranbrook_admin(app: &TestApp) {
+    add_member(
+        app,
+        "cranbrook",
+        ADMIN,
+        "Chris Patel",
+        "staff",
+        "IT administrator",
+        "{admin}",
+    )
+    .await;
 }
 
 /// Adds a member of school `school` (created if new, without a second factor required),

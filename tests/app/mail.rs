@@ -478,7 +478,7 @@ async fn the_admin_mail_page_says_when_mail_is_not_set_up_and_retries_failed_ema
     add_member(
         &app,
         "cranbrook",
-        "it@cranbrook.example",
+        ADMIN,
         "Chris Patel",
         "staff",
         "IT administrator",
@@ -493,7 +493,7 @@ async fn the_admin_mail_page_says_when_mail_is_not_set_up_and_retries_failed_ema
     .execute(&app.pool)
     .await
     .unwrap();
-    app.sign_in("it@cranbrook.example").await;
+    app.sign_in(ADMIN).await;
     let page = app.get("/s/cranbrook/admin/mail").await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains("Email is not set up");

@@ -693,18 +693,9 @@ async fn only_the_schools_dpo_or_admin_reaches_the_policy_pages() {
             >= 36
     );
     // And the DPO and an admin of this school reach every page.
-    add_member(
-        &app,
-        "cranbrook",
-        "it@cranbrook.example",
-        "Chris Patel",
-        "staff",
-        "IT administrator",
-        "{admin}",
-    )
-    .await;
+    add_cranbrook_admin(&app).await;
     let admin = app.another();
-    admin.sign_in("it@cranbrook.example").await;
+    admin.sign_in(ADMIN).await;
     for path in &gets {
         assert_eq!(dpo.get(path).await.status, StatusCode::OK, "DPO GET {path}");
         assert_eq!(

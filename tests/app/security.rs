@@ -400,17 +400,8 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
 #[tokio::test]
 async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
     let app = spawn_app().await;
-    add_member(
-        &app,
-        "cranbrook",
-        "it@cranbrook.example",
-        "Chris Patel",
-        "staff",
-        "IT administrator",
-        "{admin}",
-    )
-    .await;
-    app.sign_in("it@cranbrook.example").await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
     let page = app.get("/s/cranbrook/admin/settings").await;
     page.assert_contains(
         r#"<input type="checkbox" id="require_two_factor" name="require_two_factor" value="yes">"#,

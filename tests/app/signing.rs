@@ -116,15 +116,7 @@ async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
 async fn the_audit_log_shows_each_online_signature_once_with_its_signer() {
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
-    let version = app.version_id(CRANBROOK).await;
-    let fields = cranbrook_signature(&app).await;
-    let done = app
-        .post(
-            &format!("/s/cranbrook/versions/{version}/sign"),
-            &as_form(&fields),
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let version = sign_cranbrook(&app).await;
     let agreement: Uuid = sqlx::query_scalar("select id from agreements")
         .fetch_one(&app.pool)
         .await
@@ -141,18 +133,9 @@ async fn the_audit_log_shows_each_online_signature_once_with_its_signer() {
     .await
     .unwrap();
 
-    add_member(
-        &app,
-        "cranbrook",
-        "it@cranbrook.example",
-        "Chris Patel",
-        "staff",
-        "IT administrator",
-        "{admin}",
-    )
-    .await;
+    add_cranbrook_admin(&app).await;
     let admin = app.another();
-    admin.sign_in("it@cranbrook.example").await;
+    admin.sign_in(ADMIN).await;
     for path in [
         "/s/cranbrook/admin/audit",
         "/s/cranbrook/admin/audit?action=agreement_signed",
