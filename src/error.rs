@@ -82,8 +82,10 @@ pub fn database_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
-/// The page for a moment when the database cannot be reached: 503, try again shortly.
+/// The page for a moment when the database cannot be reached: 503, try again shortly. The
+/// pool's idle connections are checked before their next use (`db::note_outage`).
 pub fn unavailable() -> Response {
+    crate::db::note_outage();
     let mut response = page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Sorry, the portal is unavailable",

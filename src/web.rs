@@ -244,6 +244,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "not ready: database does not answer");
+            crate::db::note_outage();
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }

@@ -3,23 +3,63 @@
 
 pub mod cluster;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        LazyLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use sqlx::{
-    PgPool,
+    Connection, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The moment this process started, for `OUTAGE_AT`.
+static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+/// When the database was last found away, in milliseconds after `STARTED` (0: never).
+static OUTAGE_AT: AtomicU64 = AtomicU64::new(0);
+
+fn millis_since_start() -> u64 {
+    u64::try_from(STARTED.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Notes that the database was found away (a query failed, a connection could not be made).
+/// Each connection that was idle in the pool at that moment is checked once before its next
+/// use, so that after the database comes back nobody is given a connection that died with it.
+pub fn note_outage() {
+    OUTAGE_AT.store(millis_since_start().max(1), Ordering::Relaxed);
+}
+
+/// Whether a connection idle for `idle_for` went idle before the last outage was noted.
+fn idle_through_outage(idle_for: Duration) -> bool {
+    let outage = OUTAGE_AT.load(Ordering::Relaxed);
+    let idle_since = millis_since_start()
+        .saturating_sub(u64::try_from(idle_for.as_millis()).unwrap_or(u64::MAX));
+    outage != 0 && outage >= idle_since
+}
+
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
+    LazyLock::force(&STARTED);
     PgPoolOptions::new()
         .max_connections(16)
         // No extra round trip to test each connection as it is taken from the pool: a page
-        // makes two or three queries, and the test would double them. A connection that died
-        // (say, in a database restart) fails its next query, which answers 503, and is closed.
+        // makes one or two queries, and the test would double them. Only a connection that
+        // sat idle through an outage (`note_outage`) is tested, once; one that fails the test
+        // is closed and replaced.
         .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if idle_through_outage(meta.idle_for) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         // A request fails fast with a friendly 503 instead of hanging while the database is away.
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)

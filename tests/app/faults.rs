@@ -91,6 +91,7 @@ async fn while_the_database_is_away_pages_say_so_and_the_portal_recovers_by_itse
     .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
+    let portal_pool = pool.clone();
     let app = Application::build(Settings::for_base_url(address.clone()), pool, listener);
     tokio::spawn(app.run_until_stopped(std::future::pending(), None));
     let app = TestApp {
@@ -102,6 +103,20 @@ async fn while_the_database_is_away_pages_say_so_and_the_portal_recovers_by_itse
     let version = app.version_id(CRANBROOK).await;
     let form = cranbrook_signature(&app).await;
     let sign = format!("/s/cranbrook/versions/{version}/sign");
+    // A busy moment just before: the pool holds several connections, all of which the
+    // outage kills, and none of which may be handed to anyone once the database is back.
+    let busy = futures::future::try_join_all((0..6).map(|_| portal_pool.acquire()))
+        .await
+        .unwrap();
+    drop(busy);
+    // Connections go back to the pool in tasks of their own.
+    for _ in 0..100 {
+        if portal_pool.num_idle() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(portal_pool.num_idle() >= 6, "{}", portal_pool.num_idle());
 
     link.cut();
     let started = Instant::now();
