@@ -43,10 +43,20 @@ fn idle_through_outage(idle_for: Duration) -> bool {
     outage != 0 && outage >= idle_since
 }
 
+/// Connections in the pool: two per core. PostgreSQL runs one process per connection, and
+/// more of them busy at once than the cores can run only take turns. Measured on the INSET
+/// benchmark's two cores (BENCHMARKS.md): 16 connections spent 111-114 µs of PostgreSQL's CPU
+/// per sign page, 4 spent 89-102 µs, and the page went from about 8,500 to 9,700 a second.
+/// A request that finds every connection busy waits its turn (`acquire_timeout`).
+pub fn connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+}
+
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     LazyLock::force(&STARTED);
     PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(connections())
         // No extra round trip to test each connection as it is taken from the pool: a page
         // makes one or two queries, and the test would double them. Only a connection that
         // sat idle through an outage (`note_outage`) is tested, once; one that fails the test

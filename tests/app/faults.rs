@@ -105,18 +105,23 @@ async fn while_the_database_is_away_pages_say_so_and_the_portal_recovers_by_itse
     let sign = format!("/s/cranbrook/versions/{version}/sign");
     // A busy moment just before: the pool holds several connections, all of which the
     // outage kills, and none of which may be handed to anyone once the database is back.
-    let busy = futures::future::try_join_all((0..6).map(|_| portal_pool.acquire()))
+    let size = aup_portal::db::connections();
+    let busy = futures::future::try_join_all((0..size).map(|_| portal_pool.acquire()))
         .await
         .unwrap();
     drop(busy);
     // Connections go back to the pool in tasks of their own.
     for _ in 0..100 {
-        if portal_pool.num_idle() >= 6 {
+        if portal_pool.num_idle() >= size as usize {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(portal_pool.num_idle() >= 6, "{}", portal_pool.num_idle());
+    assert!(
+        portal_pool.num_idle() >= size as usize,
+        "{}",
+        portal_pool.num_idle()
+    );
 
     link.cut();
     let started = Instant::now();
