@@ -2,6 +2,11 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 ENV SQLX_OFFLINE=true
+# make builds jemalloc, the portal's allocator.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo .cargo
 COPY .sqlx .sqlx
