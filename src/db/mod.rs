@@ -45,8 +45,9 @@ fn idle_through_outage(idle_for: Duration) -> bool {
 
 /// Connections in the pool: two per core. PostgreSQL runs one process per connection, and
 /// more of them busy at once than the cores can run only take turns. Measured on the INSET
-/// benchmark's two cores (BENCHMARKS.md): 16 connections spent 111-114 µs of PostgreSQL's CPU
-/// per sign page, 4 spent 89-102 µs, and the page went from about 8,500 to 9,700 a second.
+/// benchmark's two cores (BENCHMARKS.md): 16 connections spent 99-114 µs of PostgreSQL's CPU
+/// per sign page, 4 spent 89-102 µs, and the page went from 8,355-9,812 to 8,847-10,148 a
+/// second.
 /// A request that finds every connection busy waits its turn (`acquire_timeout`).
 pub fn connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
