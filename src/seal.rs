@@ -126,16 +126,23 @@ pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
     .bind(&row_hashes)
     .execute(&mut *tx)
     .await?;
-    let queued_kinds: Vec<&str> = queued.iter().map(|(k, _)| k.as_str()).collect();
-    let queued_ids: Vec<&str> = queued.iter().map(|(_, id)| id.as_str()).collect();
-    sqlx::query(
-        "delete from seal_queue q using unnest($1::text[], $2::text[]) as done(kind, row_id)
-         where q.kind = done.kind and q.row_id = done.row_id",
-    )
-    .bind(&queued_kinds)
-    .bind(&queued_ids)
-    .execute(&mut *tx)
-    .await?;
+    // By kind, so that whatever PostgreSQL believes of the queue's size it looks the rows up
+    // by its primary key: a join with the list, planned for a queue it last saw empty, read
+    // the whole queue once per seal.
+    for kind in ["agreement", "audit_event"] {
+        let ids: Vec<&str> = queued
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, id)| id.as_str())
+            .collect();
+        if !ids.is_empty() {
+            sqlx::query("delete from seal_queue where kind = $1 and row_id = any($2)")
+                .bind(kind)
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     tx.commit().await?;
     Ok(entries.len())
 }
