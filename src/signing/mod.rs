@@ -13,7 +13,7 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Extension, FromRequestParts, Path, State},
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -192,8 +192,9 @@ struct Signable {
     content: Arc<Published>,
     /// Their agreement to this version, if they have signed it: (id, when).
     signed: Option<(Uuid, OffsetDateTime)>,
-    /// The last other version of this policy that they signed.
-    last_signed: Option<Uuid>,
+    /// The last other version of this policy that they signed; `None` if it was not read
+    /// (a signature needs it only when the form is shown again).
+    last_signed: Option<Option<Uuid>>,
 }
 
 /// What the database says about a version for the member asking, if it is published and
@@ -211,6 +212,7 @@ async fn signable(
     member: &Member,
     version_id: Uuid,
     facts: Option<VersionFacts>,
+    last_signed_read: bool,
 ) -> Result<Option<Signable>> {
     let Some(facts) = facts.filter(|_| member.has_role("signer")) else {
         return Ok(None);
@@ -224,7 +226,7 @@ async fn signable(
         version: content.view(version_id, facts.policy_name, member.school.name.clone()),
         content,
         signed: facts.agreement_id.zip(facts.signed_at),
-        last_signed: facts.last_signed,
+        last_signed: last_signed_read.then_some(facts.last_signed),
     }))
 }
 
@@ -258,7 +260,7 @@ async fn load_signable(
     )
     .fetch_optional(&state.pool)
     .await?;
-    signable(state, member, version_id, facts).await
+    signable(state, member, version_id, facts, true).await
 }
 
 /// A request for a sign page, or a signature: the member asking and the version named in
@@ -296,6 +298,7 @@ impl FromRequestParts<AppState> for SignRequest {
         let key = MemberKey::from_parts(parts, state).await?;
         // A path that names no version is "not found", once the person is known.
         let named: Option<Uuid> = path_param(parts, state, "version_id").await?.parse().ok();
+        let page = parts.method == Method::GET;
         // Member's query and `load_signable`'s in one: the version's facts come from a
         // lateral join on the membership found.
         let row = sqlx::query_as!(
@@ -315,11 +318,14 @@ impl FromRequestParts<AppState> for SignRequest {
                                           and m.status = 'active'
                left join lateral (
                  select p.name as policy_name, mine.id as agreement_id, mine.signed_at,
-                        (select a.version_id from agreements a
-                         where a.membership_id = m.id and a.version_id <> v.id
-                           and exists (select 1 from policy_versions o
-                                       where o.id = a.version_id and o.policy_id = v.policy_id)
-                         order by a.signed_at desc limit 1) as last_signed
+                        -- Only for the page: a signature does without it.
+                        case when $4 then
+                          (select a.version_id from agreements a
+                           where a.membership_id = m.id and a.version_id <> v.id
+                             and exists (select 1 from policy_versions o
+                                         where o.id = a.version_id and o.policy_id = v.policy_id)
+                           order by a.signed_at desc limit 1)
+                        end as last_signed
                  from policy_versions v
                  join policies p on p.id = v.policy_id and p.school_id = v.school_id
                  left join agreements mine on mine.membership_id = m.id and mine.version_id = v.id
@@ -329,7 +335,8 @@ impl FromRequestParts<AppState> for SignRequest {
                where ss.id = $2 and ss.expiry_date > now()"#,
             key.slug,
             key.session_id,
-            named.unwrap_or_default()
+            named.unwrap_or_default(),
+            page
         )
         .fetch_optional(&state.pool)
         .await?;
@@ -360,7 +367,7 @@ impl FromRequestParts<AppState> for SignRequest {
         };
         let member = key.member(parts, state, columns).await?;
         let version_id = named.ok_or(AppError::NotFound)?;
-        let signable = signable(state, &member, version_id, facts).await?;
+        let signable = signable(state, &member, version_id, facts, page).await?;
         Ok(SignRequest {
             member,
             version_id,
@@ -400,7 +407,14 @@ async fn changes_since_last_signed(
     member: &Member,
     signable: &Signable,
 ) -> Result<Option<ChangesSince>> {
-    let Some(last) = signable.last_signed else {
+    let last = match signable.last_signed {
+        Some(last) => last,
+        // A signature's form, shown again: read now what its request did not.
+        None => load_signable(state, member, signable.version.id)
+            .await?
+            .and_then(|now| now.last_signed.flatten()),
+    };
+    let Some(last) = last else {
         return Ok(None);
     };
     let Some(signed) = policies::published_content(&state.pool, member.school.id, last).await?

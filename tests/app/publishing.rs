@@ -361,6 +361,29 @@ async fn after_a_new_version_the_signer_sees_what_changed_and_signs_again() {
             .unwrap();
     let mut fields = fields;
     fields[0].1 = hash;
+    // A form sent back to be put right still says what changed.
+    let unnamed: Vec<(&str, String)> = fields
+        .iter()
+        .map(|(k, v)| {
+            (
+                *k,
+                if *k == "full_name" {
+                    String::new()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect();
+    let put_right = app
+        .post(
+            &format!("/s/cranbrook/versions/{new}/sign"),
+            &as_form(&unnamed),
+        )
+        .await;
+    assert_eq!(put_right.status, StatusCode::UNPROCESSABLE_ENTITY);
+    put_right.assert_contains("Enter your full name");
+    put_right.assert_contains("What has changed since you signed 2024-25");
     let again = app
         .post(
             &format!("/s/cranbrook/versions/{new}/sign"),
