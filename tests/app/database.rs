@@ -31,6 +31,59 @@ async fn agreements_cannot_be_updated_or_deleted() {
 }
 
 #[tokio::test]
+async fn an_agreement_and_its_seal_take_only_a_sha256_fingerprint() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    let copy = |fingerprint: &str| {
+        format!(
+            "insert into agreements (school_id, membership_id, version_id, full_name,
+                                     acknowledgements, content_sha256)
+             select school_id, membership_id, version_id, full_name, acknowledgements, '{fingerprint}'
+             from agreements"
+        )
+    };
+    let good = "0123456789abcdef".repeat(4);
+    for bad in [
+        String::new(),
+        good.to_uppercase(),
+        good[..63].to_owned(),
+        format!("{good}0"),
+        format!("{}g", &good[..63]),
+        format!("{}é", &good[..63]),
+        format!("{} ", &good[..63]),
+    ] {
+        let err = sqlx::query(&copy(&bad))
+            .execute(&app.pool)
+            .await
+            .expect_err(&bad);
+        assert!(
+            err.to_string().contains("agreements_content_sha256_check"),
+            "{bad:?}: {err}"
+        );
+        let err = sqlx::query(
+            "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered)
+             values (gen_random_uuid(), 1, $1, $1, 0)",
+        )
+        .bind(&bad)
+        .execute(&app.pool)
+        .await
+        .expect_err(&bad);
+        assert!(err.to_string().contains("sha256_check"), "{bad:?}: {err}");
+    }
+    // The rule is the one it always was: the same row with a good fingerprint passes it, and
+    // is then refused only as a second signature of the same version.
+    let err = sqlx::query(&copy(&good))
+        .execute(&app.pool)
+        .await
+        .expect_err("duplicate");
+    assert!(
+        err.to_string()
+            .contains("agreements_membership_version_key"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn audit_events_cannot_be_updated_or_deleted() {
     let app = spawn_app().await;
     sign_one(&app).await;
