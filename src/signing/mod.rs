@@ -605,7 +605,9 @@ async fn sign(
 
     // The id is chosen here so that the receipt email, which links to it, can be written in
     // the same statement as the agreement.
-    let agreement_id = Uuid::new_v4();
+    // Time-ordered (UUIDv7): the agreement, its receipt and its seal entry are keyed by it, and
+    // keys that follow each other go to the same index pages instead of anywhere.
+    let agreement_id = Uuid::now_v7();
     let signed_at = clock::date_time(OffsetDateTime::now_utc());
     let receipt_url = format!(
         "{}/s/{}/agreements/{agreement_id}",
