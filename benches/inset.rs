@@ -169,19 +169,28 @@ impl Portal {
                 .http
                 .post(url)
                 .form(&[("email", person.email.as_str()), ("password", PASSWORD)]),
-            Step::Submit => self.http.post(url).form(&[
-                ("content_sha256", self.sha.as_str()),
-                ("ack", "understand"),
-                ("ack", "agree"),
-                ("full_name", person.full_name.as_str()),
-                ("role", "Class teacher"),
-            ]),
+            Step::Submit => self
+                .http
+                .post(url)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(self.form(person)),
             Step::Home | Step::SignPage | Step::Dashboard => self.http.get(url),
         };
         match &person.cookie {
             Some(cookie) => builder.header(header::COOKIE, format!("aup_session={cookie}")),
             None => builder,
         }
+    }
+
+    /// `person`'s sign form, filled in as they would: the required ticks, name and role.
+    fn form(&self, person: &Person) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("content_sha256", &self.sha)
+            .append_pair("ack", "understand")
+            .append_pair("ack", "agree")
+            .append_pair("full_name", &person.full_name)
+            .append_pair("role", "Class teacher")
+            .finish()
     }
 
     /// Peak resident memory of the portal's process so far, in MiB.
@@ -662,27 +671,7 @@ end
         ),
     )
     .expect("wrk script");
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{CLIENTS}"),
-            &format!("-d{}s", PHASE.as_secs()),
-        ])
-        .args(["--timeout", "10s", "-s"])
-        .arg(&script)
-        .arg(&portal.base)
-        .output()
-        .expect("wrk (Debian package wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let numbers: Vec<f64> = text
-        .lines()
-        .find_map(|line| line.strip_prefix("RESULT "))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let numbers = run_wrk(&script, &portal.base);
     let at = |i: usize| numbers.get(i).copied().unwrap_or(f64::NAN);
     let (requests, bad, errors) = (at(0) as usize, at(2) as usize, at(3) as usize);
     (
@@ -693,6 +682,134 @@ end
             p95: at(5) / 1000.0,
             p99: at(6) / 1000.0,
         },
+        bad + errors,
+    )
+}
+
+/// Runs wrk with `script` for one phase; the numbers its `done` wrote after "RESULT".
+fn run_wrk(script: &Path, base: &str) -> Vec<f64> {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CLIENTS}"),
+            &format!("-d{}s", PHASE.as_secs()),
+        ])
+        .args(["--timeout", "10s", "-s"])
+        .arg(script)
+        .arg(base)
+        .output()
+        .expect("wrk (Debian package wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sign submissions driven by wrk: each request the next person's filled-in form, written out
+/// once before the clock starts, each person once (wrk's two threads take alternate people).
+/// Only a 303 to a receipt counts; every receipt seen is kept, to be looked for afterwards.
+fn wrk_submit(portal: &Portal, people: &[Person], dir: &Path) -> (Figures, Vec<Uuid>, usize) {
+    let quoted = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|item| format!("{item:?}"))
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    let receipts_file = dir.join("receipts.txt");
+    let script = dir.join("submit.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local paths = {{ {paths} }}
+local cookies = {{ {cookies} }}
+local bodies = {{ {bodies} }}
+local n = #paths
+local prepared = {{}}
+local threads = {{}}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("first", #threads)
+end
+function init(args)
+  for k = first, n, 2 do
+    prepared[k] = wrk.format("POST", paths[k], {{
+      ["Cookie"] = "aup_session=" .. cookies[k],
+      ["Content-Type"] = "application/x-www-form-urlencoded" }}, bodies[k])
+  end
+  i = first
+  bad = 0
+  seen = 0
+  receipts = {{}}
+end
+function request()
+  local k = i
+  i = i + 2
+  if k > n then k = first end
+  return prepared[k]
+end
+function response(status, headers, body)
+  local location = headers["location"] or headers["Location"]
+  if status == 303 and location then
+    seen = seen + 1
+    receipts[seen] = location
+  else
+    bad = bad + 1
+  end
+end
+function done(summary, latency, requests)
+  local b = 0
+  local out = io.open({receipts_file:?}, "w")
+  for _, t in ipairs(threads) do
+    b = b + t:get("bad")
+    for _, r in ipairs(t:get("receipts")) do out:write(r, "\n") end
+  end
+  out:close()
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %.0f %.0f %.0f\n", summary.requests,
+    summary.duration, b, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"#,
+            paths = quoted(
+                people
+                    .iter()
+                    .map(|p| portal.path(Step::Submit, p))
+                    .collect()
+            ),
+            cookies = quoted(
+                people
+                    .iter()
+                    .map(|p| p.cookie.clone().unwrap_or_default())
+                    .collect()
+            ),
+            bodies = quoted(people.iter().map(|p| portal.form(p)).collect()),
+            receipts_file = receipts_file.display().to_string(),
+        ),
+    )
+    .expect("wrk script");
+    let numbers = run_wrk(&script, &portal.base);
+    let at = |i: usize| numbers.get(i).copied().unwrap_or(f64::NAN);
+    let (requests, bad, errors) = (at(0) as usize, at(2) as usize, at(3) as usize);
+    let receipts = std::fs::read_to_string(&receipts_file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.rsplit('/').next()?.parse().ok())
+        .collect();
+    (
+        Figures {
+            ok: requests.saturating_sub(bad),
+            elapsed: Duration::from_micros(at(1) as u64),
+            p50: at(4) / 1000.0,
+            p95: at(5) / 1000.0,
+            p99: at(6) / 1000.0,
+        },
+        receipts,
         bad + errors,
     )
 }
@@ -873,8 +990,12 @@ async fn main() {
     let sbm = Arc::new(sessions_for(&pool, &people[..SBMS]).await);
     settle(&pool).await;
     let at = Cpu::now(portal_pid, &dir);
-    let (submit, dashboard) = tokio::join!(
-        phase(&portal, Step::Submit, signers.clone(), CLIENTS, PHASE, None),
+    let submitting = {
+        let (portal, signers, dir) = (portal.clone(), signers.clone(), dir.clone());
+        tokio::task::spawn_blocking(move || wrk_submit(&portal, &signers, &dir))
+    };
+    let (submitted, dashboard) = tokio::join!(
+        submitting,
         phase(
             &portal,
             Step::Dashboard,
@@ -884,13 +1005,17 @@ async fn main() {
             Some(Duration::from_millis(250))
         )
     );
-    println!("{}", submit.figures().row("sign submission"));
+    let (submit, submit_receipts, submit_failed) = submitted.expect("wrk");
     cpu.push(Cpu::now(portal_pid, &dir).since(at));
+    println!(
+        "{} failed: {submit_failed}; receipts seen {}",
+        submit.row("sign submission"),
+        submit_receipts.len()
+    );
     println!(
         "{}",
         dashboard.figures().row("SBM dashboard, during signing")
     );
-    println!("statuses: {:?}, errors {}", submit.statuses, submit.errors);
     if let Some(first) = portal.unexpected.lock().expect("lock").take() {
         println!("first unexpected answer: {first}");
     }
@@ -941,8 +1066,7 @@ async fn main() {
         drill.errors,
         down_for.lock().expect("lock")
     );
-    let receipts: Vec<Uuid> = submit
-        .receipts
+    let receipts: Vec<Uuid> = submit_receipts
         .iter()
         .chain(&drill.receipts)
         .copied()
@@ -984,7 +1108,7 @@ async fn main() {
     let pg_rps = pgbench(&socket, &dir);
     println!("pgbench, one agreement-shaped insert: {pg_rps:.0} tps");
     let peak = portal.peak_memory_mib();
-    let (submit, dashboard) = (submit.figures(), dashboard.figures());
+    let dashboard = dashboard.figures();
 
     println!();
     println!(
