@@ -190,7 +190,9 @@ struct AlreadySignedPage {
 struct Signable {
     version: VersionView,
     content: Arc<Published>,
-    /// Their agreement to this version, if they have signed it: (id, when).
+    /// Their agreement to this version, if they have signed it: (id, when). A signature's
+    /// request does not read it: the writer stores no second agreement, and the answer then
+    /// says "already signed".
     signed: Option<(Uuid, OffsetDateTime)>,
     /// The last other version of this policy that they signed; `None` if it was not read
     /// (a signature needs it only when the form is shown again).
@@ -298,6 +300,7 @@ impl FromRequestParts<AppState> for SignRequest {
         let key = MemberKey::from_parts(parts, state).await?;
         // A path that names no version is "not found", once the person is known.
         let named: Option<Uuid> = path_param(parts, state, "version_id").await?.parse().ok();
+        // A signature reads less than the page: see the query.
         let page = parts.method == Method::GET;
         // Member's query and `load_signable`'s in one: the version's facts come from a
         // lateral join on the membership found.
@@ -328,7 +331,9 @@ impl FromRequestParts<AppState> for SignRequest {
                         end as last_signed
                  from policy_versions v
                  join policies p on p.id = v.policy_id and p.school_id = v.school_id
-                 left join agreements mine on mine.membership_id = m.id and mine.version_id = v.id
+                 -- A signature does without it too: the writer refuses a second agreement.
+                 left join agreements mine on $4 and mine.membership_id = m.id
+                                              and mine.version_id = v.id
                  where v.id = $3 and v.school_id = s.id
                    and v.status || '' = 'published' and m.grp = any(p.audience)
                ) f on true
@@ -407,14 +412,7 @@ async fn changes_since_last_signed(
     member: &Member,
     signable: &Signable,
 ) -> Result<Option<ChangesSince>> {
-    let last = match signable.last_signed {
-        Some(last) => last,
-        // A signature's form, shown again: read now what its request did not.
-        None => load_signable(state, member, signable.version.id)
-            .await?
-            .and_then(|now| now.last_signed.flatten()),
-    };
-    let Some(last) = last else {
+    let Some(last) = signable.last_signed.flatten() else {
         return Ok(None);
     };
     let Some(signed) = policies::published_content(&state.pool, member.school.id, last).await?
@@ -558,15 +556,22 @@ async fn signable_now(
     (version_id, loaded): (Uuid, Option<Signable>),
     form: SignForm,
 ) -> Result<Result<(Signable, SignForm), Response>> {
-    let signable = match loaded {
+    let mut signable = match loaded {
         Some(signable) => signable,
         None => replacement(state, member, version_id).await?,
     };
+    let errors = check(&form, &signable.version, &member.user.full_name);
+    if !errors.is_empty() && signable.last_signed.is_none() {
+        // A signature's request read neither whether they have signed nor what they signed
+        // last; the form shown again needs both.
+        if let Some(now) = load_signable(state, member, signable.version.id).await? {
+            signable = now;
+        }
+    }
     if let Some(signed) = signable.signed {
         let page = already_signed_page(member, &signable.version, signed);
         return Ok(Err((StatusCode::CONFLICT, page).into_response()));
     }
-    let errors = check(&form, &signable.version, &member.user.full_name);
     if !errors.is_empty() {
         return form_again(state, member, signable, form, errors)
             .await

@@ -254,6 +254,12 @@ async fn signing_the_same_version_twice_is_impossible() {
     let again = app.post(&path, &as_form(&fields)).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     again.assert_contains("You have already signed this policy");
+    // From a tab left open, even a form not filled in is answered "already signed".
+    let mut blank = fields.clone();
+    blank[3].1 = String::new();
+    let stale = app.post(&path, &as_form(&blank)).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    stale.assert_contains("You have already signed this policy");
     let form = app.get(&path).await;
     form.assert_contains("You have already signed this policy");
     assert_eq!(app.count("select count(*) from agreements").await, 1);
