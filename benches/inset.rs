@@ -624,13 +624,6 @@ fn wrk(url: &str) -> (f64, String) {
 /// 400 up as a failure; a redirect (to sign in, say) it would not, so `verified` checks each
 /// person's page for a 200 before and after the phase.
 fn wrk_phase(portal: &Portal, step: Step, people: &[Person], dir: &Path) -> (Figures, usize) {
-    let quoted = |items: Vec<String>| {
-        items
-            .iter()
-            .map(|item| format!("{item:?}"))
-            .collect::<Vec<_>>()
-            .join(",\n")
-    };
     let script = dir.join("reading.lua");
     std::fs::write(
         &script,
@@ -661,8 +654,8 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 "#,
-            paths = quoted(people.iter().map(|p| portal.path(step, p)).collect()),
-            cookies = quoted(
+            paths = lua_list(people.iter().map(|p| portal.path(step, p)).collect()),
+            cookies = lua_list(
                 people
                     .iter()
                     .map(|p| p.cookie.clone().unwrap_or_default())
@@ -671,7 +664,43 @@ end
         ),
     )
     .expect("wrk script");
-    let numbers = run_wrk(&script, &portal.base);
+    run_wrk(&script, &portal.base)
+}
+
+/// `items` as the body of a Lua table of strings.
+fn lua_list(items: Vec<String>) -> String {
+    items
+        .iter()
+        .map(|item| format!("{item:?}"))
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+/// Runs wrk with `script` for one phase, whose `done` writes after "RESULT" the requests,
+/// the time taken, the failed answers, the socket errors and the three percentiles: the
+/// phase's figures and its failures.
+fn run_wrk(script: &Path, base: &str) -> (Figures, usize) {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CLIENTS}"),
+            &format!("-d{}s", PHASE.as_secs()),
+        ])
+        .args(["--timeout", "10s", "-s"])
+        .arg(script)
+        .arg(base)
+        .output()
+        .expect("wrk (Debian package wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<f64> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
     let at = |i: usize| numbers.get(i).copied().unwrap_or(f64::NAN);
     let (requests, bad, errors) = (at(0) as usize, at(2) as usize, at(3) as usize);
     (
@@ -686,41 +715,10 @@ end
     )
 }
 
-/// Runs wrk with `script` for one phase; the numbers its `done` wrote after "RESULT".
-fn run_wrk(script: &Path, base: &str) -> Vec<f64> {
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{CLIENTS}"),
-            &format!("-d{}s", PHASE.as_secs()),
-        ])
-        .args(["--timeout", "10s", "-s"])
-        .arg(script)
-        .arg(base)
-        .output()
-        .expect("wrk (Debian package wrk)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|line| line.strip_prefix("RESULT "))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Sign submissions driven by wrk: each request the next person's filled-in form, written out
 /// once before the clock starts, each person once (wrk's two threads take alternate people).
 /// Only a 303 to a receipt counts; every receipt seen is kept, to be looked for afterwards.
 fn wrk_submit(portal: &Portal, people: &[Person], dir: &Path) -> (Figures, Vec<Uuid>, usize) {
-    let quoted = |items: Vec<String>| {
-        items
-            .iter()
-            .map(|item| format!("{item:?}"))
-            .collect::<Vec<_>>()
-            .join(",\n")
-    };
     let receipts_file = dir.join("receipts.txt");
     let script = dir.join("submit.lua");
     std::fs::write(
@@ -776,42 +774,30 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 "#,
-            paths = quoted(
+            paths = lua_list(
                 people
                     .iter()
                     .map(|p| portal.path(Step::Submit, p))
                     .collect()
             ),
-            cookies = quoted(
+            cookies = lua_list(
                 people
                     .iter()
                     .map(|p| p.cookie.clone().unwrap_or_default())
                     .collect()
             ),
-            bodies = quoted(people.iter().map(|p| portal.form(p)).collect()),
+            bodies = lua_list(people.iter().map(|p| portal.form(p)).collect()),
             receipts_file = receipts_file.display().to_string(),
         ),
     )
     .expect("wrk script");
-    let numbers = run_wrk(&script, &portal.base);
-    let at = |i: usize| numbers.get(i).copied().unwrap_or(f64::NAN);
-    let (requests, bad, errors) = (at(0) as usize, at(2) as usize, at(3) as usize);
+    let (figures, failed) = run_wrk(&script, &portal.base);
     let receipts = std::fs::read_to_string(&receipts_file)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.rsplit('/').next()?.parse().ok())
         .collect();
-    (
-        Figures {
-            ok: requests.saturating_sub(bad),
-            elapsed: Duration::from_micros(at(1) as u64),
-            p50: at(4) / 1000.0,
-            p95: at(5) / 1000.0,
-            p99: at(6) / 1000.0,
-        },
-        receipts,
-        bad + errors,
-    )
+    (figures, receipts, failed)
 }
 
 fn pgbench(socket: &Path, dir: &Path) -> f64 {
