@@ -291,6 +291,173 @@ struct SignRequestRow {
     agreement_id: Option<Uuid>,
     signed_at: Option<OffsetDateTime>,
     last_signed: Option<Uuid>,
+    policies_changed: Option<i64>,
+}
+
+impl SignRequestRow {
+    /// Whether `kept` still holds for this row's school, judged by its `policies_changed`
+    /// counter; if so, the policy's name is filled in from it when this member's group may sign.
+    fn kept_facts_hold(&mut self, kept: &KeptFacts) -> bool {
+        if self.policies_changed != Some(kept.policies_changed) {
+            return false;
+        }
+        self.policy_name = self
+            .grp
+            .as_ref()
+            .filter(|grp| kept.audience.contains(grp))
+            .map(|_| kept.policy_name.clone());
+        true
+    }
+}
+
+/// What the sign page needs of a published version's policy, kept in memory by version id:
+/// it holds for as long as the school's `policies_changed` counter, which the page's query
+/// reads, has not moved on (any change to the school's policies or versions moves it).
+struct KeptFacts {
+    school_id: Uuid,
+    policies_changed: i64,
+    policy_name: String,
+    audience: Vec<String>,
+    /// The policy's other versions, among which is the one the person signed last.
+    others: Vec<Uuid>,
+}
+
+static KEPT: LazyLock<Cache<Uuid, Arc<KeptFacts>>> = LazyLock::new(|| Cache::new(4096));
+
+/// The sign page's one query, reading the version's facts: the session, the account, the
+/// membership, and (by a lateral join on the membership found) the policy's name if the
+/// version is published and meant for their group, their agreement to it and the version of
+/// the policy they signed last. A version found is kept for the next request.
+async fn whole(
+    state: &AppState,
+    key: &MemberKey,
+    version_id: Uuid,
+    page: bool,
+) -> Result<Option<SignRequestRow>> {
+    let row = sqlx::query_as!(
+        SignRequestRow,
+        r#"select ss.data->'auth' as auth,
+                  u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                  u.auth_epoch as "auth_epoch?",
+                  s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.roles as "roles?",
+                  f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
+                  f.signed_at as "signed_at?", f.last_signed as "last_signed?",
+                  s.policies_changed as "policies_changed?"
+           from sessions ss
+           left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+           left join schools s on s.slug = $1
+           left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                      and m.status = 'active'
+           left join lateral (
+             select p.name as policy_name, mine.id as agreement_id, mine.signed_at,
+                    -- Only for the page: a signature does without it.
+                    case when $4 then
+                      (select a.version_id from agreements a
+                       where a.membership_id = m.id and a.version_id <> v.id
+                         and exists (select 1 from policy_versions o
+                                     where o.id = a.version_id and o.policy_id = v.policy_id)
+                       order by a.signed_at desc limit 1)
+                    end as last_signed
+             from policy_versions v
+             join policies p on p.id = v.policy_id and p.school_id = v.school_id
+             -- A signature does without it too: the writer refuses a second agreement.
+             left join agreements mine on $4 and mine.membership_id = m.id
+                                          and mine.version_id = v.id
+             where v.id = $3 and v.school_id = s.id
+               and v.status || '' = 'published' and m.grp = any(p.audience)
+           ) f on true
+           where ss.id = $2 and ss.expiry_date > now()"#,
+        key.slug,
+        key.session_id,
+        version_id,
+        page
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(school_id) = row
+        .as_ref()
+        .filter(|row| row.policy_name.is_some())
+        .and_then(|row| row.school_id)
+    {
+        keep(state, school_id, version_id).await?;
+    }
+    Ok(row)
+}
+
+/// Reads a published version's policy facts into `KEPT`, with the counter they hold for.
+async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()> {
+    let facts = sqlx::query!(
+        r#"select s.policies_changed, p.name, p.audience,
+                  array(select o.id from policy_versions o
+                        where o.policy_id = v.policy_id and o.id <> v.id) as "others!"
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
+        version_id,
+        school_id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(facts) = facts {
+        KEPT.insert(
+            version_id,
+            Arc::new(KeptFacts {
+                school_id,
+                policies_changed: facts.policies_changed,
+                policy_name: facts.name,
+                audience: facts.audience,
+                others: facts.others,
+            }),
+        );
+    }
+    Ok(())
+}
+
+/// `whole`, with the policy's facts taken from `kept`: the query reads only the person's
+/// side, and the school's `policies_changed` counter to check `kept` by.
+async fn with_kept_facts(
+    state: &AppState,
+    key: &MemberKey,
+    version_id: Uuid,
+    page: bool,
+    kept: &KeptFacts,
+) -> Result<Option<SignRequestRow>> {
+    Ok(sqlx::query_as!(
+        SignRequestRow,
+        r#"select ss.data->'auth' as auth,
+                  u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                  u.auth_epoch as "auth_epoch?",
+                  s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.roles as "roles?",
+                  null::text as "policy_name?", mine.id as "agreement_id?",
+                  mine.signed_at as "signed_at?",
+                  -- Only for the page, as in `whole`.
+                  case when $4 then
+                    (select a.version_id from agreements a
+                     where a.membership_id = m.id and a.version_id = any($5)
+                     order by a.signed_at desc limit 1)
+                  end as "last_signed?",
+                  s.policies_changed as "policies_changed?"
+           from sessions ss
+           left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+           left join schools s on s.slug = $1
+           left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                      and m.status = 'active'
+           left join agreements mine on $4 and mine.membership_id = m.id
+                                        and mine.version_id = $3
+           where ss.id = $2 and ss.expiry_date > now()"#,
+        key.slug,
+        key.session_id,
+        version_id,
+        page,
+        &kept.others
+    )
+    .fetch_optional(&state.pool)
+    .await?)
 }
 
 impl FromRequestParts<AppState> for SignRequest {
@@ -302,49 +469,23 @@ impl FromRequestParts<AppState> for SignRequest {
         let named: Option<Uuid> = path_param(parts, state, "version_id").await?.parse().ok();
         // A signature reads less than the page: see the query.
         let page = parts.method == Method::GET;
-        // Member's query and `load_signable`'s in one: the version's facts come from a
-        // lateral join on the membership found.
-        let row = sqlx::query_as!(
-            SignRequestRow,
-            r#"select ss.data->'auth' as auth,
-                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
-                      u.auth_epoch as "auth_epoch?",
-                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
-                      m.roles as "roles?",
-                      f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
-                      f.signed_at as "signed_at?", f.last_signed as "last_signed?"
-               from sessions ss
-               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
-               left join schools s on s.slug = $1
-               left join memberships m on m.user_id = u.id and m.school_id = s.id
-                                          and m.status = 'active'
-               left join lateral (
-                 select p.name as policy_name, mine.id as agreement_id, mine.signed_at,
-                        -- Only for the page: a signature does without it.
-                        case when $4 then
-                          (select a.version_id from agreements a
-                           where a.membership_id = m.id and a.version_id <> v.id
-                             and exists (select 1 from policy_versions o
-                                         where o.id = a.version_id and o.policy_id = v.policy_id)
-                           order by a.signed_at desc limit 1)
-                        end as last_signed
-                 from policy_versions v
-                 join policies p on p.id = v.policy_id and p.school_id = v.school_id
-                 -- A signature does without it too: the writer refuses a second agreement.
-                 left join agreements mine on $4 and mine.membership_id = m.id
-                                              and mine.version_id = v.id
-                 where v.id = $3 and v.school_id = s.id
-                   and v.status || '' = 'published' and m.grp = any(p.audience)
-               ) f on true
-               where ss.id = $2 and ss.expiry_date > now()"#,
-            key.slug,
-            key.session_id,
-            named.unwrap_or_default(),
-            page
-        )
-        .fetch_optional(&state.pool)
-        .await?;
+        let version_id = named.unwrap_or_default();
+        let kept = named.and_then(|id| KEPT.get(&id));
+        let row = match kept {
+            Some(kept) => {
+                let mut row = with_kept_facts(state, &key, version_id, page, &kept).await?;
+                let holds = row.as_mut().is_none_or(|row| {
+                    row.school_id == Some(kept.school_id) && row.kept_facts_hold(&kept)
+                });
+                if holds {
+                    row
+                } else {
+                    KEPT.remove(&version_id);
+                    whole(state, &key, version_id, page).await?
+                }
+            }
+            None => whole(state, &key, version_id, page).await?,
+        };
         let (columns, facts) = match row {
             None => (None, None),
             Some(row) => (

@@ -342,6 +342,13 @@ async fn after_a_new_version_the_signer_sees_what_changed_and_signs_again() {
 
     let home = app.visit("/").await;
     home.assert_contains(&format!("/s/cranbrook/versions/{new}/sign"));
+    // What the signature above kept in memory of last year's version no longer holds.
+    assert_eq!(
+        app.get(&format!("/s/cranbrook/versions/{old}/sign"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let page = app.get(&format!("/s/cranbrook/versions/{new}/sign")).await;
     page.assert_contains("What has changed since you signed 2024-25");
     page.assert_contains(

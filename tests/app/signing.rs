@@ -615,3 +615,30 @@ async fn an_agreement_the_database_refuses_does_not_fail_the_others_written_with
         1
     );
 }
+
+#[tokio::test]
+async fn a_policy_changed_behind_the_portals_back_shows_on_the_next_sign_page() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let version = app.version_id(CRANBROOK).await;
+    let path = format!("/s/cranbrook/versions/{version}/sign");
+    // The first page keeps the policy's facts in memory; the second is served with them.
+    for _ in 0..2 {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("<title>Sign Staff and Governors AUP");
+    }
+    // Another portal on the same database, or someone at a SQL prompt, changes the policy.
+    let change = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+    };
+    change("update policies set name = 'Staff AUP' where name = 'Staff and Governors AUP'").await;
+    app.get(&path)
+        .await
+        .assert_contains("<title>Sign Staff AUP");
+    change("update policies set audience = '{governor}' where name = 'Staff AUP'").await;
+    assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND);
+    change("update policies set audience = '{staff,governor}' where name = 'Staff AUP'").await;
+    assert_eq!(app.get(&path).await.status, StatusCode::OK);
+}
