@@ -2,16 +2,17 @@
 //! stored, by a SHA-256 hash chain per school. A seal lists the rows it covers with the hash
 //! of each, and hashes the seal before it; `aup-portal verify` walks the chains.
 //!
-//! New rows wait in `seal_queue` (filled by trigger) until a sealer takes them.
+//! New rows wait in `seal_queue` (filled by trigger) until the sealer takes them, several
+//! schools' at once, and seals each school's rows in a seal of its own.
 //! A row's hash is SHA-256 over `jsonb_build_object(...)::text` of its columns named below:
 //! PostgreSQL writes jsonb with its keys sorted and its spacing fixed, times are UTC. A seal's
 //! hash is SHA-256 over "aup-seal-v1\n{school}\n{seq}\n{prev}\n" then "{kind} {row_id} {row_sha256}\n"
 //! for each entry in (kind, row_id) order. Never change either: old seals depend on them.
 
-use std::fmt::Write as _;
+use std::{collections::HashMap, fmt::Write as _};
 
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Audit events outside any school (sign-ins) are sealed in the chain of the nil school id.
@@ -48,123 +49,159 @@ fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
         .collect()
 }
 
-/// The hashes now of the rows named, in (kind, row id) order.
-async fn hashes(db: &mut PgConnection, queued: &[(String, String)]) -> sqlx::Result<Vec<Entry>> {
-    let agreements: Vec<Uuid> = queued
-        .iter()
-        .filter(|(kind, _)| kind == "agreement")
-        .filter_map(|(_, id)| id.parse().ok())
-        .collect();
-    let events: Vec<i64> = queued
-        .iter()
-        .filter(|(kind, _)| kind == "audit_event")
-        .filter_map(|(_, id)| id.parse().ok())
-        .collect();
-    sqlx::query_as::<_, Entry>(&format!(
-        "select 'agreement' as kind, a.id::text as row_id, {AGREEMENT_ROW} as row_sha256
-         from agreements a where a.id = any($1)
-         union all
-         select 'audit_event', e.id::text, {AUDIT_ROW} from audit_events e where e.id = any($2)
-         order by 1, 2"
-    ))
-    .bind(&agreements)
-    .bind(&events)
-    .fetch_all(db)
-    .await
+/// Rows taken off the queue at most in one transaction: a school with more is sealed in parts.
+const MOST: i64 = 2_000;
+
+#[derive(sqlx::FromRow, Debug)]
+struct Hashed {
+    school_id: Uuid,
+    #[sqlx(flatten)]
+    entry: Entry,
 }
 
-/// Seals up to 5,000 of the rows a school has waiting; returns how many it covered.
-pub async fn seal_school(pool: &PgPool, school: Uuid) -> sqlx::Result<usize> {
+/// Seals the rows waiting of as many schools as make up about 2,000 rows, in one
+/// transaction: one seal per school. Returns how many rows it covered.
+pub async fn seal_waiting(pool: &PgPool) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
-    // One sealer per school at a time, whichever instance it runs in.
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('aup-seal:' || $1::text, 0))")
-        .bind(school)
+    // One sealer at a time, whichever instance it runs in.
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended('aup-seal', 0))")
         .execute(&mut *tx)
         .await?;
-    let queued: Vec<(String, String)> = sqlx::query_as(
-        "select kind, row_id from seal_queue where school_id = $1 order by kind, row_id limit 5000",
-    )
-    .bind(school)
-    .fetch_all(&mut *tx)
-    .await?;
-    if queued.is_empty() {
+    // Whole schools, so that each school's waiting rows make one seal, not one per batch.
+    let waiting: Vec<(Uuid, i64)> =
+        sqlx::query_as("select school_id, count(*) from seal_queue group by 1")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut schools = vec![];
+    let mut rows = 0;
+    for (school, count) in waiting {
+        if rows > 0 && rows + count > MOST {
+            break;
+        }
+        schools.push(school);
+        rows += count;
+    }
+    if schools.is_empty() {
         return Ok(0);
     }
-    let entries = hashes(&mut tx, &queued).await?;
-    let last: Option<(i64, String)> = sqlx::query_as(
-        "select seq, sha256 from seals where school_id = $1 order by seq desc limit 1",
-    )
-    .bind(school)
-    .fetch_optional(&mut *tx)
+    // Taken off the queue by their place in the table, in the transaction that seals them: if
+    // sealing fails, they are back in the queue. In the order `verify` reads a seal's
+    // entries: (kind, row id), by the database's collation.
+    let hashed = sqlx::query_as::<_, Hashed>(&format!(
+        "with taken as (
+           delete from seal_queue
+           where ctid = any(array(select ctid from seal_queue where school_id = any($1) limit $2))
+           returning kind, row_id
+         )
+         select a.school_id, 'agreement' as kind, a.id::text as row_id, {AGREEMENT_ROW} as row_sha256
+         from agreements a where a.id in (select row_id::uuid from taken where kind = 'agreement')
+         union all
+         select coalesce(e.school_id, $3), 'audit_event', e.id::text, {AUDIT_ROW}
+         from audit_events e where e.id in (select row_id::bigint from taken where kind = 'audit_event')
+         order by 1, 2, 3"
+    ))
+    .bind(&schools)
+    .bind(MOST)
+    .bind(NO_SCHOOL)
+    .fetch_all(&mut *tx)
     .await?;
-    let (seq, prev) = match last {
-        Some((seq, sha)) => (seq + 1, sha),
-        None => (1, GENESIS.to_owned()),
-    };
-    let sha = chain_hash(school, seq, &prev, &entries);
-    sqlx::query(
-        "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered) values ($1, $2, $3, $4, $5)",
+    let mut by_school: Vec<(Uuid, Vec<Entry>)> = vec![];
+    for Hashed { school_id, entry } in hashed {
+        match by_school.last_mut() {
+            Some((school, entries)) if *school == school_id => entries.push(entry),
+            _ => by_school.push((school_id, vec![entry])),
+        }
+    }
+    let chains: Vec<Uuid> = by_school.iter().map(|(school, _)| *school).collect();
+    let last: HashMap<Uuid, (i64, String)> = sqlx::query_as::<_, (Uuid, i64, String)>(
+        "select s.school_id, l.seq, l.sha256 from unnest($1::uuid[]) s (school_id)
+         cross join lateral (select seq, sha256 from seals
+                             where seals.school_id = s.school_id order by seq desc limit 1) l",
     )
-    .bind(school)
-    .bind(seq)
-    .bind(&prev)
-    .bind(&sha)
-    .bind(i32::try_from(entries.len()).unwrap_or(i32::MAX))
+    .bind(&chains)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|(school, seq, sha)| (school, (seq, sha)))
+    .collect();
+
+    let mut seals = Seals::default();
+    let mut rows = Rows::default();
+    for (school, entries) in &by_school {
+        let (seq, prev) = match last.get(school) {
+            Some((seq, sha)) => (seq + 1, sha.clone()),
+            None => (1, GENESIS.to_owned()),
+        };
+        seals.sha256.push(chain_hash(*school, seq, &prev, entries));
+        seals.school_id.push(*school);
+        seals.seq.push(seq);
+        seals.prev_sha256.push(prev);
+        seals
+            .rows_covered
+            .push(i32::try_from(entries.len()).unwrap_or(i32::MAX));
+        for entry in entries {
+            rows.school_id.push(*school);
+            rows.seq.push(seq);
+            rows.kind.push(&entry.kind);
+            rows.row_id.push(&entry.row_id);
+            rows.row_sha256.push(&entry.row_sha256);
+        }
+    }
+    sqlx::query(
+        "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered)
+         select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::int[])",
+    )
+    .bind(&seals.school_id)
+    .bind(&seals.seq)
+    .bind(&seals.prev_sha256)
+    .bind(&seals.sha256)
+    .bind(&seals.rows_covered)
     .execute(&mut *tx)
     .await?;
-    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
-    let ids: Vec<&str> = entries.iter().map(|e| e.row_id.as_str()).collect();
-    let row_hashes: Vec<&str> = entries.iter().map(|e| e.row_sha256.as_str()).collect();
     sqlx::query(
         "insert into seal_entries (school_id, seq, kind, row_id, row_sha256)
-         select $1, $2, * from unnest($3::text[], $4::text[], $5::text[])",
+         select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[])",
     )
-    .bind(school)
-    .bind(seq)
-    .bind(&kinds)
-    .bind(&ids)
-    .bind(&row_hashes)
+    .bind(&rows.school_id)
+    .bind(&rows.seq)
+    .bind(&rows.kind)
+    .bind(&rows.row_id)
+    .bind(&rows.row_sha256)
     .execute(&mut *tx)
     .await?;
-    // By kind, so that each row is looked up by the primary key: in the INSET benchmark a
-    // join with the list of (kind, row) took 127 µs of PostgreSQL's time a row, this 11.
-    for kind in ["agreement", "audit_event"] {
-        let ids: Vec<&str> = queued
-            .iter()
-            .filter(|(k, _)| k == kind)
-            .map(|(_, id)| id.as_str())
-            .collect();
-        if !ids.is_empty() {
-            sqlx::query("delete from seal_queue where kind = $1 and row_id = any($2)")
-                .bind(kind)
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
     tx.commit().await?;
-    Ok(entries.len())
+    Ok(rows.kind.len())
 }
 
-/// Seals everything waiting, school by school; one school's failure does not hold up the rest.
+/// New seals, column by column.
+#[derive(Default)]
+struct Seals {
+    school_id: Vec<Uuid>,
+    seq: Vec<i64>,
+    prev_sha256: Vec<String>,
+    sha256: Vec<String>,
+    rows_covered: Vec<i32>,
+}
+
+/// New seal entries, column by column.
+#[derive(Default)]
+struct Rows<'a> {
+    school_id: Vec<Uuid>,
+    seq: Vec<i64>,
+    kind: Vec<&'a str>,
+    row_id: Vec<&'a str>,
+    row_sha256: Vec<&'a str>,
+}
+
+/// Seals everything waiting; returns how many rows it covered.
 pub async fn seal_all(pool: &PgPool) -> sqlx::Result<usize> {
-    let schools: Vec<Uuid> = sqlx::query_scalar("select distinct school_id from seal_queue")
-        .fetch_all(pool)
-        .await?;
     let mut covered = 0;
-    for school in schools {
-        loop {
-            match seal_school(pool, school).await {
-                Ok(0) => break,
-                Ok(n) => covered += n,
-                Err(err) => {
-                    tracing::warn!(error = %err, %school, "sealing a school");
-                    break;
-                }
-            }
+    loop {
+        match seal_waiting(pool).await? {
+            0 => return Ok(covered),
+            n => covered += n,
         }
     }
-    Ok(covered)
 }
 
 /// Seals every few seconds, for as long as the portal runs.

@@ -268,6 +268,99 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
 }
 
 #[tokio::test]
+async fn each_school_has_a_chain_of_its_own_and_a_later_seal_follows_the_last() {
+    let app = spawn_app().await;
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    // Events in two schools and outside any school, waiting together.
+    sqlx::raw_sql(
+        "insert into schools (slug, name) values ('hillside', 'Hillside Academy');
+         insert into audit_events (school_id, action)
+           select id, 'test_one' from schools where slug = 'cranbrook'
+           union all select id, 'test_two' from schools where slug = 'cranbrook'
+           union all select id, 'test_one' from schools where slug = 'hillside'
+           union all select null, 'test_one';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let seals = |slug: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, String, i32)>(
+                "select seq, prev_sha256, sha256, rows_covered from seals
+                 where school_id = coalesce((select id from schools where slug = $1), $2)
+                 order by seq",
+            )
+            .bind(slug)
+            .bind(uuid::Uuid::nil())
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let cranbrook_before = seals("cranbrook").await.len();
+    let nobody_before = seals("").await.len();
+    assert_eq!(aup_portal::seal::seal_all(&app.pool).await.unwrap(), 4);
+    let hillside = seals("hillside").await;
+    assert_eq!(hillside.len(), 1);
+    assert_eq!(hillside[0].0, 1);
+    assert_eq!(
+        hillside[0].1,
+        "0".repeat(64),
+        "a new chain starts from nothing"
+    );
+    assert_eq!(hillside[0].3, 1);
+    let cranbrook = seals("cranbrook").await;
+    assert_eq!(cranbrook.len(), cranbrook_before + 1);
+    assert_eq!(cranbrook.last().unwrap().3, 2);
+    assert_eq!(seals("").await.len(), nobody_before + 1);
+    // Every entry is in its own school's chain.
+    let misplaced: i64 = sqlx::query_scalar(
+        "select count(*) from seal_entries x join audit_events e on x.kind = 'audit_event'
+           and x.row_id = e.id::text
+         where x.school_id <> coalesce(e.school_id, '00000000-0000-0000-0000-000000000000')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(misplaced, 0);
+
+    // A later event in one school: its next seal follows that school's last one.
+    sqlx::raw_sql(
+        "insert into audit_events (school_id, action)
+           select id, 'test_three' from schools where slug = 'hillside'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(aup_portal::seal::seal_all(&app.pool).await.unwrap(), 1);
+    let hillside = seals("hillside").await;
+    assert_eq!(hillside.len(), 2);
+    assert_eq!(hillside[1].1, hillside[0].2);
+    assert_eq!(seals("cranbrook").await, cranbrook);
+
+    // More than one transaction takes (2,000): sealed in parts, each following the last.
+    sqlx::raw_sql(
+        "insert into audit_events (school_id, action)
+           select s.id, 'test_many' from schools s, generate_series(1, 2500) where s.slug = 'hillside'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(aup_portal::seal::seal_all(&app.pool).await.unwrap(), 2500);
+    let hillside = seals("hillside").await;
+    let parts: Vec<i32> = hillside[2..].iter().map(|s| s.3).collect();
+    assert_eq!(parts, [2000, 500]);
+    assert_eq!(hillside[3].1, hillside[2].2);
+    let verified = aup_portal::seal::verify(&app.pool)
+        .await
+        .unwrap()
+        .expect("intact");
+    assert_eq!(verified.unsealed, 0);
+    assert!(verified.chains >= 3, "{}", verified.chains);
+}
+
+#[tokio::test]
 async fn verify_on_the_command_line_exits_with_failure_on_a_deleted_audit_event() {
     let app = spawn_app().await;
     sign_one(&app).await;
