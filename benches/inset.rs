@@ -40,7 +40,7 @@ const PHASE: Duration = Duration::from_secs(10);
 /// A trust's schools on one portal, each with its staff: enough people that nobody signs
 /// twice in the submission phases.
 const SCHOOLS: usize = 600;
-const STAFF_PER_SCHOOL: usize = 200;
+const STAFF_PER_SCHOOL: usize = 270;
 const PEOPLE: usize = SCHOOLS * STAFF_PER_SCHOOL;
 const PASSWORD: &str = "correct-horse-battery";
 /// SBMs watching their school's dashboard while everyone signs (the first person of each
@@ -971,8 +971,9 @@ async fn main() {
 
     // Signing, with SBMs watching their dashboards: eight schools' SBMs, each reloading four
     // times a second, 32 dashboards a second. That is the load of every one of the 600
-    // schools' SBMs reloading every 20 seconds.
-    let signers = Arc::new(sessions_for(&pool, &people[30_000..90_000]).await);
+    // schools' SBMs reloading every 20 seconds. 90,000 signers: more than 9,000 a second
+    // would run out of people who have not signed.
+    let signers = Arc::new(sessions_for(&pool, &people[30_000..120_000]).await);
     let sbm = Arc::new(sessions_for(&pool, &people[..SBMS]).await);
     settle(&pool).await;
     let at = Cpu::now(portal_pid, &dir);
@@ -1008,7 +1009,7 @@ async fn main() {
     println!("peak memory so far: {:.1} MiB", portal.peak_memory_mib());
 
     // The same, with PostgreSQL stopped 3 s in and started again 3 s later.
-    let drill_people = Arc::new(sessions_for(&pool, &people[90_000..]).await);
+    let drill_people = Arc::new(sessions_for(&pool, &people[120_000..]).await);
     pool.close().await;
     let down_for = Arc::new(Mutex::new(None));
     let restarting = {
