@@ -1,5 +1,6 @@
 //! The signer's side: what is waiting, the sign form, agreements and receipts.
-//! An agreement is evidence: written once, in one transaction with its audit event.
+//! An agreement is evidence: written once, by the signature writer (`writer`), and is its own
+//! audit record.
 
 pub mod writer;
 
