@@ -59,31 +59,14 @@ struct Hashed {
     entry: Entry,
 }
 
-/// Seals the rows waiting of as many schools as make up about 2,000 rows, in one
-/// transaction: one seal per school. Returns how many rows it covered.
-pub async fn seal_waiting(pool: &PgPool) -> sqlx::Result<usize> {
+/// Seals the rows waiting of `schools`, at most 2,000, in one transaction: one seal per
+/// school. Returns how many rows it covered.
+async fn seal_schools(pool: &PgPool, schools: &[Uuid]) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
     // One sealer at a time, whichever instance it runs in.
     sqlx::query("select pg_advisory_xact_lock(hashtextextended('aup-seal', 0))")
         .execute(&mut *tx)
         .await?;
-    // Whole schools, so that each school's waiting rows make one seal, not one per batch.
-    let waiting: Vec<(Uuid, i64)> =
-        sqlx::query_as("select school_id, count(*) from seal_queue group by 1")
-            .fetch_all(&mut *tx)
-            .await?;
-    let mut schools = vec![];
-    let mut rows = 0;
-    for (school, count) in waiting {
-        if rows > 0 && rows + count > MOST {
-            break;
-        }
-        schools.push(school);
-        rows += count;
-    }
-    if schools.is_empty() {
-        return Ok(0);
-    }
     // Taken off the queue by their place in the table, in the transaction that seals them: if
     // sealing fails, they are back in the queue. In the order `verify` reads a seal's
     // entries: (kind, row id), by the database's collation.
@@ -100,7 +83,7 @@ pub async fn seal_waiting(pool: &PgPool) -> sqlx::Result<usize> {
          from audit_events e where e.id in (select row_id::bigint from taken where kind = 'audit_event')
          order by 1, 2, 3"
     ))
-    .bind(&schools)
+    .bind(schools)
     .bind(MOST)
     .bind(NO_SCHOOL)
     .fetch_all(&mut *tx)
@@ -193,13 +176,35 @@ struct Rows<'a> {
     row_sha256: Vec<&'a str>,
 }
 
-/// Seals everything waiting; returns how many rows it covered.
+/// Seals every row waiting when it starts; returns how many rows it covered. Each school's
+/// rows go in one seal, schools together in transactions of about 2,000 rows. Rows that
+/// arrive meanwhile wait for the next call, so that a busy school's rows make one seal a
+/// call, not one for each transaction.
 pub async fn seal_all(pool: &PgPool) -> sqlx::Result<usize> {
     let mut covered = 0;
     loop {
-        match seal_waiting(pool).await? {
-            0 => return Ok(covered),
-            n => covered += n,
+        let waiting: Vec<(Uuid, i64)> =
+            sqlx::query_as("select school_id, count(*) from seal_queue group by 1")
+                .fetch_all(pool)
+                .await?;
+        let mut more = false;
+        let mut group = vec![];
+        let mut rows = 0;
+        for (n, (school, count)) in waiting.iter().enumerate() {
+            group.push(*school);
+            rows += count;
+            let next = waiting.get(n + 1).map_or(0, |(_, count)| *count);
+            if n + 1 == waiting.len() || rows + next > MOST {
+                let sealed = seal_schools(pool, &group).await?;
+                covered += sealed;
+                // A school with more than one transaction takes: the rest, straight away.
+                more |= i64::try_from(sealed).unwrap_or(i64::MAX) >= MOST;
+                group.clear();
+                rows = 0;
+            }
+        }
+        if !more {
+            return Ok(covered);
         }
     }
 }
