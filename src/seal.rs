@@ -177,9 +177,9 @@ struct Rows<'a> {
 }
 
 /// Seals every row waiting when it starts; returns how many rows it covered. Each school's
-/// rows go in one seal, schools together in transactions of about 2,000 rows. Rows that
-/// arrive meanwhile wait for the next call, so that a busy school's rows make one seal a
-/// call, not one for each transaction.
+/// rows go in one seal, schools together in transactions of about 2,000 rows. A school's rows
+/// that arrive after its seal wait for the next call, so that a busy school's rows make one
+/// seal a call, not one for each transaction.
 pub async fn seal_all(pool: &PgPool) -> sqlx::Result<usize> {
     let mut covered = 0;
     loop {
