@@ -30,7 +30,7 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     let email = admin.email.trim();
     let name = admin.name.trim();
     let school = admin.school.trim();
-    if !email.contains('@') {
+    if crate::mail::address::check(email).is_err() {
         bail!("--email must be an email address, like it@school.example");
     }
     if name.is_empty() || school.is_empty() {

@@ -183,12 +183,13 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
         // absolute timeouts are enforced on the server, in `auth::session`.
         .with_expiry(Expiry::OnSessionEnd);
 
+    let limit = web::attempt_limit(state.settings.attempts_per_minute);
     Router::new()
-        .merge(auth::router(state.settings.attempts_per_minute))
+        .merge(auth::router(limit.clone()))
         .merge(signing::router())
         .merge(policies::editor::router())
         .merge(mail::pages::router())
-        .merge(compliance::router())
+        .merge(compliance::router(limit))
         .merge(crate::audit::router())
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))

@@ -196,18 +196,20 @@ impl tower_governor::key_extractor::KeyExtractor for ClientIpKey {
     }
 }
 
-/// At most `per_minute` attempts a minute from one address (with the same burst) at a form
-/// that checks a password or sends an email; a friendly page past that.
-pub fn attempt_limit(
-    per_minute: u32,
-) -> tower::util::Either<
+/// The per-address limit on forms that check a password or a code, or send an email.
+pub type AttemptLimit = tower::util::Either<
     tower_governor::GovernorLayer<
         ClientIpKey,
         governor::middleware::NoOpMiddleware<governor::clock::QuantaInstant>,
         axum::body::Body,
     >,
     tower::layer::util::Identity,
-> {
+>;
+
+/// At most `per_minute` attempts a minute from one address (with the same burst) at a form
+/// that checks a password or sends an email; a friendly page past that.
+/// Clones share one budget: every form that checks a password or a code counts against it.
+pub fn attempt_limit(per_minute: u32) -> AttemptLimit {
     let per_minute = per_minute.clamp(1, 60_000);
     let config = tower_governor::governor::GovernorConfigBuilder::default()
         .per_millisecond(60_000 / u64::from(per_minute))

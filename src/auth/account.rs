@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{
-    password,
+    password, reauth,
     session::{self, CurrentUser, SignedIn},
 };
 use crate::{
@@ -27,11 +27,15 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(account))
-        .route(
-            "/account/password",
-            get(password_form).post(change_password),
-        )
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+}
+
+/// The forms that check the current password: under the per-address limit.
+pub fn checked_router() -> Router<AppState> {
+    Router::new().route(
+        "/account/password",
+        get(password_form).post(change_password),
+    )
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,6 +52,7 @@ struct AccountPage {
 #[derive(Deserialize)]
 struct AccountQuery {
     changed: Option<String>,
+    email_sent: Option<String>,
 }
 
 async fn account(
@@ -68,9 +73,15 @@ async fn account(
         email: user.email,
         two_factor: row.two_factor,
         recovery_left: usize::try_from(row.left).unwrap_or(0),
-        notice: query
-            .changed
-            .map(|_| "Your password has been changed. You are signed out on your other devices."),
+        notice: if query.changed.is_some() {
+            Some("Your password has been changed. You are signed out on your other devices.")
+        } else if query.email_sent.is_some() {
+            Some(
+                "We have sent a link to your new email address. Your address changes when you follow it, within 24 hours.",
+            )
+        } else {
+            None
+        },
     })
 }
 
@@ -105,13 +116,14 @@ async fn change_password(
     Form(form): Form<ChangePasswordForm>,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
-        .fetch_one(&state.pool)
-        .await?;
-    if form.current.is_empty() {
-        errors.add("current", "Enter your current password");
-    } else if !password::verify(stored, form.current).await? {
-        errors.add("current", "Your current password is not right");
+    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, "password")
+        .await?
+        .refusal(
+            "Enter your current password",
+            "Your current password is not right",
+        )
+    {
+        errors.add("current", message);
     }
     if let Err(message) = password::check_new(&form.password) {
         errors.add("password", message);

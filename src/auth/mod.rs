@@ -2,7 +2,9 @@
 //! Passwords are checked in `password`, sessions and memberships in `session`.
 
 pub mod account;
+pub mod email_change;
 pub mod password;
+pub mod reauth;
 pub mod session;
 pub mod store;
 pub mod throttle;
@@ -29,13 +31,15 @@ use crate::{
 };
 use session::CurrentUser;
 
-pub fn router(attempts_per_minute: u32) -> Router<AppState> {
+pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     // The forms that check a password or a code, or send an email, are limited per address.
     let limited = Router::new()
         .route("/sign-in", get(sign_in_form).post(sign_in))
         .merge(tokens::router())
         .merge(two_factor::router())
-        .route_layer(crate::web::attempt_limit(attempts_per_minute));
+        .merge(account::checked_router())
+        .merge(email_change::router())
+        .route_layer(limit);
     Router::new()
         .route("/", get(schools))
         .route("/sign-out", post(sign_out))
@@ -57,6 +61,7 @@ struct SignInQuery {
     expired: Option<String>,
     signed_out: Option<String>,
     password_set: Option<String>,
+    email_changed: Option<String>,
 }
 
 async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
@@ -66,6 +71,8 @@ async fn sign_in_form(Query(query): Query<SignInQuery>) -> SignInPage {
         Some("You have signed out.")
     } else if query.password_set.is_some() {
         Some("Your password has been saved. Sign in with it now.")
+    } else if query.email_changed.is_some() {
+        Some("Your email address has been changed. Sign in with the new address and your password.")
     } else {
         None
     };

@@ -42,8 +42,11 @@ impl SignedIn {
 
 /// Starts a fresh session for a person who has just proved who they are.
 pub async fn sign_in(session: &Session, signed_in: SignedIn) -> Result<(), AppError> {
-    // A new id at sign-in, so a session id planted before sign-in is worthless. Without a
-    // session cookie there is nothing to replace: the session is created with a new id.
+    // Nothing of an earlier visitor's session carries over (on a shared classroom PC, their
+    // half-finished authenticator set-up). A new id at sign-in, so a session id planted
+    // before sign-in is worthless. Without a session cookie there is nothing to replace: the
+    // session is created with a new id.
+    session.clear().await;
     if session.id().is_some() {
         session.cycle_id().await?;
     }

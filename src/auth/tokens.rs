@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -46,7 +46,7 @@ fn digest(token: &str) -> String {
 }
 
 /// A new token for `user_id`; returns (token id, the secret that goes in the link).
-async fn issue(
+pub(crate) async fn issue(
     db: &mut PgConnection,
     user_id: Uuid,
     purpose: &str,
@@ -105,6 +105,17 @@ pub async fn invite(
         ),
     )?;
     mail::queue(db, Some(school_id), &format!("invite:{token_id}"), &email).await?;
+    Ok(())
+}
+
+/// Ends every link the person was sent and has not used: invitations, resets, email changes.
+pub async fn void_all(db: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update account_tokens set used_at = now() where user_id = $1 and used_at is null",
+        user_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -241,7 +252,7 @@ async fn valid_token(db: &mut PgConnection, secret: &str) -> sqlx::Result<Option
     .await
 }
 
-fn link_invalid() -> Response {
+pub(crate) fn link_invalid() -> Response {
     (
         StatusCode::NOT_FOUND,
         LinkInvalidPage {
@@ -327,12 +338,7 @@ async fn set_password(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "update account_tokens set used_at = now() where user_id = $1 and used_at is null",
-        valid.user_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    void_all(&mut tx, valid.user_id).await?;
     audit::record(
         &mut *tx,
         None,

@@ -20,6 +20,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
+    reauth,
     session::{self, CurrentUser, SignedIn},
     throttle,
 };
@@ -31,7 +32,7 @@ use crate::{
 };
 
 const PENDING_KEY: &str = "pending_sign_in";
-const SETUP_KEY: &str = "totp_setup_secret";
+const SETUP_KEY: &str = "totp_setup";
 /// Minutes between the password and the code before starting again.
 const PENDING_MINUTES: i64 = 5;
 pub const RECOVERY_CODES: usize = 10;
@@ -361,23 +362,56 @@ fn qr_svg(uri: &str) -> String {
     }
 }
 
+/// A set-up in progress, kept in the session until the person proves their app has it.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+struct Setup {
+    user_id: Uuid,
+    secret: String,
+    /// When the factor the account had as the set-up began was enrolled (microseconds since
+    /// the epoch), so that finishing cannot replace one enrolled in the meantime.
+    replacing: Option<i64>,
+}
+
+/// The account's address (for the app's label) and when its current factor was enrolled.
+struct Enrolment {
+    email: String,
+    enrolled: Option<i64>,
+}
+
+async fn enrolment(state: &AppState, user_id: Uuid) -> Result<Enrolment> {
+    Ok(sqlx::query_as!(
+        Enrolment,
+        r#"select email, (extract(epoch from totp_enabled_at) * 1000000)::bigint as enrolled
+           from users where id = $1"#,
+        user_id
+    )
+    .fetch_one(&state.pool)
+    .await?)
+}
+
 async fn setup_page(
     session: &Session,
-    email: &str,
+    user_id: Uuid,
+    enrolment: &Enrolment,
     required: bool,
     action: &'static str,
     errors: FieldErrors,
 ) -> Result<SetupPage> {
-    // One secret per setup, kept in the session until the person proves their app has it.
-    let secret: String = match session.get::<String>(SETUP_KEY).await.ok().flatten() {
-        Some(secret) => secret,
-        None => {
-            let secret = Secret::generate().to_base32();
-            session.insert(SETUP_KEY, &secret).await?;
-            secret
+    // One secret per set-up, and only ever the set-up of the person now signing in.
+    let kept: Option<Setup> = session.get(SETUP_KEY).await.ok().flatten();
+    let secret = match kept {
+        Some(setup) if setup.user_id == user_id => setup.secret,
+        _ => {
+            let setup = Setup {
+                user_id,
+                secret: Secret::generate().to_base32(),
+                replacing: enrolment.enrolled,
+            };
+            session.insert(SETUP_KEY, &setup).await?;
+            setup.secret
         }
     };
-    let uri = totp(&secret, email)
+    let uri = totp(&secret, &enrolment.email)
         .and_then(|t| t.to_url().ok())
         .unwrap_or_default();
     Ok(SetupPage {
@@ -403,10 +437,11 @@ async fn pending_setup(session: &Session) -> Result<Pending> {
 
 async fn sign_in_setup_form(State(state): State<AppState>, session: Session) -> Result<SetupPage> {
     let pending = pending_setup(&session).await?;
-    let email = email_of(&state, pending.user_id).await?;
+    let enrolment = enrolment(&state, pending.user_id).await?;
     setup_page(
         &session,
-        &email,
+        pending.user_id,
+        &enrolment,
         true,
         "/sign-in/two-factor",
         FieldErrors::default(),
@@ -420,10 +455,26 @@ async fn sign_in_finish_setup(
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
     let pending = pending_setup(&session).await?;
-    let email = email_of(&state, pending.user_id).await?;
-    let Some(codes) = save_factor(&state, &session, pending.user_id, &email, &form.code).await?
-    else {
-        return retry_setup(&session, &email, true, "/sign-in/two-factor").await;
+    let enrolment = enrolment(&state, pending.user_id).await?;
+    let codes = match save_factor(&state, &session, pending.user_id, &enrolment, &form.code).await?
+    {
+        Saved::Codes(codes) => codes,
+        Saved::WrongCode => {
+            return retry_setup(
+                &session,
+                pending.user_id,
+                &enrolment,
+                true,
+                "/sign-in/two-factor",
+                WRONG_SETUP_CODE,
+            )
+            .await;
+        }
+        // Someone else finished first: this half-done sign-in starts again, with their code.
+        Saved::Raced => {
+            session.clear().await;
+            return Err(AppError::SignInRequired);
+        }
     };
     // Signed in now, and shown the recovery codes once.
     complete(
@@ -442,10 +493,16 @@ async fn sign_in_finish_setup(
 }
 
 /// From the account page: a signed-in person setting up (or replacing) their second factor.
-async fn account_setup_form(session: Session, user: CurrentUser) -> Result<SetupPage> {
+async fn account_setup_form(
+    State(state): State<AppState>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<SetupPage> {
+    let enrolment = enrolment(&state, user.id).await?;
     let mut page = setup_page(
         &session,
-        &user.email,
+        user.id,
+        &enrolment,
         false,
         "/account/two-factor",
         FieldErrors::default(),
@@ -461,19 +518,43 @@ async fn account_finish_setup(
     user: CurrentUser,
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
-    let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
-        .fetch_one(&state.pool)
-        .await?;
-    if !super::password::verify(stored, form.current.clone()).await? {
+    let enrolment = enrolment(&state, user.id).await?;
+    let action = "/account/two-factor";
+    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, "two_factor")
+        .await?
+        .refusal("Enter your password", "Your password is not right")
+    {
         let mut errors = FieldErrors::default();
-        errors.add("current", "Your password is not right");
-        let mut page =
-            setup_page(&session, &user.email, false, "/account/two-factor", errors).await?;
+        errors.add("current", message);
+        let mut page = setup_page(&session, user.id, &enrolment, false, action, errors).await?;
         page.nav = user.nav();
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let Some(codes) = save_factor(&state, &session, user.id, &user.email, &form.code).await? else {
-        return retry_setup(&session, &user.email, false, "/account/two-factor").await;
+    let codes = match save_factor(&state, &session, user.id, &enrolment, &form.code).await? {
+        Saved::Codes(codes) => codes,
+        Saved::WrongCode => {
+            return retry_setup(
+                &session,
+                user.id,
+                &enrolment,
+                false,
+                action,
+                WRONG_SETUP_CODE,
+            )
+            .await;
+        }
+        Saved::Raced => {
+            let enrolment = self::enrolment(&state, user.id).await?;
+            return retry_setup(
+                &session,
+                user.id,
+                &enrolment,
+                false,
+                action,
+                "An authenticator app was set up for your account while you were doing this, so this one was not saved. If that was not you, change your password now",
+            )
+            .await;
+        }
     };
     Ok(RecoveryCodesPage {
         nav: user.nav(),
@@ -482,62 +563,69 @@ async fn account_finish_setup(
     .into_response())
 }
 
-async fn email_of(state: &AppState, user_id: Uuid) -> Result<String> {
-    Ok(
-        sqlx::query_scalar!("select email from users where id = $1", user_id)
-            .fetch_one(&state.pool)
-            .await?,
-    )
-}
+const WRONG_SETUP_CODE: &str = "The code is not right. Enter the 6-digit code your app shows now";
 
 async fn retry_setup(
     session: &Session,
-    email: &str,
+    user_id: Uuid,
+    enrolment: &Enrolment,
     required: bool,
     action: &'static str,
+    message: &str,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    errors.add(
-        "code",
-        "The code is not right. Enter the 6-digit code your app shows now",
-    );
-    let page = setup_page(session, email, required, action, errors).await?;
+    errors.add("code", message);
+    let page = setup_page(session, user_id, enrolment, required, action, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// Keeps the session's new secret if `code` proves the person's app has it; returns the
-/// new recovery codes, to show once.
+enum Saved {
+    /// The new recovery codes, to show once.
+    Codes(Vec<String>),
+    WrongCode,
+    /// Another factor was enrolled since this set-up began; nothing was saved.
+    Raced,
+}
+
+/// Keeps the session's new secret if `code` proves the person's app has it, unless the
+/// account's factor changed since the set-up began.
 async fn save_factor(
     state: &AppState,
     session: &Session,
     user_id: Uuid,
-    email: &str,
+    enrolment: &Enrolment,
     code: &str,
-) -> Result<Option<Vec<String>>> {
-    let secret: Option<String> = session.get(SETUP_KEY).await.ok().flatten();
+) -> Result<Saved> {
+    let setup: Option<Setup> = session.get(SETUP_KEY).await.ok().flatten();
+    let Some(setup) = setup.filter(|setup| setup.user_id == user_id) else {
+        return Ok(Saved::WrongCode);
+    };
     let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    let step = secret
-        .as_deref()
-        .and_then(|s| totp(s, email))
+    let Some(step) = totp(&setup.secret, &enrolment.email)
         .and_then(|t| t.check(&code, now))
-        .and_then(|s| i64::try_from(s).ok());
-    let (Some(secret), Some(step)) = (secret, step) else {
-        return Ok(None);
+        .and_then(|s| i64::try_from(s).ok())
+    else {
+        return Ok(Saved::WrongCode);
     };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let hashes: Vec<String> = codes.iter().map(|c| digest(&recovery_form(c))).collect();
-    sqlx::query!(
+    let saved = sqlx::query!(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, recovery_codes = $4
-         where id = $1",
+         where id = $1
+           and (extract(epoch from totp_enabled_at) * 1000000)::bigint is not distinct from $5",
         user_id,
-        secret,
+        setup.secret,
         step,
-        &hashes
+        &hashes,
+        setup.replacing
     )
     .execute(&state.pool)
     .await?;
     session.remove_value(SETUP_KEY).await?;
+    if saved.rows_affected() != 1 {
+        return Ok(Saved::Raced);
+    }
     audit::record(
         &state.pool,
         None,
@@ -547,5 +635,5 @@ async fn save_factor(
         None,
     )
     .await?;
-    Ok(Some(codes))
+    Ok(Saved::Codes(codes))
 }

@@ -16,7 +16,10 @@ use uuid::Uuid;
 use super::{csv_cell, dashboard::published, signers};
 use crate::{
     audit,
-    auth::session::{ComplianceViewers, Member, RequireRole},
+    auth::{
+        email_change,
+        session::{ComplianceViewers, Member, RequireRole},
+    },
     clock,
     error::{AppError, Result},
     policies::group_name,
@@ -196,6 +199,7 @@ impl EvidenceRow {
 }
 
 struct PersonFacts {
+    user_id: Uuid,
     full_name: String,
     email: String,
     grp: String,
@@ -207,10 +211,10 @@ async fn evidence(
     state: &AppState,
     member: &Member,
     membership_id: Uuid,
-) -> Result<(PersonFacts, Vec<EvidenceRow>)> {
+) -> Result<(PersonFacts, Option<String>, Vec<EvidenceRow>)> {
     let person = sqlx::query_as!(
         PersonFacts,
-        "select u.full_name, u.email, m.grp, m.job_title, m.status from memberships m join users u on u.id = m.user_id
+        "select u.id as user_id, u.full_name, u.email, m.grp, m.job_title, m.status from memberships m join users u on u.id = m.user_id
          where m.id = $1 and m.school_id = $2",
         membership_id,
         member.school.id
@@ -238,7 +242,9 @@ async fn evidence(
     )
     .fetch_all(&state.pool)
     .await?;
-    Ok((person, rows))
+    let mut conn = state.pool.acquire().await?;
+    let activation = email_change::activation_note(&mut conn, person.user_id).await?;
+    Ok((person, activation, rows))
 }
 
 #[derive(Template, WebTemplate)]
@@ -248,6 +254,8 @@ struct EvidencePage {
     slug: String,
     membership_id: Uuid,
     person: PersonFacts,
+    /// How the account came to be activated, when a manager chose its address first.
+    activation: Option<String>,
     group: String,
     rows: Vec<EvidenceRow>,
 }
@@ -257,7 +265,7 @@ async fn person_page(
     viewer: RequireRole<ComplianceViewers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<EvidencePage> {
-    let (person, rows) = evidence(&state, &viewer, membership_id).await?;
+    let (person, activation, rows) = evidence(&state, &viewer, membership_id).await?;
     audit::record(
         &state.pool,
         Some(viewer.school.id),
@@ -273,6 +281,7 @@ async fn person_page(
         membership_id,
         group: group_name(&person.grp).to_owned(),
         person,
+        activation,
         rows,
     })
 }
@@ -282,7 +291,7 @@ async fn person_csv(
     viewer: RequireRole<ComplianceViewers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Response> {
-    let (person, agreements) = evidence(&state, &viewer, membership_id).await?;
+    let (person, activation, agreements) = evidence(&state, &viewer, membership_id).await?;
     let mut rows = vec![
         [
             "Name",
@@ -290,6 +299,7 @@ async fn person_csv(
             "Group",
             "Job title",
             "Status",
+            "Account",
             "Policy",
             "Version",
             "Title",
@@ -319,6 +329,7 @@ async fn person_csv(
             group_name(&person.grp).to_owned(),
             person.job_title.clone(),
             person.status.clone(),
+            activation.clone().unwrap_or_default(),
             a.policy_name.clone(),
             a.label.clone(),
             a.title.clone(),

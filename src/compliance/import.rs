@@ -137,7 +137,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), Strin
         let group_text = cell(group_at);
         let reason = if email.is_empty() {
             Some("the email address is missing".to_owned())
-        } else if !super::people::valid_email(&email) {
+        } else if crate::mail::address::check(&email).is_err() {
             Some(format!("'{email}' is not an email address"))
         } else if full_name.is_empty() {
             Some("the name is missing".to_owned())

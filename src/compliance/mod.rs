@@ -6,6 +6,7 @@ pub mod evidence;
 pub mod import;
 pub mod paper;
 pub mod people;
+pub mod person_email;
 
 use axum::Router;
 use time::{Date, OffsetDateTime};
@@ -13,10 +14,11 @@ use uuid::Uuid;
 
 use crate::{clock, startup::AppState};
 
-pub fn router() -> Router<AppState> {
+pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     Router::new()
         .merge(dashboard::router())
         .merge(people::router())
+        .merge(person_email::router(limit))
         .merge(import::router())
         .merge(paper::router())
         .merge(evidence::router())

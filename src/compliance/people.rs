@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     audit,
     auth::{
+        email_change,
         session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
         tokens,
     },
@@ -50,6 +51,14 @@ fn grantable(manager: &Member) -> &'static [&'static str] {
     } else {
         &["signer", "head", "sbm"]
     }
+}
+
+/// A person has more power than the manager when they hold a role the manager cannot give:
+/// then the manager may not edit them, mark them as left or bring them back (an SBM cannot
+/// touch the DPO or the admin).
+pub(super) fn outranks(manager: &Member, roles: &[String]) -> bool {
+    let may = grantable(manager);
+    roles.iter().any(|role| !may.contains(&role.as_str()))
 }
 
 /// The roles a person ends up with: what the manager ticked of the roles they may grant, and
@@ -256,6 +265,12 @@ struct PersonFormPage {
     nav: Nav,
     slug: String,
     membership_id: Option<Uuid>,
+    /// Why the address is not a field here, when it is not.
+    email_locked: Option<String>,
+    /// The address as stored, shown when it is not a field.
+    current_email: String,
+    /// Whether to offer the admin's page for changing the address.
+    admin_changes_email: bool,
     form: PersonForm,
     errors: FieldErrors,
 }
@@ -271,20 +286,6 @@ impl PersonFormPage {
             .map(|(key, name)| (*key, *name, self.form.roles.iter().any(|r| r == key)))
             .collect()
     }
-}
-
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';')
 }
 
 struct CleanPerson {
@@ -310,11 +311,8 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
     let email = form.email.trim().to_owned();
     if email.is_empty() {
         errors.add("email", "Enter the person's email address");
-    } else if !valid_email(&email) {
-        errors.add(
-            "email",
-            "Enter an email address in the right format, like name@school.example",
-        );
+    } else if let Err(message) = crate::mail::address::check(&email) {
+        errors.add("email", message);
     }
     if !GROUPS.iter().any(|(key, _)| *key == form.grp) {
         errors.add("grp-staff", "Select the person's group");
@@ -346,6 +344,9 @@ async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonFormPage {
         nav: manager.nav(),
         slug: manager.school.slug.clone(),
         membership_id: None,
+        email_locked: None,
+        current_email: String::new(),
+        admin_changes_email: false,
         form: PersonForm {
             grp: "staff".to_owned(),
             roles: vec!["signer".to_owned()],
@@ -472,6 +473,9 @@ async fn create(
             nav: manager.nav(),
             slug: manager.school.slug.clone(),
             membership_id: None,
+            email_locked: None,
+            current_email: String::new(),
+            admin_changes_email: false,
             form,
             errors,
         },
@@ -479,20 +483,24 @@ async fn create(
         .into_response())
 }
 
-struct Person {
-    membership_id: Uuid,
-    user_id: Uuid,
-    full_name: String,
-    email: String,
-    grp: String,
-    job_title: String,
-    roles: Vec<String>,
-    status: String,
-    left_on: Option<time::Date>,
-    has_password: bool,
+pub(super) struct Person {
+    pub membership_id: Uuid,
+    pub user_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub grp: String,
+    pub job_title: String,
+    pub roles: Vec<String>,
+    pub status: String,
+    pub left_on: Option<time::Date>,
+    pub has_password: bool,
 }
 
-async fn load_person(db: &sqlx::PgPool, member: &Member, membership_id: Uuid) -> Result<Person> {
+pub(super) async fn load_person(
+    db: &sqlx::PgPool,
+    member: &Member,
+    membership_id: Uuid,
+) -> Result<Person> {
     sqlx::query_as!(
         Person,
         r#"select m.id as membership_id, u.id as user_id, u.full_name, u.email, m.grp, m.job_title, m.roles,
@@ -507,68 +515,138 @@ async fn load_person(db: &sqlx::PgPool, member: &Member, membership_id: Uuid) ->
     .ok_or(AppError::NotFound)
 }
 
+/// Why this form may not change the person's address, if it may not. Only the address of a
+/// signer who has never activated can be corrected here: anyone else's address is the key to
+/// an account that someone uses, and changing it would hand that account to whoever reads
+/// the new address.
+fn email_lock(account: &email_change::Account) -> Option<String> {
+    if account.correctable() {
+        None
+    } else if account.schools > 1 {
+        Some("This person also belongs to another school, so only they can change their email address".to_owned())
+    } else if account.activated {
+        Some(format!(
+            "{} has activated their account, so only they, from their account page, or an administrator can change its email address",
+            account.full_name
+        ))
+    } else {
+        Some("Only an administrator can change the email address of a person with a role beyond signing policies".to_owned())
+    }
+}
+
+fn edit_page(
+    manager: &Member,
+    person: &Person,
+    account: &email_change::Account,
+    form: PersonForm,
+    errors: FieldErrors,
+) -> PersonFormPage {
+    let email_locked = email_lock(account);
+    PersonFormPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        membership_id: Some(person.membership_id),
+        admin_changes_email: email_locked.is_some()
+            && manager.has_role("admin")
+            && account.schools <= 1
+            && person.membership_id != manager.membership_id,
+        email_locked,
+        current_email: person.email.clone(),
+        form,
+        errors,
+    }
+}
+
 async fn edit_form(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<PersonFormPage> {
     let person = load_person(&state.pool, &manager, membership_id).await?;
-    Ok(PersonFormPage {
-        nav: manager.nav(),
-        slug: manager.school.slug.clone(),
-        membership_id: Some(person.membership_id),
-        form: PersonForm {
-            full_name: person.full_name,
-            email: person.email,
-            grp: person.grp,
-            job_title: person.job_title,
-            roles: person.roles,
-        },
-        errors: FieldErrors::default(),
-    })
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let mut conn = state.pool.acquire().await?;
+    let account = email_change::account(&mut conn, person.user_id).await?;
+    let form = PersonForm {
+        full_name: person.full_name.clone(),
+        email: person.email.clone(),
+        grp: person.grp.clone(),
+        job_title: person.job_title.clone(),
+        roles: person.roles.clone(),
+    };
+    Ok(edit_page(
+        &manager,
+        &person,
+        &account,
+        form,
+        FieldErrors::default(),
+    ))
 }
 
 async fn save(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
-    Form(form): Form<PersonForm>,
+    Form(mut form): Form<PersonForm>,
 ) -> Result<Response> {
     let before = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &before.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    let account = email_change::account(&mut tx, before.user_id).await?;
+    let lock = email_lock(&account);
+    // Where the address is not a field of the form, it stays as it is.
+    if lock.is_some() && form.email.trim().is_empty() {
+        form.email.clone_from(&before.email);
+    }
     let (mut person, mut errors) = check_person(&form);
     person.roles = resulting_roles(&manager, Some(membership_id), &person.roles, &before.roles);
-    // A person who also belongs to another school keeps the name and email they have there.
-    let shared = sqlx::query_scalar!(
-        r#"select count(*) > 1 as "shared!" from memberships where user_id = $1"#,
-        before.user_id
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    if shared
-        && (person.full_name != before.full_name
-            || !person.email.eq_ignore_ascii_case(&before.email))
-    {
+    let email_changed = person.email != before.email;
+    if let (true, Some(why)) = (email_changed, &lock) {
+        errors.add("email", why.clone());
+    }
+    // A person who also belongs to another school keeps the name they have there.
+    if account.schools > 1 && person.full_name != before.full_name {
         errors.add(
             "full_name",
-            "This person also belongs to another school, so only they can change their name and email address",
+            "This person also belongs to another school, so only they can change their name",
         );
     }
     if errors.is_empty() {
-        let mut tx = state.pool.begin().await?;
-        let updated = sqlx::query!(
-            "update users set full_name = $2, email = $3 where id = $1",
+        sqlx::query!(
+            "update users set full_name = $2 where id = $1",
             before.user_id,
-            person.full_name,
-            person.email
+            person.full_name
         )
         .execute(&mut *tx)
-        .await;
-        match updated {
-            Err(err) if unique_violation(&err).as_deref() == Some("users_email_key") => {
+        .await?;
+        let corrected = if email_changed {
+            email_change::change_by_manager(
+                &mut tx,
+                &email_change::ManagerChange {
+                    user_id: before.user_id,
+                    new_email: &person.email,
+                    how: email_change::How::Correction,
+                    actor: manager.user.id,
+                    actor_name: &manager.user.full_name,
+                    school_id: manager.school.id,
+                    school_name: &manager.school.name,
+                    subject: &membership_id.to_string(),
+                },
+                &state.settings.base_url,
+            )
+            .await?
+            .map(|_| ())
+        } else {
+            Ok(())
+        };
+        match corrected {
+            Err(email_change::Taken) => {
                 errors.add("email", "Another person already uses this email address");
             }
-            other => {
-                other?;
+            Ok(()) => {
                 sqlx::query!(
                     "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
                     membership_id,
@@ -610,13 +688,7 @@ async fn save(
     }
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        PersonFormPage {
-            nav: manager.nav(),
-            slug: manager.school.slug.clone(),
-            membership_id: Some(membership_id),
-            form,
-            errors,
-        },
+        edit_page(&manager, &before, &account, form, errors),
     )
         .into_response())
 }
@@ -646,6 +718,10 @@ struct PersonPage {
     agreements: Vec<AgreementRow>,
     owed: Vec<OwedRow>,
     can_manage: bool,
+    /// The viewer may change this person (they hold no role the viewer cannot give).
+    can_change: bool,
+    /// How the account came to be activated, when a manager chose its address first.
+    activation: Option<String>,
     notice: Option<&'static str>,
 }
 
@@ -670,6 +746,7 @@ struct PersonQuery {
     reactivated: Option<String>,
     invited: Option<String>,
     paper: Option<String>,
+    email_changed: Option<String>,
 }
 
 async fn show(
@@ -730,13 +807,22 @@ async fn show(
         Some("A new invitation has been sent.")
     } else if query.paper.is_some() {
         Some("The paper signature has been recorded.")
+    } else if query.email_changed.is_some() {
+        Some(
+            "The email address has been changed. The old address has been told, and the person has been signed out everywhere.",
+        )
     } else {
         None
     };
+    let mut conn = state.pool.acquire().await?;
+    let activation = email_change::activation_note(&mut conn, person.user_id).await?;
+    let can_manage = PeopleManagers::allows(&viewer);
     Ok(PersonPage {
         nav: viewer.nav(),
         slug: viewer.school.slug.clone(),
-        can_manage: PeopleManagers::allows(&viewer),
+        can_change: can_manage && !outranks(&viewer, &person.roles),
+        can_manage,
+        activation,
         person,
         agreements,
         owed,
@@ -757,6 +843,9 @@ async fn leave(
     Form(form): Form<LeaveForm>,
 ) -> Result<Redirect> {
     let person = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
     let left_on =
         crate::policies::import::parse_review_date(&form.left_on).unwrap_or_else(clock::today_uk);
     let mut tx = state.pool.begin().await?;
@@ -799,6 +888,9 @@ async fn reactivate(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Redirect> {
     let person = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
     let mut tx = state.pool.begin().await?;
     sqlx::query!(
         "update memberships set status = 'active', left_on = null where id = $1 and school_id = $2",

@@ -1,6 +1,7 @@
 //! Email: each message is rendered from a pair of templates (text and HTML) and written to
 //! the outbox in the same transaction as the change that caused it, so none is ever lost.
 
+pub mod address;
 pub mod pages;
 pub mod sender;
 pub mod smtp;
@@ -134,4 +135,20 @@ email!(
     PasswordResetText = "email/password_reset.txt",
     PasswordResetHtml = "email/password_reset.html",
     { first_name: &'a str, school_name: &'a str, link: &'a str }
+);
+
+email!(
+    /// To the old address, once an account's email address has changed.
+    EmailChanged,
+    EmailChangedText = "email/email_changed.txt",
+    EmailChangedHtml = "email/email_changed.html",
+    { first_name: &'a str, by: &'a str, when: &'a str, new_email: &'a str }
+);
+
+email!(
+    /// To the new address a person asked for, to confirm it is theirs.
+    EmailConfirm,
+    EmailConfirmText = "email/email_confirm.txt",
+    EmailConfirmHtml = "email/email_confirm.html",
+    { first_name: &'a str, link: &'a str, expires: &'a str }
 );

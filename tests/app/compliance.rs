@@ -9,16 +9,6 @@ use crate::{helpers::*, publishing::DPO};
 const SBM: &str = "sbm@cranbrook.example";
 const HEAD: &str = "head@cranbrook.example";
 
-async fn membership(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar(
-        "select m.id from memberships m join users u on u.id = m.user_id where u.email = $1",
-    )
-    .bind(email)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
-}
-
 async fn sam_signs_cranbrook(app: &TestApp) {
     let sam = app.another();
     sam.sign_in(STAFF).await;

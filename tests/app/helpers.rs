@@ -143,8 +143,13 @@ impl TestApp {
     }
 
     pub async fn sign_in(&self, email: &str) -> Page {
+        self.sign_in_as(email, PASSWORD).await
+    }
+
+    /// Signs in with `password`, expecting to get in.
+    pub async fn sign_in_as(&self, email: &str, password: &str) -> Page {
         let page = self
-            .post("/sign-in", &[("email", email), ("password", PASSWORD)])
+            .post("/sign-in", &[("email", email), ("password", password)])
             .await;
         assert_eq!(
             page.status,
@@ -173,6 +178,18 @@ impl TestApp {
             .await
             .expect("count query")
     }
+}
+
+/// The membership of the person signing in with `email` (the first, if they have several).
+pub async fn membership(app: &TestApp, email: &str) -> Uuid {
+    sqlx::query_scalar(
+        "select m.id from memberships m join users u on u.id = m.user_id where u.email = $1
+         order by m.created_at limit 1",
+    )
+    .bind(email)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|_| panic!("no membership for {email}"))
 }
 
 pub const CRANBROOK: &str = "Staff and Governors AUP";

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod compliance;
 mod database;
+mod email_changes;
 mod faults;
 mod mail;
 mod publishing;

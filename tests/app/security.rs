@@ -269,7 +269,14 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
     let no_password = app
         .post("/account/two-factor", &[("code", &code(&secret))])
         .await;
-    no_password.assert_contains("Your password is not right");
+    no_password.assert_contains("Enter your password");
+    let wrong_password = app
+        .post(
+            "/account/two-factor",
+            &[("code", &code(&secret)), ("current", "not-the-password")],
+        )
+        .await;
+    wrong_password.assert_contains("Your password is not right");
     app.post(
         "/account/two-factor",
         &[("code", &code(&secret)), ("current", PASSWORD)],
@@ -438,5 +445,155 @@ async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
         .await
         .status,
         StatusCode::FORBIDDEN
+    );
+}
+
+fn setup_secret(page: &Page) -> String {
+    page.body
+        .split("Key: <strong class=\"hash\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no key on the page:\n{}", page.body))
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_locks_the_account_as_sign_in_does_and_is_audited() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let change = |current: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/account/password",
+                &[
+                    ("current", current),
+                    ("password", "a fine long passphrase"),
+                    ("confirm", "a fine long passphrase"),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..9 {
+        let page = change("not-the-password").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Your current password is not right");
+    }
+    let tenth = change("not-the-password").await;
+    tenth.assert_contains("There have been too many attempts to sign in to this account");
+    let right = change(PASSWORD).await;
+    right.assert_contains("Wait 1 minute");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'reauthentication_failed'")
+            .await,
+        10
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'account_locked'")
+            .await,
+        1
+    );
+    // The same lock holds at the sign-in form, and the password did not change.
+    let elsewhere = app
+        .another()
+        .post("/sign-in", &[("email", STAFF), ("password", PASSWORD)])
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::TOO_MANY_REQUESTS);
+    // So does the authenticator app's set-up, which also asks for the password.
+    let setup = app.get("/account/two-factor").await;
+    let secret = setup_secret(&setup);
+    app.post(
+        "/account/two-factor",
+        &[("code", &code(&secret)), ("current", PASSWORD)],
+    )
+    .await
+    .assert_contains("Wait 1 minute");
+    assert_eq!(
+        app.count("select count(*) from users where totp_secret is not null")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_forms_that_check_the_current_password_share_the_per_address_limit() {
+    let app = spawn_app_with(|s| s.attempts_per_minute = 3).await;
+    // Signing in spends one attempt of the three.
+    app.sign_in(STAFF).await;
+    for form in ["/account/password", "/account/two-factor"] {
+        let page = app.post(form, &[("current", "not-the-password")]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+    }
+    let limited = app
+        .post(
+            "/account/email",
+            &[("email", "new@cranbrook.example"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    limited.assert_contains("There have been too many attempts from your network");
+}
+
+#[tokio::test]
+async fn a_sign_in_on_a_shared_pc_starts_from_an_empty_session() {
+    let app = spawn_app().await;
+    sqlx::query("update schools set require_two_factor = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // The SBM starts setting up an authenticator app and walks away from the PC.
+    assert_eq!(
+        app.sign_in(SBM).await.location(),
+        Some("/sign-in/two-factor")
+    );
+    let sbm_secret = setup_secret(&app.get("/sign-in/two-factor").await);
+    // Sam signs in on the same browser and sets up an app of their own.
+    assert_eq!(app.sign_in(STAFF).await.location(), Some("/"));
+    let keys: Vec<String> = sqlx::query_scalar(
+        "select jsonb_object_keys(s.data) from sessions s join users u
+           on u.id = (s.data->'auth'->>'user_id')::uuid where u.email = $1",
+    )
+    .bind(STAFF)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(keys, ["auth"], "nothing else of the SBM's session is kept");
+    let offered = setup_secret(&app.get("/account/two-factor").await);
+    assert_ne!(offered, sbm_secret, "Sam is not offered the SBM's secret");
+}
+
+#[tokio::test]
+async fn a_first_enrolment_cannot_replace_a_factor_enrolled_in_the_meantime() {
+    let app = spawn_app().await;
+    sqlx::query("update schools set require_two_factor = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Someone with the SBM's password starts an enrolment, and the SBM enrols elsewhere.
+    app.sign_in(SBM).await;
+    let attacker = setup_secret(&app.get("/sign-in/two-factor").await);
+    let sbm = app.another();
+    sbm.sign_in(SBM).await;
+    let real = setup_secret(&sbm.get("/sign-in/two-factor").await);
+    let enrolled = sbm
+        .post("/sign-in/two-factor", &[("code", &code(&real))])
+        .await;
+    enrolled.assert_contains("Your recovery codes");
+    let late = app
+        .post("/sign-in/two-factor", &[("code", &code(&attacker))])
+        .await;
+    assert_eq!(late.location(), Some("/sign-in"), "{}", late.body);
+    let stored: String = sqlx::query_scalar("select totp_secret from users where email = $1")
+        .bind(SBM)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, real, "the factor enrolled first stays");
+    assert_eq!(
+        app.get("/s/cranbrook/compliance").await.location(),
+        Some("/sign-in")
     );
 }
