@@ -116,6 +116,16 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %err, "database unavailable");
                 unavailable()
             }
+            // What a person typed that PostgreSQL cannot hold (a NUL byte, a year it has no
+            // calendar for) and a form let through: refused, nothing saved, never a 500.
+            AppError::Sqlx(err) if unstorable_input(&err) => {
+                tracing::warn!(error = %err, "input refused by the database");
+                page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Some of what you entered cannot be used",
+                    "Part of what you entered holds a character or a date the portal cannot store. Nothing has been saved. Go back, remove any unusual characters, check any dates are between 1900 and 2200, and try again.",
+                )
+            }
             AppError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
                 unavailable()
@@ -130,6 +140,20 @@ impl IntoResponse for AppError {
                 )
             }
         }
+    }
+}
+
+/// Input errors of class 22 (data exception) that only typed input can cause: an untranslatable
+/// character (a NUL), a bad or out-of-range date, a value too long for its column.
+fn unstorable_input(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(
+                code.as_ref(),
+                "22021" | "22P05" | "22008" | "22007" | "22001"
+            )
+        }),
+        _ => false,
     }
 }
 

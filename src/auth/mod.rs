@@ -100,15 +100,18 @@ async fn sign_in(
     session: Session,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
-    let email = form.email.trim().to_owned();
+    let email = crate::input::normalise(&form.email);
     let mut errors = FieldErrors::default();
     if email.is_empty() {
         errors.add("email", "Enter your email address");
+    } else if let Some(message) = crate::input::check("Your email address", &email, false) {
+        errors.add("email", message);
     }
     if form.password.is_empty() {
         errors.add("password", "Enter your password");
     }
-    let mut status = StatusCode::OK;
+    // A form sent back to be put right answers 422; a locked account, 429.
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if errors.is_empty() {
         // With the account: whether it needs a second factor, which it does when any of its
         // roles reaches personal data in a school that requires one.

@@ -148,8 +148,8 @@ async fn request_reset(
     State(state): State<AppState>,
     Form(form): Form<ResetForm>,
 ) -> Result<Response> {
-    let email = form.email.trim().to_owned();
-    if email.is_empty() || !email.contains('@') {
+    let email = crate::input::normalise(&form.email);
+    if email.is_empty() || !email.contains('@') || crate::input::unusable(&email, false).is_some() {
         let mut errors = FieldErrors::default();
         errors.add(
             "email",

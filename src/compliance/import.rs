@@ -129,13 +129,22 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), Strin
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let full_name = cell(name_at)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let email = cell(email_at);
+        let full_name = crate::input::normalise(&cell(name_at));
+        let email = crate::input::normalise(&cell(email_at));
         let group_text = cell(group_at);
-        let reason = if email.is_empty() {
+        let unusable = [
+            ("name", full_name.as_str()),
+            ("email address", email.as_str()),
+            ("group", group_text.as_str()),
+        ]
+        .into_iter()
+        .chain(title_at.map(|at| ("job title", record.get(at).unwrap_or(""))))
+        .find_map(|(what, value)| {
+            crate::input::unusable(value, false).map(|problem| format!("the {what} {problem}"))
+        });
+        let reason = if let Some(problem) = unusable {
+            Some(problem)
+        } else if email.is_empty() {
             Some("the email address is missing".to_owned())
         } else if crate::mail::address::check(&email).is_err() {
             Some(format!("'{email}' is not an email address"))
@@ -159,9 +168,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), Strin
                 full_name,
                 email,
                 grp: group_of(&group_text).unwrap_or("staff").to_owned(),
-                job_title: title_at
-                    .map(cell)
-                    .unwrap_or_default()
+                job_title: crate::input::normalise(&title_at.map(cell).unwrap_or_default())
                     .chars()
                     .take(200)
                     .collect(),

@@ -24,6 +24,7 @@ use crate::{
     },
     clock,
     error::{AppError, Result, unique_violation},
+    input,
     policies::{GROUPS, group_name, render},
     startup::AppState,
     web::{FieldErrors, Nav},
@@ -298,17 +299,15 @@ struct CleanPerson {
 
 fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
     let mut errors = FieldErrors::default();
-    let full_name = form
-        .full_name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let full_name = input::normalise(&form.full_name);
     if full_name.is_empty() {
         errors.add("full_name", "Enter the person's full name");
+    } else if let Some(message) = input::check("The full name", &full_name, false) {
+        errors.add("full_name", message);
     } else if full_name.chars().count() > 200 {
         errors.add("full_name", "The full name must be 200 characters or fewer");
     }
-    let email = form.email.trim().to_owned();
+    let email = input::normalise(&form.email);
     if email.is_empty() {
         errors.add("email", "Enter the person's email address");
     } else if let Err(message) = crate::mail::address::check(&email) {
@@ -317,8 +316,10 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
     if !GROUPS.iter().any(|(key, _)| *key == form.grp) {
         errors.add("grp-staff", "Select the person's group");
     }
-    let job_title = form.job_title.trim().to_owned();
-    if job_title.chars().count() > 200 {
+    let job_title = input::normalise(&form.job_title);
+    if let Some(message) = input::check("The job title", &job_title, false) {
+        errors.add("job_title", message);
+    } else if job_title.chars().count() > 200 {
         errors.add("job_title", "The job title must be 200 characters or fewer");
     }
     // Only known roles; a forged one is ignored.
@@ -841,13 +842,25 @@ async fn leave(
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Form(form): Form<LeaveForm>,
-) -> Result<Redirect> {
+) -> Result<Response> {
     let person = load_person(&state.pool, &manager, membership_id).await?;
     if outranks(&manager, &person.roles) {
         return Err(AppError::Forbidden);
     }
-    let left_on =
-        crate::policies::import::parse_review_date(&form.left_on).unwrap_or_else(clock::today_uk);
+    let left_on = if form.left_on.trim().is_empty() {
+        clock::today_uk()
+    } else {
+        match crate::policies::import::parse_review_date(&form.left_on) {
+            Some(date) => date,
+            None => {
+                return Ok(crate::error::page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Enter a real leaving date",
+                    "The leaving date must be a real date between 1900 and 2200, like 31 August 2026. Nothing has been changed.",
+                ));
+            }
+        }
+    };
     let mut tx = state.pool.begin().await?;
     sqlx::query!(
         "update memberships set status = 'left', left_on = $3 where id = $1 and school_id = $2",
@@ -879,7 +892,8 @@ async fn leave(
     Ok(Redirect::to(&format!(
         "/s/{}/people/{membership_id}?left=1",
         manager.school.slug
-    )))
+    ))
+    .into_response())
 }
 
 async fn reactivate(

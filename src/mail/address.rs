@@ -7,6 +7,9 @@ pub fn check(email: &str) -> Result<(), &'static str> {
     if email.is_empty() {
         return Err("Enter an email address");
     }
+    if crate::input::unusable(email, false).is_some() {
+        return Err("Enter an email address without spaces, control or invisible characters");
+    }
     let parsed = email.parse::<lettre::Address>();
     let dotted = email
         .rsplit_once('@')

@@ -768,14 +768,20 @@ fn optional_date(text: &str, field: &str, what: &str, errors: &mut FieldErrors) 
     if text.is_empty() {
         return None;
     }
-    let date = import::parse_review_date(text);
-    if date.is_none() {
-        errors.add(
-            field,
-            format!("{what} must be a real date, for example 1 November 2026"),
-        );
+    match import::parse_any_date(text) {
+        None => {
+            errors.add(
+                field,
+                format!("{what} must be a real date, for example 1 November 2026"),
+            );
+            None
+        }
+        Some(date) if !crate::input::YEARS.contains(&date.year()) => {
+            errors.add(field, format!("{what} must be between 1900 and 2200"));
+            None
+        }
+        date => date,
     }
-    date
 }
 
 fn valid_id(id: &str) -> bool {
@@ -788,6 +794,16 @@ fn valid_id(id: &str) -> bool {
 /// The form as a version's content, or the reasons it is not one yet, in the page's order.
 fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldErrors) {
     let mut errors = FieldErrors::default();
+    for (field, name, value, multiline) in [
+        ("label", "The label", &form.label, false),
+        ("title", "The title", &form.title, false),
+        ("body_md", "The policy text", &form.body_md, true),
+        ("reviewed_by", "Who reviewed it", &form.reviewed_by, false),
+    ] {
+        if let Some(message) = crate::input::check(name, value, multiline) {
+            errors.add(field, message);
+        }
+    }
     let label = form.label.trim().to_owned();
     if label.is_empty() {
         errors.add(

@@ -43,6 +43,11 @@ fn classify(raw: &str) -> Line<'_> {
 
 /// "November 2024", "Nov 2024", "1 November 2024", "2024-11-01" or "01/11/2024".
 pub fn parse_review_date(text: &str) -> Option<Date> {
+    parse_any_date(text).filter(|date| crate::input::YEARS.contains(&date.year()))
+}
+
+/// A date in any of the forms people write, whatever its year.
+pub fn parse_any_date(text: &str) -> Option<Date> {
     let text = text.trim().trim_end_matches('.');
     if let Ok(date) = Date::parse(text, &time::format_description::well_known::Iso8601::DATE) {
         return Some(date);

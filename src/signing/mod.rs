@@ -661,7 +661,7 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     if name.is_empty() {
         errors.add("full_name", "Enter your full name");
     } else if name.chars().count() > MAX_TEXT
-        || name.chars().any(char::is_control)
+        || crate::input::unusable(name, false).is_some()
         || !same_name(name, account_name)
     {
         errors.add(
@@ -678,7 +678,7 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
                 "role",
                 format!("Role within the school must be {MAX_TEXT} characters or fewer"),
             );
-        } else if role.chars().any(char::is_control) {
+        } else if crate::input::unusable(role, false).is_some() {
             errors.add(
                 "role",
                 "Role within the school must only include letters, numbers and punctuation",
@@ -744,7 +744,9 @@ async fn sign(
         .iter()
         .map(|a: &Acknowledgement| (a.id.as_str(), form.ack.contains(&a.id)))
         .collect();
-    let role = version.asks_role().then(|| form.role.trim().to_owned());
+    let role = version
+        .asks_role()
+        .then(|| crate::input::composed(&form.role));
     let user_agent: Option<String> = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -788,7 +790,7 @@ async fn sign(
             school_id: member.school.id,
             membership_id: member.membership_id,
             version_id: version.id,
-            full_name: form.full_name.trim().to_owned(),
+            full_name: crate::input::composed(&form.full_name),
             role_stated: role,
             acknowledgements: serde_json::to_value(&ticks).map_err(anyhow::Error::from)?,
             content_sha256: version.content_sha256.clone(),

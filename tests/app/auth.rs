@@ -62,7 +62,7 @@ async fn an_unknown_email_and_a_wrong_password_get_the_same_answer_in_similar_ti
         pages.push((unknown, wrong));
     }
     for (unknown, wrong) in &pages {
-        assert_eq!(unknown.status, StatusCode::OK);
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(unknown.status, wrong.status);
         let strip = |body: &str| {
             body.replace("nobody@cranbrook.example", "")
@@ -91,7 +91,7 @@ async fn empty_sign_in_fields_get_messages_next_to_them() {
     let page = app
         .post("/sign-in", &[("email", ""), ("password", "")])
         .await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     page.assert_contains("There is a problem");
     page.assert_contains(r##"<a href="#email">Enter your email address</a>"##);
     page.assert_contains(r##"<a href="#password">Enter your password</a>"##);

@@ -245,7 +245,11 @@ async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
         .send()
         .await
         .unwrap();
-    assert_eq!(sign_in.status(), StatusCode::OK, "no demo account exists");
+    assert_eq!(
+        sign_in.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no demo account exists"
+    );
     let users: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&pool)
         .await

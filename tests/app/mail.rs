@@ -374,7 +374,7 @@ async fn a_forgotten_password_is_reset_by_a_single_use_link() {
         .await;
     assert_eq!(
         old.status,
-        StatusCode::OK,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "the old password no longer works"
     );
     let new = app

@@ -11,6 +11,7 @@ mod compliance;
 mod database;
 mod email_changes;
 mod faults;
+mod input;
 mod mail;
 mod publishing;
 mod samples;

@@ -23,7 +23,7 @@ fn next_year() -> String {
 }
 
 /// Starts next year's Cranbrook version from the published one; returns the draft's path.
-async fn start_clone(app: &TestApp) -> String {
+pub async fn start_clone(app: &TestApp) -> String {
     let policy = policy_id(app, CRANBROOK).await;
     let page = app
         .post(
@@ -36,7 +36,7 @@ async fn start_clone(app: &TestApp) -> String {
 }
 
 /// The edit form's fields for a Cranbrook draft, with `body` as its text.
-fn draft_fields(body: &str) -> Vec<(&'static str, String)> {
+pub fn draft_fields(body: &str) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("label", "2025-26".to_owned()),
         (

@@ -360,7 +360,10 @@ async fn every_response_carries_the_security_headers() {
 async fn one_address_is_limited_at_the_sign_in_and_reset_forms() {
     let app = spawn_app_with(|s| s.attempts_per_minute = 3).await;
     for _ in 0..3 {
-        assert_eq!(wrong_password(&app, STAFF).await.status, StatusCode::OK);
+        assert_eq!(
+            wrong_password(&app, STAFF).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
     let limited = wrong_password(&app, STAFF).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
