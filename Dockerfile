@@ -16,7 +16,8 @@ COPY static static
 COPY src src
 RUN cargo build --release --locked --bin aup-portal
 
-# Run: a small image, the binary alone, as an unprivileged user. Give it DATABASE_URL.
+# Run: a small image, the binary alone, as an unprivileged user. Give it DATABASE_URL and
+# AUP_SECRET_KEY_FILE, the secret key on a volume of its own.
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \

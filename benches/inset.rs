@@ -364,6 +364,10 @@ fn start_portal(database_url: &str, port: u16) -> Child {
         .env("DATABASE_URL", database_url)
         .env("AUP_BIND", format!("127.0.0.1:{port}"))
         .env("AUP_ATTEMPTS_PER_MINUTE", "100000000")
+        .env(
+            "AUP_SECRET_KEY_FILE",
+            std::env::temp_dir().join("aup-inset-bench-secret.key"),
+        )
         .env("RUST_LOG", "error")
         .env_remove("SMTP_URL")
         .stdout(Stdio::null())

@@ -176,6 +176,13 @@ pub struct Config {
     )]
     pub attempts_per_minute: u32,
 
+    /// The file holding the portal's secret key (created, readable by this user only, if it does
+    /// not exist). Needed with DATABASE_URL: every portal sharing the database uses the same
+    /// file. Unset with the portal's own PostgreSQL: `secret.key` in the data folder, beside
+    /// (not inside) the database. Keep it out of database backups, and back it up apart.
+    #[arg(long, env = "AUP_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+
     /// Folder for the portal's own PostgreSQL and other files it keeps.
     #[arg(long, env = "AUP_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,

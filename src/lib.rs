@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mail;
 pub mod policies;
 pub mod seal;
+pub mod secret_key;
 pub mod signing;
 pub mod startup;
 pub mod web;
@@ -49,7 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             (cluster.connect_options(), Some(cluster))
         }
     };
-    let outcome = run_command(&config, cli.command, options).await;
+    let outcome = run_command(&config, cli.command, options, cluster.is_some()).await;
     if let Some(cluster) = &cluster {
         stop_cluster(cluster);
     }
@@ -66,6 +67,7 @@ async fn run_command(
     config: &Config,
     command: Command,
     options: PgConnectOptions,
+    embedded: bool,
 ) -> anyhow::Result<()> {
     let pool = db::connect(options).await?;
     db::migrate(&pool).await?;
@@ -228,11 +230,15 @@ async fn run_command(
             }
             Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
         },
-        Command::Serve => serve(config, pool, None).await,
+        Command::Serve => {
+            let key = secret_key(config, embedded, &pool).await?;
+            serve(config, pool, key, None).await
+        }
         Command::Demo { password } => {
+            let key = secret_key(config, embedded, &pool).await?;
             let password = password.unwrap_or_else(demo::generate_password);
             demo::seed(&pool, &password).await?;
-            serve(config, pool, Some(password)).await
+            serve(config, pool, key, Some(password)).await
         }
     }
 }
@@ -256,9 +262,30 @@ fn print_demo_banner(base_url: &str, password: &str) {
     let _ = stdout.flush();
 }
 
+/// The portal's secret key, from its file, checked against the id the database keeps.
+async fn secret_key(
+    config: &Config,
+    embedded: bool,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<secret_key::SecretKey> {
+    let path = match (&config.secret_key_file, embedded) {
+        (Some(path), _) => path.clone(),
+        (None, true) => config.data_dir.join("secret.key"),
+        (None, false) => anyhow::bail!(
+            "DATABASE_URL is set, so the portal needs AUP_SECRET_KEY_FILE: the file holding its secret key, the same file for every portal that shares this database. Name a file that does not exist yet and the portal creates it; keep it out of the database's backups."
+        ),
+    };
+    let key = tokio::task::spawn_blocking(move || secret_key::SecretKey::load_or_create(&path))
+        .await
+        .context("reading the secret key")??;
+    db::check_key(pool, &key).await?;
+    Ok(key)
+}
+
 async fn serve(
     config: &Config,
     pool: sqlx::PgPool,
+    key: secret_key::SecretKey,
     demo_password: Option<String>,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind)
@@ -276,7 +303,7 @@ async fn serve(
     if mailer.is_none() {
         tracing::warn!("SMTP_URL is not set: email waits in the outbox until it is");
     }
-    let app = Application::build(Settings::new(config, base_url), pool, listener);
+    let app = Application::build(Settings::new(config, base_url, key), pool, listener);
     tracing::info!(%address, "serving");
     app.run_until_stopped(shutdown_signal(), Some(mailer)).await
 }

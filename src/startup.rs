@@ -26,7 +26,9 @@ use crate::{
     config::Config,
     error::AppError,
     jobs::ReminderPolicy,
-    mail, policies, signing, web,
+    mail, policies,
+    secret_key::SecretKey,
+    signing, web,
 };
 
 /// How long requests in flight may take to finish once the portal is told to stop.
@@ -42,11 +44,14 @@ pub struct Settings {
     pub reminders: ReminderPolicy,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub attempts_per_minute: u32,
+    /// Seals the secrets the portal keeps and keys the hashes it must not keep in clear.
+    pub secret: Arc<SecretKey>,
 }
 
 impl Settings {
-    pub fn new(config: &Config, base_url: String) -> Self {
+    pub fn new(config: &Config, base_url: String, secret: SecretKey) -> Self {
         Settings {
+            secret: Arc::new(secret),
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -67,6 +72,7 @@ impl Settings {
             reminders: ReminderPolicy::default(),
             trusted_proxies: vec![],
             attempts_per_minute: 30,
+            secret: Arc::new(SecretKey::generate(1)),
         }
     }
 

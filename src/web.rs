@@ -191,8 +191,22 @@ impl tower_governor::key_extractor::KeyExtractor for ClientIpKey {
     ) -> Result<Self::Key, tower_governor::GovernorError> {
         req.extensions()
             .get::<ClientIp>()
-            .map(|ip| ip.0)
+            .map(|ip| budget_of(ip.0))
             .ok_or(tower_governor::GovernorError::UnableToExtractKey)
+    }
+}
+
+/// Whose budget an address spends: its own for IPv4, its /64 for IPv6, since one home or
+/// phone is given a whole /64 and could otherwise draw a new address for every guess.
+pub fn budget_of(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+        v4 => v4,
     }
 }
 
@@ -262,6 +276,16 @@ mod tests {
         headers.insert("x-forwarded-for", xff.parse().unwrap());
         let trusted: Vec<std::net::IpAddr> = trusted.iter().map(|t| t.parse().unwrap()).collect();
         client_ip(peer.parse().unwrap(), &headers, &trusted).to_string()
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64_and_ipv4_clients_have_their_own() {
+        let of = |ip: &str| budget_of(ip.parse().unwrap()).to_string();
+        assert_eq!(of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(of("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::");
+        assert_ne!(of("2001:db8:1:3::1"), of("2001:db8:1:2::1"));
+        assert_eq!(of("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(of("203.0.113.9"), "203.0.113.9");
     }
 
     #[test]

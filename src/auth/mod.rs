@@ -127,9 +127,14 @@ async fn sign_in(
         )
         .fetch_optional(&state.pool)
         .await?;
-        let (stored, locked_minutes) = match &user {
-            Some(u) => (u.password_hash.clone(), u.locked_minutes),
-            None => (None, 0),
+        // An address without an account is counted under a keyed hash of itself.
+        let miss = user
+            .is_none()
+            .then(|| throttle::miss_key(&state.settings.secret, &email));
+        let (stored, locked_minutes) = match (&user, &miss) {
+            (Some(u), _) => (u.password_hash.clone(), u.locked_minutes),
+            (None, Some(key)) => (None, throttle::miss_locked_minutes(&state.pool, key).await?),
+            (None, None) => (None, 0),
         };
         // Unknown people are checked against a dummy hash: same answer, same time.
         let ok = password::verify(stored, form.password).await?;
@@ -171,9 +176,22 @@ async fn sign_in(
                     None => errors.add("email", WRONG_SIGN_IN),
                 }
             }
+            None if locked_minutes > 0 => {
+                audit::record(&state.pool, None, None, "sign_in_refused_locked", "", None).await?;
+                errors.add("email", throttle::locked_message(locked_minutes));
+                status = StatusCode::TOO_MANY_REQUESTS;
+            }
             None => {
                 audit::record(&state.pool, None, None, "sign_in_failed", "", None).await?;
-                errors.add("email", WRONG_SIGN_IN);
+                let key = miss.unwrap_or_default();
+                match throttle::record_miss(&state.pool, &key).await? {
+                    Some(minutes) => {
+                        audit::record(&state.pool, None, None, "account_locked", "", None).await?;
+                        errors.add("email", throttle::locked_message(minutes));
+                        status = StatusCode::TOO_MANY_REQUESTS;
+                    }
+                    None => errors.add("email", WRONG_SIGN_IN),
+                }
             }
         }
     }

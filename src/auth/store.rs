@@ -112,6 +112,9 @@ impl PgSessions {
             if let Err(err) = swept {
                 tracing::warn!(error = %err, "could not delete expired sessions");
             }
+            if let Err(err) = super::throttle::forget_old_misses(&self.pool).await {
+                tracing::warn!(error = %err, "could not forget old failed sign-ins");
+            }
         }
     }
 }

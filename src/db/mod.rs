@@ -85,3 +85,25 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .await
         .context("applying database migrations")
 }
+
+/// Records the secret key's id on first use, and refuses a key the database's secrets were
+/// not sealed with: a portal with the wrong key file stops here, with a message that says so.
+pub async fn check_key(pool: &PgPool, key: &crate::secret_key::SecretKey) -> anyhow::Result<()> {
+    let id = key.id();
+    let version = i32::try_from(key.version).context("key version")?;
+    let known = sqlx::query_scalar!(
+        "insert into secret_key_id (key_id, version) values ($1, $2)
+         on conflict (singleton) do update set key_id = secret_key_id.key_id
+         returning key_id",
+        id,
+        version
+    )
+    .fetch_one(pool)
+    .await?;
+    if known != id {
+        anyhow::bail!(
+            "the secret key file holds key {id}, but this database's secrets were sealed with key {known}. Start the portal with the key file it was set up with (AUP_SECRET_KEY_FILE), or restore it from where you keep it apart from the database's backups."
+        );
+    }
+    Ok(())
+}

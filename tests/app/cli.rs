@@ -21,8 +21,14 @@ pub fn portal() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("RUST_LOG", "warn");
+    cmd.env("RUST_LOG", "warn")
+        .env("AUP_SECRET_KEY_FILE", test_key_file());
     cmd
+}
+
+/// One secret key file for every portal the tests start (each creates it if it is missing).
+pub fn test_key_file() -> std::path::PathBuf {
+    std::env::temp_dir().join("aup-portal-tests-secret.key")
 }
 
 pub struct Running(pub Child);
@@ -82,6 +88,50 @@ fn help_explains_every_setting() {
             "--help does not mention {text}:\n{help}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_shared_database_needs_the_key_file_and_refuses_another_key() {
+    let (_pool, url) = fresh_database().await;
+    let without = portal()
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env_remove("AUP_SECRET_KEY_FILE")
+        .env("AUP_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!without.status.success());
+    let said = String::from_utf8_lossy(&without.stderr);
+    assert!(said.contains("needs AUP_SECRET_KEY_FILE"), "{said}");
+
+    let dir = std::env::temp_dir().join(format!("aup-keys-{}", uuid::Uuid::new_v4().simple()));
+    let first = dir.join("first.key");
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_SECRET_KEY_FILE", &first)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    let running = start(cmd, "Demo accounts");
+    drop(running);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key file is the portal user's alone");
+
+    let other = portal()
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("AUP_SECRET_KEY_FILE", dir.join("other.key"))
+        .env("AUP_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        said.contains("this database's secrets were sealed with key"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

@@ -600,3 +600,44 @@ async fn a_first_enrolment_cannot_replace_a_factor_enrolled_in_the_meantime() {
         Some("/sign-in")
     );
 }
+
+#[tokio::test]
+async fn the_lock_does_not_tell_who_has_an_account() {
+    let app = spawn_app().await;
+    let nobody = "nobody@cranbrook.example";
+    let mut answers = vec![];
+    for email in [STAFF, nobody] {
+        let mut pages = vec![];
+        for _ in 0..11 {
+            pages.push(wrong_password(&app, email).await);
+        }
+        answers.push(
+            pages
+                .iter()
+                .map(|page| (page.status, page.body.replace(email, "EMAIL")))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the same answers, attempt by attempt"
+    );
+    assert_eq!(answers[1][9].0, StatusCode::TOO_MANY_REQUESTS);
+    assert!(answers[1][9].1.contains("Wait 1 minute"));
+    // Counted under a keyed hash: the table never holds the address.
+    let keys: Vec<String> = sqlx::query_scalar("select address_mac from sign_in_misses")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(!keys[0].contains("nobody"));
+    // A day later the row is forgotten.
+    sqlx::query("update sign_in_misses set last_failed_at = now() - interval '25 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    aup_portal::auth::throttle::forget_old_misses(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.count("select count(*) from sign_in_misses").await, 0);
+}
