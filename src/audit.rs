@@ -94,8 +94,12 @@ async fn audit_log(
                         e.id as seq
                  from audit_events e
                  where (e.school_id = $1
-                        or (e.school_id is null and e.actor_user_id in
-                              (select user_id from memberships where school_id = $1)))
+                        -- A member's own sign-ins and password changes, from the day they
+                        -- joined: not before, and not while an offer waits for its answer.
+                        or (e.school_id is null and exists
+                              (select 1 from memberships m
+                               where m.school_id = $1 and m.user_id = e.actor_user_id
+                                 and m.joined_at <= e.at)))
                    and e.action <> 'agreement_signed'
                    and ($2::text is null or e.action = $2)
                  union all
@@ -115,7 +119,8 @@ async fn audit_log(
     let actions = sqlx::query_scalar!(
         r#"select distinct action as "action!" from audit_events e
            where e.school_id = $1
-              or (e.school_id is null and e.actor_user_id in (select user_id from memberships where school_id = $1))
+              or (e.school_id is null and exists (select 1 from memberships m
+                   where m.school_id = $1 and m.user_id = e.actor_user_id and m.joined_at <= e.at))
            union
            select 'agreement_signed' where exists
              (select 1 from memberships m join agreements a on a.membership_id = m.id

@@ -96,7 +96,8 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
             "insert into memberships (user_id, school_id, grp, job_title, roles) values ($1, $2, $3, $4, $5)
              on conflict on constraint memberships_user_school_key do update
                  set grp = excluded.grp, job_title = excluded.job_title, roles = excluded.roles,
-                     status = 'active', left_on = null",
+                     status = 'active', left_on = null, pending_name = null,
+                     joined_at = coalesce(memberships.joined_at, now())",
             user_id,
             school_id,
             person.grp,

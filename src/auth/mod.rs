@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod email_change;
+pub mod memberships;
 pub mod password;
 pub mod reauth;
 pub mod session;
@@ -45,6 +46,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .route("/sign-out", post(sign_out))
         .merge(limited)
         .merge(account::router())
+        .merge(memberships::router())
 }
 
 #[derive(Template, WebTemplate)]
@@ -217,6 +219,20 @@ async fn sign_out(session: Session) -> Result<Redirect> {
 struct SchoolsPage {
     nav: Nav,
     schools: Vec<SchoolLink>,
+    offers: Vec<memberships::Offer>,
+    notice: Option<&'static str>,
+}
+
+impl SchoolsPage {
+    fn group<'a>(&self, key: &'a str) -> &'a str {
+        crate::policies::group_name(key)
+    }
+}
+
+#[derive(Deserialize)]
+struct SchoolsQuery {
+    accepted: Option<String>,
+    declined: Option<String>,
 }
 
 struct SchoolLink {
@@ -224,8 +240,13 @@ struct SchoolLink {
     name: String,
 }
 
-/// One school: straight to it. Several (a DPO serving many schools): choose.
-async fn schools(State(state): State<AppState>, user: CurrentUser) -> Result<Response> {
+/// One school: straight to it. Several (a DPO serving many schools), or an offer waiting for
+/// an answer: choose.
+async fn schools(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<SchoolsQuery>,
+) -> Result<Response> {
     let schools = sqlx::query_as!(
         SchoolLink,
         r#"select s.slug, s.name from memberships m join schools s on s.id = m.school_id
@@ -234,12 +255,22 @@ async fn schools(State(state): State<AppState>, user: CurrentUser) -> Result<Res
     )
     .fetch_all(&state.pool)
     .await?;
-    if let [only] = schools.as_slice() {
+    let offers = memberships::waiting(&state.pool, user.id).await?;
+    let notice = if query.accepted.is_some() {
+        Some("You have joined the school. Its policies are waiting for you below.")
+    } else if query.declined.is_some() {
+        Some("You have declined the school's offer. It has been removed.")
+    } else {
+        None
+    };
+    if let ([only], true, None) = (schools.as_slice(), offers.is_empty(), notice) {
         return Ok(Redirect::to(&format!("/s/{}/", only.slug)).into_response());
     }
     Ok(SchoolsPage {
         nav: user.nav(),
         schools,
+        offers,
+        notice,
     }
     .into_response())
 }

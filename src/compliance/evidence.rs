@@ -214,8 +214,9 @@ async fn evidence(
 ) -> Result<(PersonFacts, Option<String>, Vec<EvidenceRow>)> {
     let person = sqlx::query_as!(
         PersonFacts,
-        "select u.id as user_id, u.full_name, u.email, m.grp, m.job_title, m.status from memberships m join users u on u.id = m.user_id
-         where m.id = $1 and m.school_id = $2",
+        r#"select u.id as user_id, coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp,
+                  m.job_title, m.status from memberships m join users u on u.id = m.user_id
+           where m.id = $1 and m.school_id = $2"#,
         membership_id,
         member.school.id
     )

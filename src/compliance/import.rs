@@ -199,7 +199,8 @@ pub async fn plan(
 ) -> sqlx::Result<Vec<Planned>> {
     let emails: Vec<String> = rows.iter().map(|r| r.email.to_lowercase()).collect();
     let existing = sqlx::query!(
-        "select m.id, lower(u.email) as \"email!\", u.full_name, m.grp, m.job_title, m.status
+        "select m.id, lower(u.email) as \"email!\", coalesce(m.pending_name, u.full_name) as \"full_name!\",
+                m.grp, m.job_title, m.status
          from memberships m join users u on u.id = m.user_id
          where m.school_id = $1 and lower(u.email) = any($2)",
         school_id,
@@ -233,7 +234,7 @@ pub async fn plan(
                             }
                         ));
                     }
-                    if e.status != "active" {
+                    if e.status == "left" {
                         changes.push("back from having left".to_owned());
                     }
                     if changes.is_empty() {
@@ -285,21 +286,27 @@ pub async fn apply(
             }
             Outcome::Change(membership_id, _) => {
                 // The name is shared with any other school the person belongs to: left alone then.
+                // An offer not yet accepted keeps the school's own name, and stays an offer.
                 sqlx::query!(
-                    "update users set full_name = $2 where id = (select user_id from memberships where id = $1)
-                     and (select count(*) from memberships m where m.user_id = users.id) = 1",
+                    "update users set full_name = $2
+                     where id = (select user_id from memberships where id = $1 and status <> 'pending')
+                       and (select count(*) from memberships m where m.user_id = users.id) = 1",
                     membership_id,
                     row.full_name
                 )
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query!(
-                    "update memberships set grp = $3, job_title = $4, status = 'active', left_on = null
+                    "update memberships set grp = $3, job_title = $4,
+                         status = case when status = 'pending' then 'pending' else 'active' end,
+                         pending_name = case when status = 'pending' then $5 end,
+                         left_on = null
                      where id = $1 and school_id = $2",
                     membership_id,
                     school_id,
                     row.grp,
-                    row.job_title
+                    row.job_title,
+                    row.full_name
                 )
                 .execute(&mut *tx)
                 .await?;

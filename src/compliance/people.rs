@@ -195,19 +195,20 @@ async fn list(
     };
     let people = sqlx::query_as!(
         PersonRow,
-        r#"select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status,
+        r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
+                  u.email, m.grp, m.job_title, m.status,
                   case when $7::uuid is null then null
                        else exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)
                   end as signed
            from memberships m join users u on u.id = m.user_id
            where m.school_id = $1
-             and ($2 = '%%' or u.full_name ilike $2 or u.email ilike $2)
+             and ($2 = '%%' or coalesce(m.pending_name, u.full_name) ilike $2 or u.email ilike $2)
              and ($3::text is null or m.grp = $3)
              and ($4::text is null or m.job_title = $4)
              and ($5::text is null or m.status = $5)
              and ($6::bool is null or $7::uuid is null
                   or $6 = exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7))
-           order by u.full_name, u.email
+           order by m.status = 'pending', coalesce(m.pending_name, u.full_name), u.email
            limit 2000"#,
         manager.school.id,
         pattern,
@@ -387,8 +388,10 @@ pub async fn add_person(
     )
     .fetch_optional(&mut *db)
     .await?;
-    let (user_id, has_password) = match user {
-        Some(u) => (u.id, u.has_password),
+    // An address that already has an account gets an offer the person accepts: the school
+    // learns nothing of the account (its name, its history) until they do.
+    let (user_id, has_password, offered) = match user {
+        Some(u) => (u.id, u.has_password, true),
         None => (
             sqlx::query_scalar!(
                 "insert into users (email, full_name) values ($1, $2) returning id",
@@ -398,16 +401,23 @@ pub async fn add_person(
             .fetch_one(&mut *db)
             .await?,
             false,
+            false,
         ),
     };
     let membership = sqlx::query_scalar!(
-        "insert into memberships (user_id, school_id, grp, job_title, roles) values ($1, $2, $3, $4, $5)
+        "insert into memberships (user_id, school_id, grp, job_title, roles, status, pending_name, joined_at)
+         values ($1, $2, $3, $4, $5,
+                 case when $6 then 'pending' else 'active' end,
+                 case when $6 then $7 end,
+                 case when $6 then null else now() end)
          returning id",
         user_id,
         school_id,
         grp,
         job_title,
-        roles
+        roles,
+        offered,
+        full_name
     )
     .fetch_one(&mut *db)
     .await;
@@ -418,6 +428,9 @@ pub async fn add_person(
         }
         Err(err) => return Err(err.into()),
     };
+    if offered {
+        crate::auth::memberships::offer(db, membership_id, base_url).await?;
+    }
     if !has_password {
         tokens::invite(db, user_id, school_id, base_url).await?;
     }
@@ -427,7 +440,7 @@ pub async fn add_person(
         actor,
         "person_added",
         &membership_id.to_string(),
-        Some(serde_json::json!({ "roles": roles, "group": grp })),
+        Some(serde_json::json!({ "roles": roles, "group": grp, "pending": offered })),
     )
     .await?;
     Ok(Ok(membership_id))
@@ -504,7 +517,8 @@ pub(super) async fn load_person(
 ) -> Result<Person> {
     sqlx::query_as!(
         Person,
-        r#"select m.id as membership_id, u.id as user_id, u.full_name, u.email, m.grp, m.job_title, m.roles,
+        r#"select m.id as membership_id, u.id as user_id,
+                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title, m.roles,
                   m.status, m.left_on, u.password_hash is not null as "has_password!"
            from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,
@@ -616,13 +630,24 @@ async fn save(
         );
     }
     if errors.is_empty() {
-        sqlx::query!(
-            "update users set full_name = $2 where id = $1",
-            before.user_id,
-            person.full_name
-        )
-        .execute(&mut *tx)
-        .await?;
+        // While an offer waits, the name is the school's own, kept on the membership.
+        if before.status == "pending" {
+            sqlx::query!(
+                "update memberships set pending_name = $2 where id = $1",
+                membership_id,
+                person.full_name
+            )
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query!(
+                "update users set full_name = $2 where id = $1",
+                before.user_id,
+                person.full_name
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         let corrected = if email_changed {
             email_change::change_by_manager(
                 &mut tx,
@@ -862,14 +887,18 @@ async fn leave(
         }
     };
     let mut tx = state.pool.begin().await?;
-    sqlx::query!(
-        "update memberships set status = 'left', left_on = $3 where id = $1 and school_id = $2",
+    let marked = sqlx::query!(
+        "update memberships set status = 'left', left_on = $3
+         where id = $1 and school_id = $2 and status = 'active'",
         person.membership_id,
         manager.school.id,
         left_on
     )
     .execute(&mut *tx)
     .await?;
+    if marked.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
     // A leaver's sessions end, unless they still belong to another school; this school's
     // pages are closed to them at once by the membership check.
     sqlx::query!(
@@ -906,13 +935,18 @@ async fn reactivate(
         return Err(AppError::Forbidden);
     }
     let mut tx = state.pool.begin().await?;
-    sqlx::query!(
-        "update memberships set status = 'active', left_on = null where id = $1 and school_id = $2",
+    // Only a leaver comes back: an offer waiting for its answer is the person's to accept.
+    let back = sqlx::query!(
+        "update memberships set status = 'active', left_on = null
+         where id = $1 and school_id = $2 and status = 'left'",
         person.membership_id,
         manager.school.id
     )
     .execute(&mut *tx)
     .await?;
+    if back.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
     audit::record(
         &mut *tx,
         Some(manager.school.id),

@@ -152,3 +152,11 @@ email!(
     EmailConfirmHtml = "email/email_confirm.html",
     { first_name: &'a str, link: &'a str, expires: &'a str }
 );
+
+email!(
+    /// To a person who already has an account, when a school adds their address.
+    MembershipOffer,
+    MembershipOfferText = "email/membership_offer.txt",
+    MembershipOfferHtml = "email/membership_offer.html",
+    { school_name: &'a str, link: &'a str }
+);

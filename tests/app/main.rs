@@ -13,6 +13,7 @@ mod email_changes;
 mod faults;
 mod input;
 mod mail;
+mod memberships;
 mod publishing;
 mod samples;
 mod security;
