@@ -30,6 +30,10 @@ pub enum Command {
     },
     /// Apply the database migrations, then exit.
     Migrate,
+    /// Rotate the secret key: add a new key to the key file, seal every authenticator secret
+    /// again with it, and keep the old keys only to check what they made. Restart every
+    /// portal that shares the database afterwards.
+    RotateKey,
     /// Import policies from the plain text of their documents, each into a new draft version.
     ImportPolicy {
         /// Text files, one policy each, as copied from the Word document.

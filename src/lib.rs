@@ -230,6 +230,24 @@ async fn run_command(
             }
             Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
         },
+        Command::RotateKey => {
+            let path = key_path(config, embedded)?;
+            let key = secret_key(config, embedded, &pool).await?;
+            let next = key.rotated();
+            let staged = staged_path(&path);
+            let _ = std::fs::remove_file(&staged);
+            next.write_new(&staged)?;
+            let sealed = auth::two_factor::seal_again(&pool, &next).await?;
+            std::fs::rename(&staged, &path)
+                .with_context(|| format!("cannot replace {}", path.display()))?;
+            println!(
+                "The secret key is now version {} ({}): {sealed} authenticator secrets sealed again. Restart every portal that shares this database, and back up {} again.",
+                next.version,
+                next.id(),
+                path.display()
+            );
+            Ok(())
+        }
         Command::Serve => {
             let key = secret_key(config, embedded, &pool).await?;
             serve(config, pool, key, None).await
@@ -262,23 +280,53 @@ fn print_demo_banner(base_url: &str, password: &str) {
     let _ = stdout.flush();
 }
 
-/// The portal's secret key, from its file, checked against the id the database keeps.
+/// Where the secret key file is: AUP_SECRET_KEY_FILE, or beside the portal's own database.
+fn key_path(config: &Config, embedded: bool) -> anyhow::Result<std::path::PathBuf> {
+    match (&config.secret_key_file, embedded) {
+        (Some(path), _) => Ok(path.clone()),
+        (None, true) => Ok(config.data_dir.join("secret.key")),
+        (None, false) => anyhow::bail!(
+            "DATABASE_URL is set, so the portal needs AUP_SECRET_KEY_FILE: the file holding its secret key, the same file for every portal that shares this database. Name a file that does not exist yet and the portal creates it; keep it out of the database's backups."
+        ),
+    }
+}
+
+/// Where a rotation writes the new keys before the database has moved to them.
+fn staged_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".next");
+    path.with_file_name(name)
+}
+
+/// The portal's secret key, from its file, checked against the id the database keeps; any
+/// authenticator secret still in clear is sealed with it.
 async fn secret_key(
     config: &Config,
     embedded: bool,
     pool: &sqlx::PgPool,
 ) -> anyhow::Result<secret_key::SecretKey> {
-    let path = match (&config.secret_key_file, embedded) {
-        (Some(path), _) => path.clone(),
-        (None, true) => config.data_dir.join("secret.key"),
-        (None, false) => anyhow::bail!(
-            "DATABASE_URL is set, so the portal needs AUP_SECRET_KEY_FILE: the file holding its secret key, the same file for every portal that shares this database. Name a file that does not exist yet and the portal creates it; keep it out of the database's backups."
-        ),
-    };
-    let key = tokio::task::spawn_blocking(move || secret_key::SecretKey::load_or_create(&path))
+    let path = key_path(config, embedded)?;
+    let read = path.clone();
+    let key = tokio::task::spawn_blocking(move || secret_key::SecretKey::load_or_create(&read))
         .await
         .context("reading the secret key")??;
-    db::check_key(pool, &key).await?;
+    let key = match db::check_key(pool, &key).await {
+        Ok(()) => key,
+        // A rotation that stopped after the database moved on, before the file did: finish it.
+        Err(err) => match secret_key::SecretKey::load(&staged_path(&path))? {
+            Some(staged) if db::check_key(pool, &staged).await.is_ok() => {
+                std::fs::rename(staged_path(&path), &path)
+                    .with_context(|| format!("cannot replace {}", path.display()))?;
+                tracing::warn!("finished a key rotation that had stopped half-way");
+                staged
+            }
+            _ => return Err(err),
+        },
+    };
+    let sealed = auth::two_factor::seal_clear_secrets(pool, &key).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed authenticator secrets kept in clear");
+    }
     Ok(key)
 }
 

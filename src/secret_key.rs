@@ -17,11 +17,14 @@ use ring::{aead, hmac};
 /// What the first line of a key file says, before the version and the key.
 const HEADER: &str = "aup-secret-key v1";
 
+/// The portal's keys: the current one, which seals and keys everything new, and those it
+/// replaced, kept so that what they sealed or keyed before a rotation still opens.
 #[derive(Clone)]
 pub struct SecretKey {
-    /// Goes up by one at each rotation; every ciphertext says which version sealed it.
+    /// The current key's version: it goes up by one at each rotation.
     pub version: u32,
-    bytes: [u8; 32],
+    /// Every key by version, oldest first; the last is the current one.
+    keys: Vec<(u32, [u8; 32])>,
 }
 
 /// Never printed, even in a debug log.
@@ -35,39 +38,66 @@ impl SecretKey {
     pub fn generate(version: u32) -> Self {
         SecretKey {
             version,
-            bytes: rand::random(),
+            keys: vec![(version, rand::random())],
         }
     }
 
+    /// These keys and a new current one, for a rotation.
+    pub fn rotated(&self) -> Self {
+        let version = self.version + 1;
+        let mut keys = self.keys.clone();
+        keys.push((version, rand::random()));
+        SecretKey { version, keys }
+    }
+
     fn parse(text: &str) -> anyhow::Result<Self> {
-        let line = text.lines().next().unwrap_or_default();
-        let rest = line
-            .strip_prefix(HEADER)
-            .context("it does not start with 'aup-secret-key v1'")?;
-        let mut words = rest.split_whitespace();
-        let (Some(version), Some(hex), None) = (words.next(), words.next(), words.next()) else {
-            bail!("its line should read 'aup-secret-key v1 <version> <64 hex digits>'");
+        let mut keys = vec![];
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            let rest = line
+                .strip_prefix(HEADER)
+                .context("a line does not start with 'aup-secret-key v1'")?;
+            let mut words = rest.split_whitespace();
+            let (Some(version), Some(hex), None) = (words.next(), words.next(), words.next())
+            else {
+                bail!("each line should read 'aup-secret-key v1 <version> <64 hex digits>'");
+            };
+            let version: u32 = version.parse().context("a version is not a number")?;
+            let bytes = decode_hex(hex).context("a key is not 64 hex digits")?;
+            keys.push((version, bytes));
+        }
+        keys.sort_by_key(|(version, _)| *version);
+        let Some(&(version, _)) = keys.last() else {
+            bail!("it holds no key");
         };
-        let version = version.parse().context("its version is not a number")?;
-        let bytes = decode_hex(hex).context("its key is not 64 hex digits")?;
-        Ok(SecretKey { version, bytes })
+        Ok(SecretKey { version, keys })
     }
 
     fn to_text(&self) -> String {
-        format!("{HEADER} {} {}\n", self.version, hex(&self.bytes))
+        self.keys
+            .iter()
+            .map(|(version, bytes)| format!("{HEADER} {version} {}\n", hex(bytes)))
+            .collect()
     }
 
-    /// Reads the key at `path`, creating it (readable by this user only) if there is none.
-    /// Of several portals creating it at once, one wins and the others read its key.
+    fn bytes(&self, version: u32) -> Option<&[u8; 32]> {
+        self.keys
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, bytes)| bytes)
+    }
+
+    fn current(&self) -> &[u8; 32] {
+        // `parse`, `generate` and `rotated` never leave the list without the current version.
+        self.bytes(self.version).unwrap_or(&[0; 32])
+    }
+
+    /// Reads the keys at `path`, creating the file (readable by this user only) with a new
+    /// key if there is none. Of several portals creating it at once, one wins and the others
+    /// read its key.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
-        match fs::read_to_string(path) {
-            Ok(text) => {
-                warn_if_readable_by_others(path);
-                Self::parse(&text).with_context(|| {
-                    format!("the secret key file {} cannot be read", path.display())
-                })
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+        match Self::load(path)? {
+            Some(key) => Ok(key),
+            None => {
                 let key = Self::generate(1);
                 match key.write_new(path) {
                     Ok(()) => Ok(key),
@@ -78,12 +108,25 @@ impl SecretKey {
                     Err(err) => Err(err),
                 }
             }
+        }
+    }
+
+    /// The keys at `path`, or None if there is no such file.
+    pub fn load(path: &Path) -> anyhow::Result<Option<Self>> {
+        match fs::read_to_string(path) {
+            Ok(text) => {
+                warn_if_readable_by_others(path);
+                Self::parse(&text).map(Some).with_context(|| {
+                    format!("the secret key file {} cannot be read", path.display())
+                })
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err)
                 .with_context(|| format!("cannot read the secret key file {}", path.display())),
         }
     }
 
-    /// Writes the key to `path`, which must not exist yet: written beside it, then linked
+    /// Writes the keys to `path`, which must not exist yet: written beside it, then linked
     /// into place, so nobody ever reads half a key.
     pub fn write_new(&self, path: &Path) -> anyhow::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -102,52 +145,46 @@ impl SecretKey {
         linked.with_context(|| format!("cannot create the secret key file {}", path.display()))
     }
 
-    /// Replaces the key file at `path` with this key, atomically.
-    pub fn replace(&self, path: &Path) -> anyhow::Result<()> {
-        let scratch = scratch_path(path);
-        self.write_new(&scratch)?;
-        fs::rename(&scratch, path)
-            .with_context(|| format!("cannot replace the secret key file {}", path.display()))
-    }
-
-    /// The key's public name, kept in the database: HMAC of a fixed label, 16 hex digits.
+    /// The current key's public name, kept in the database: an HMAC of a fixed label.
     pub fn id(&self) -> String {
-        hex(&self.mac("key id", b"")[..8])
+        hex(&mac_with(self.current(), "key id", b"")[..8])
     }
 
-    /// HMAC-SHA256 under a key derived for `purpose`, so no two uses share a key.
-    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, &self.bytes),
-            purpose.as_bytes(),
-        );
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()), data);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(tag.as_ref());
-        out
-    }
-
-    /// `mac` as lower-case hex, for a column.
+    /// HMAC-SHA256 under the current key, derived for `purpose`, as lower-case hex: for a
+    /// lookup column whose rows live shorter than a key (failed sign-ins, a day).
     pub fn mac_hex(&self, purpose: &str, data: &[u8]) -> String {
-        hex(&self.mac(purpose, data))
+        hex(&mac_with(self.current(), purpose, data))
     }
 
-    fn aead_key(&self) -> aead::LessSafeKey {
-        let derived = self.mac("aead", b"");
-        // CHACHA20_POLY1305 takes exactly 32 bytes, which `derived` is.
-        let unbound = aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &derived)
-            .unwrap_or_else(|_| unreachable!("a 32-byte key fits ChaCha20-Poly1305"));
-        aead::LessSafeKey::new(unbound)
+    /// A keyed hash that outlives rotations: "v<version>:<hex>", checked by `verify_mac`.
+    pub fn mac_versioned(&self, purpose: &str, data: &[u8]) -> String {
+        format!("v{}:{}", self.version, self.mac_hex(purpose, data))
     }
 
-    /// Seals `plaintext`, bound to `context` (who and what it is for: a secret copied to
-    /// another row or purpose does not open): "v<version>.<nonce hex>.<ciphertext hex>".
+    /// Whether `stored`, made by `mac_versioned` with any of these keys, is `data`'s.
+    pub fn verify_mac(&self, purpose: &str, data: &[u8], stored: &str) -> bool {
+        let Some((version, tag)) = stored
+            .strip_prefix('v')
+            .and_then(|rest| rest.split_once(':'))
+        else {
+            return false;
+        };
+        let (Ok(version), Some(tag)) = (version.parse::<u32>(), decode_hex(tag)) else {
+            return false;
+        };
+        self.bytes(version)
+            .is_some_and(|key| hmac::verify(&derived_key(key, purpose), data, &tag).is_ok())
+    }
+
+    /// Seals `plaintext` with the current key, bound to `context` (who and what it is for: a
+    /// secret copied to another row or purpose does not open):
+    /// "v<version>.<nonce hex>.<ciphertext hex>".
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
         let nonce_bytes: [u8; 12] = rand::random();
         let mut sealed = plaintext.to_vec();
         let nonce = aead::Nonce::assume_unique_for_key(nonce_bytes);
         // Only fails for a message longer than ChaCha20 can count, gigabytes.
-        let _ = self.aead_key().seal_in_place_append_tag(
+        let _ = aead_key(self.current()).seal_in_place_append_tag(
             nonce,
             aead::Aad::from(context.as_bytes()),
             &mut sealed,
@@ -155,18 +192,15 @@ impl SecretKey {
         format!("v{}.{}.{}", self.version, hex(&nonce_bytes), hex(&sealed))
     }
 
-    /// The plaintext of what `seal` made with this key and `context`; None if either differs
-    /// or it was changed.
+    /// The plaintext of what `seal` made with any of these keys and `context`; None if the
+    /// key is not here, the context differs or the text was changed.
     pub fn open(&self, context: &str, sealed: &str) -> Option<Vec<u8>> {
         let mut parts = sealed.split('.');
         let version = parts.next()?.strip_prefix('v')?.parse::<u32>().ok()?;
-        if version != self.version {
-            return None;
-        }
+        let key = self.bytes(version)?;
         let nonce: [u8; 12] = decode_hex_vec(parts.next()?)?.try_into().ok()?;
         let mut data = decode_hex_vec(parts.next()?)?;
-        let plain = self
-            .aead_key()
+        let plain = aead_key(key)
             .open_in_place(
                 aead::Nonce::assume_unique_for_key(nonce),
                 aead::Aad::from(context.as_bytes()),
@@ -175,6 +209,27 @@ impl SecretKey {
             .ok()?;
         Some(plain.to_vec())
     }
+}
+
+/// The HMAC key for one purpose, derived from `key`: no two uses share a key.
+fn derived_key(key: &[u8; 32], purpose: &str) -> hmac::Key {
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), purpose.as_bytes());
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+}
+
+fn mac_with(key: &[u8; 32], purpose: &str, data: &[u8]) -> [u8; 32] {
+    let tag = hmac::sign(&derived_key(key, purpose), data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
+
+fn aead_key(key: &[u8; 32]) -> aead::LessSafeKey {
+    let derived = mac_with(key, "aead", b"");
+    // CHACHA20_POLY1305 takes exactly 32 bytes, which `derived` is.
+    let unbound = aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &derived)
+        .unwrap_or_else(|_| unreachable!("a 32-byte key fits ChaCha20-Poly1305"));
+    aead::LessSafeKey::new(unbound)
 }
 
 /// Whether `text` is what `seal` makes (as against a secret stored before sealing began).
@@ -244,6 +299,30 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_key_still_opens_and_checks_what_the_old_one_made() {
+        let old = SecretKey::generate(1);
+        let sealed = old.seal("totp:alice", b"secret");
+        let code = old.mac_versioned("recovery code", b"4f7k2mxq");
+        let new = old.rotated();
+        assert_eq!(new.version, 2);
+        assert_ne!(new.id(), old.id());
+        assert_eq!(
+            new.open("totp:alice", &sealed).as_deref(),
+            Some(&b"secret"[..])
+        );
+        assert!(new.verify_mac("recovery code", b"4f7k2mxq", &code));
+        assert!(!new.verify_mac("recovery code", b"4f7k2mxr", &code));
+        assert!(new.seal("totp:alice", b"secret").starts_with("v2."));
+        let reread = SecretKey::parse(&new.to_text()).unwrap();
+        assert_eq!(reread.id(), new.id());
+        assert_eq!(
+            reread.open("totp:alice", &sealed).as_deref(),
+            Some(&b"secret"[..])
+        );
+        assert_eq!(old.open("totp:alice", &new.seal("totp:alice", b"x")), None);
+    }
+
+    #[test]
     fn a_key_file_is_created_once_private_and_read_back() {
         let dir = std::env::temp_dir().join(format!("aup-key-test-{}", uuid::Uuid::new_v4()));
         let path = dir.join("secret.key");
@@ -252,9 +331,6 @@ mod tests {
         assert_eq!(first.id(), again.id());
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let next = SecretKey::generate(2);
-        next.replace(&path).unwrap();
-        assert_eq!(SecretKey::load_or_create(&path).unwrap().version, 2);
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -76,8 +76,8 @@ async fn session_id(parts: &mut Parts, state: &AppState) -> Result<(Session, Str
     let session = Session::from_request_parts(parts, state)
         .await
         .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!("session layer: {msg}")))?;
-    let id = session.id().ok_or(AppError::SignInRequired)?.to_string();
-    Ok((session, id))
+    let id = session.id().ok_or(AppError::SignInRequired)?;
+    Ok((session, super::store::stored_id(&id)))
 }
 
 /// The session's sign-in, as that query read it, if it is within its timeouts.

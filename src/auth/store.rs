@@ -5,6 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use sqlx::{PgPool, types::Json};
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -12,6 +13,12 @@ use tower_sessions::{
     session::{Id, Record},
     session_store,
 };
+
+/// The key a session is stored under: the SHA-256 of its cookie's value, so the table holds
+/// nothing a reader could present as a cookie.
+pub fn stored_id(id: &Id) -> String {
+    crate::secret_key::hex(&Sha256::digest(id.to_string().as_bytes()))
+}
 
 /// A session's data: what `Record::data` holds.
 type Data = HashMap<String, serde_json::Value>;
@@ -42,7 +49,7 @@ impl SessionStore for PgSessions {
                 "insert into sessions (id, data, expiry_date) values ($1, $2, $3)
                  on conflict (id) do nothing
                  returning true as \"created!\"",
-                record.id.to_string(),
+                stored_id(&record.id),
                 Json(&record.data) as _,
                 record.expiry_date
             )
@@ -61,7 +68,7 @@ impl SessionStore for PgSessions {
             "insert into sessions (id, data, expiry_date) values ($1, $2, $3)
              on conflict (id) do update
              set data = excluded.data, expiry_date = excluded.expiry_date",
-            record.id.to_string(),
+            stored_id(&record.id),
             Json(&record.data) as _,
             record.expiry_date
         )
@@ -75,7 +82,7 @@ impl SessionStore for PgSessions {
         let row = sqlx::query!(
             r#"select data as "data: Json<Data>", expiry_date from sessions
                where id = $1 and expiry_date > now()"#,
-            id.to_string()
+            stored_id(id)
         )
         .fetch_optional(&self.pool)
         .await
@@ -88,7 +95,7 @@ impl SessionStore for PgSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query!("delete from sessions where id = $1", id.to_string())
+        sqlx::query!("delete from sessions where id = $1", stored_id(id))
             .execute(&self.pool)
             .await
             .map_err(backend)?;

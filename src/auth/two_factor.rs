@@ -27,6 +27,7 @@ use super::{
 use crate::{
     audit,
     error::{AppError, Result},
+    secret_key::{self, SecretKey},
     startup::AppState,
     web::{FieldErrors, Nav},
 };
@@ -149,6 +150,84 @@ fn recovery_form(code: &str) -> String {
         .collect()
 }
 
+/// What an authenticator secret is sealed to: its account, and this use.
+fn secret_context(user_id: Uuid) -> String {
+    format!("totp secret:{user_id}")
+}
+
+/// The authenticator secret as the app has it, from what the database keeps. A secret kept
+/// from before sealing began is read as it is (and sealed at the portal's next start).
+fn open_secret(key: &SecretKey, user_id: Uuid, stored: &str) -> Option<String> {
+    if secret_key::is_sealed(stored) {
+        String::from_utf8(key.open(&secret_context(user_id), stored)?).ok()
+    } else {
+        Some(stored.to_owned())
+    }
+}
+
+/// Whether a typed recovery code is the one `stored` keeps: an HMAC under the portal's key,
+/// or, for codes given out before that, their SHA-256.
+fn recovery_matches(key: &SecretKey, typed: &str, stored: &str) -> bool {
+    key.verify_mac("recovery code", typed.as_bytes(), stored) || digest(typed) == stored
+}
+
+/// Seals every authenticator secret still kept in clear: run at start, once the key is known.
+pub async fn seal_clear_secrets(pool: &sqlx::PgPool, key: &SecretKey) -> sqlx::Result<u64> {
+    let clear = sqlx::query!(
+        r#"select id, totp_secret as "secret!" from users
+           where totp_secret is not null and totp_secret not like 'v%.%.%'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut sealed = 0;
+    for row in clear {
+        sealed += sqlx::query!(
+            "update users set totp_secret = $3 where id = $1 and totp_secret = $2",
+            row.id,
+            row.secret,
+            key.seal(&secret_context(row.id), row.secret.as_bytes())
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(sealed)
+}
+
+/// Seals every authenticator secret again with `next`'s current key and records its id, in
+/// one transaction: the rotation's database half. Returns how many were sealed again.
+pub async fn seal_again(pool: &sqlx::PgPool, next: &SecretKey) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query!(
+        r#"select id, totp_secret as "secret!" from users where totp_secret is not null for update"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut count = 0;
+    for row in rows {
+        let secret = open_secret(next, row.id, &row.secret).ok_or_else(|| {
+            anyhow::anyhow!("an authenticator secret does not open with the current key file")
+        })?;
+        sqlx::query!(
+            "update users set totp_secret = $2 where id = $1",
+            row.id,
+            next.seal(&secret_context(row.id), secret.as_bytes())
+        )
+        .execute(&mut *tx)
+        .await?;
+        count += 1;
+    }
+    sqlx::query!(
+        "update secret_key_id set key_id = $1, version = $2, set_at = now()",
+        next.id(),
+        i32::try_from(next.version)?
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
 fn digest(code: &str) -> String {
     Sha256::digest(code.as_bytes())
         .iter()
@@ -212,7 +291,7 @@ async fn check_code(
 ) -> Result<Response> {
     let pending = pending(&session).await?;
     let user = sqlx::query!(
-        r#"select email, totp_secret, totp_last_step,
+        r#"select email, totp_secret, totp_last_step, recovery_codes,
                   greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
            from users where id = $1"#,
         pending.user_id
@@ -235,7 +314,8 @@ async fn check_code(
         let step = user
             .totp_secret
             .as_deref()
-            .and_then(|secret| totp(secret, &user.email))
+            .and_then(|sealed| open_secret(&state.settings.secret, pending.user_id, sealed))
+            .and_then(|secret| totp(&secret, &user.email))
             .and_then(|t| t.check(&code, now))
             .and_then(|step| i64::try_from(step).ok())
             // A code works once: not again within its 30 seconds.
@@ -261,15 +341,24 @@ async fn check_code(
                 .await;
             }
         }
-        let used = sqlx::query!(
-            "update users set recovery_codes = array_remove(recovery_codes, $2)
-             where id = $1 and $2 = any(recovery_codes)",
-            pending.user_id,
-            digest(&recovery_form(&code))
-        )
-        .execute(&state.pool)
-        .await?;
-        if used.rows_affected() == 1 {
+        // The stored code it matches, claimed in one statement: a recovery code works once.
+        let matched = user
+            .recovery_codes
+            .iter()
+            .find(|stored| recovery_matches(&state.settings.secret, &recovery_form(&code), stored));
+        let used = match matched {
+            Some(stored) => sqlx::query!(
+                "update users set recovery_codes = array_remove(recovery_codes, $2)
+                     where id = $1 and $2 = any(recovery_codes)",
+                pending.user_id,
+                stored
+            )
+            .execute(&state.pool)
+            .await?
+            .rows_affected(),
+            None => 0,
+        };
+        if used == 1 {
             return complete(
                 &state,
                 &session,
@@ -609,13 +698,17 @@ async fn save_factor(
         return Ok(Saved::WrongCode);
     };
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| digest(&recovery_form(c))).collect();
+    let key = &state.settings.secret;
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| key.mac_versioned("recovery code", recovery_form(c).as_bytes()))
+        .collect();
     let saved = sqlx::query!(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, recovery_codes = $4
          where id = $1
            and (extract(epoch from totp_enabled_at) * 1000000)::bigint is not distinct from $5",
         user_id,
-        setup.secret,
+        key.seal(&secret_context(user_id), setup.secret.as_bytes()),
         step,
         &hashes,
         setup.replacing

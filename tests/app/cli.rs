@@ -135,6 +135,76 @@ async fn a_shared_database_needs_the_key_file_and_refuses_another_key() {
 }
 
 #[tokio::test]
+async fn rotating_the_key_seals_the_secrets_again_and_old_ones_are_sealed_at_start() {
+    let (pool, url) = fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("aup-keys-{}", uuid::Uuid::new_v4().simple()));
+    let key_file = dir.join("secret.key");
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_SECRET_KEY_FILE", &key_file)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    drop(start(cmd, "Demo accounts"));
+    // A secret kept in clear by an earlier release is sealed when the portal next starts.
+    sqlx::query("update users set totp_secret = 'JBSWY3DPEHPK3PXP' where email = $1")
+        .bind(STAFF)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_SECRET_KEY_FILE", &key_file)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    drop(start(cmd, "Demo accounts"));
+    let stored = || async {
+        sqlx::query_scalar::<_, String>("select totp_secret from users where email = $1")
+            .bind(STAFF)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let first = stored().await;
+    assert!(first.starts_with("v1."), "{first}");
+    let out = portal()
+        .arg("rotate-key")
+        .env("DATABASE_URL", &url)
+        .env("AUP_SECRET_KEY_FILE", &key_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("now version 2"), "{said}");
+    let second = stored().await;
+    assert!(second.starts_with("v2."), "{second}");
+    let key = aup_portal::secret_key::SecretKey::load(&key_file)
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.version, 2);
+    let staff: uuid::Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(STAFF)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let opened = key
+        .open(&format!("totp secret:{staff}"), &second)
+        .expect("opens with the rotated key");
+    assert_eq!(opened, b"JBSWY3DPEHPK3PXP");
+    let id: String = sqlx::query_scalar("select key_id from secret_key_id")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(id, key.id());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
 async fn migrate_creates_the_schema_in_an_empty_database() {
     let (pool, url) = fresh_database().await;
     sqlx::raw_sql("drop schema public cascade; create schema public")

@@ -589,12 +589,19 @@ async fn a_first_enrolment_cannot_replace_a_factor_enrolled_in_the_meantime() {
         .post("/sign-in/two-factor", &[("code", &code(&attacker))])
         .await;
     assert_eq!(late.location(), Some("/sign-in"), "{}", late.body);
-    let stored: String = sqlx::query_scalar("select totp_secret from users where email = $1")
-        .bind(SBM)
-        .fetch_one(&app.pool)
+    // The factor enrolled first stays: its codes sign in, the late one's do not.
+    let with_late = app.another();
+    with_late.sign_in(SBM).await;
+    with_late
+        .post("/sign-in/code", &[("code", &code_at(&attacker, 30))])
         .await
-        .unwrap();
-    assert_eq!(stored, real, "the factor enrolled first stays");
+        .assert_contains("The code is not right");
+    let with_real = app.another();
+    with_real.sign_in(SBM).await;
+    let ok = with_real
+        .post("/sign-in/code", &[("code", &code_at(&real, 30))])
+        .await;
+    assert_eq!(ok.location(), Some("/"), "{}", ok.body);
     assert_eq!(
         app.get("/s/cranbrook/compliance").await.location(),
         Some("/sign-in")
@@ -640,4 +647,90 @@ async fn the_lock_does_not_tell_who_has_an_account() {
         .await
         .unwrap();
     assert_eq!(app.count("select count(*) from sign_in_misses").await, 0);
+}
+
+#[tokio::test]
+async fn authenticator_secrets_recovery_codes_and_session_ids_are_not_kept_in_clear() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    let secret = setup_secret(&app.get("/account/two-factor").await);
+    let done = app
+        .post(
+            "/account/two-factor",
+            &[("code", &code(&secret)), ("current", PASSWORD)],
+        )
+        .await;
+    let recovery: Vec<String> = done
+        .body
+        .split(r#"<li class="hash">"#)
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    let (stored, codes): (String, Vec<String>) =
+        sqlx::query_as("select totp_secret, recovery_codes from users where email = $1")
+            .bind(STAFF)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(stored.starts_with("v1."), "{stored}");
+    assert!(!stored.contains(&secret));
+    let plain: String = recovery[0]
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    use sha2::Digest;
+    let sha = aup_portal::secret_key::hex(&sha2::Sha256::digest(plain.as_bytes()));
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.starts_with("v1:") && !c.contains(&sha)),
+        "{codes:?}"
+    );
+    // The sealed secret and the keyed codes still work.
+    let next = app.another();
+    next.sign_in(STAFF).await;
+    let signed_in = next
+        .post("/sign-in/code", &[("code", &code_at(&secret, 30))])
+        .await;
+    assert_eq!(signed_in.location(), Some("/"));
+    let lost = app.another();
+    lost.sign_in(STAFF).await;
+    let with_code = lost.post("/sign-in/code", &[("code", &recovery[1])]).await;
+    assert_eq!(with_code.location(), Some("/"));
+
+    // The session table holds the SHA-256 of the cookie, not the cookie.
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = bare
+        .post(app.url("/sign-in"))
+        .form(&[("email", GOVERNOR), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .expect("a session cookie");
+    let hashed = aup_portal::secret_key::hex(&sha2::Sha256::digest(cookie.as_bytes()));
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from sessions where id = '{cookie}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from sessions where id = '{hashed}'"
+        ))
+        .await,
+        1
+    );
 }
