@@ -64,8 +64,13 @@ pub enum Command {
         dry_run: bool,
     },
     /// Check the evidence: walk every school's hash chain over its agreements and audit events,
-    /// and report the first break. Exits with status 1 if there is one.
-    Verify,
+    /// report the first break, and list every row no seal covers. Exits with status 1 if
+    /// there is either.
+    Verify {
+        /// Minutes a new row may wait for the sealer before it counts as never sealed.
+        #[arg(long, default_value_t = 5)]
+        grace_minutes: u32,
+    },
     /// Run a scheduled job now: reviews, reminders or outbox.
     Jobs {
         #[command(subcommand)]
@@ -160,6 +165,12 @@ pub struct Config {
     /// Reminders each person gets for one version, at most (a week apart).
     #[arg(long, env = "AUP_REMINDER_CAP", default_value_t = 4, global = true)]
     pub reminder_cap: u16,
+
+    /// Days a sent email's text is kept (for the admin's Email page) before only its recipient,
+    /// subject and sent time remain. Links that work once are removed as soon as it is sent.
+    #[arg(long, env = "AUP_OUTBOX_KEEP_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub outbox_keep_days: u32,
 
     /// Addresses of reverse proxies whose X-Forwarded-For header is believed, comma-separated.
     /// Unset: the header is ignored and the connecting address is the person's.

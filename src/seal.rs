@@ -231,8 +231,17 @@ pub struct Verified {
     pub heads: Vec<(Uuid, i64, String)>,
 }
 
-/// Walks every chain; the first break, in words, if there is one.
-pub async fn verify(pool: &PgPool) -> anyhow::Result<Result<Verified, String>> {
+/// How long a new row may wait for the sealer before `verify` counts it as never sealed.
+pub const GRACE: time::Duration = time::Duration::minutes(5);
+
+/// Walks every chain; the first break, in words, if there is one. Then every agreement,
+/// audit event and scan that no seal covers, once `grace` has passed since it was stored,
+/// and every queue row whose row is gone: a row can be kept from the sealer by whoever can
+/// write to the queue, and must not pass unnoticed.
+pub async fn verify(
+    pool: &PgPool,
+    grace: time::Duration,
+) -> anyhow::Result<Result<Verified, String>> {
     let mut conn = pool.acquire().await?;
     let schools: Vec<Uuid> = sqlx::query_scalar("select distinct school_id from seals order by 1")
         .fetch_all(&mut *conn)
@@ -335,6 +344,10 @@ pub async fn verify(pool: &PgPool) -> anyhow::Result<Result<Verified, String>> {
             "scan {scan} has been changed since it was stored"
         )));
     }
+    let unsealed = never_sealed(&mut conn, grace).await?;
+    if !unsealed.is_empty() {
+        return Ok(Err(unsealed.join("\n")));
+    }
     verified.unsealed = usize::try_from(
         sqlx::query_scalar::<_, i64>("select count(*) from seal_queue")
             .fetch_one(&mut *conn)
@@ -342,6 +355,58 @@ pub async fn verify(pool: &PgPool) -> anyhow::Result<Result<Verified, String>> {
     )
     .unwrap_or(0);
     Ok(Ok(verified))
+}
+
+/// Rows stored more than `grace` ago that no seal covers, and queue rows whose row is gone,
+/// each as a sentence.
+async fn never_sealed(
+    conn: &mut sqlx::PgConnection,
+    grace: time::Duration,
+) -> sqlx::Result<Vec<String>> {
+    let cutoff = time::OffsetDateTime::now_utc() - grace;
+    let rows: Vec<(String, String, time::OffsetDateTime)> = sqlx::query_as(
+        "select 'agreement', a.id::text, a.recorded_at from agreements a
+         where a.recorded_at < $1
+           and not exists (select 1 from seal_entries e where e.kind = 'agreement' and e.row_id = a.id::text)
+         union all
+         select 'audit event', e.id::text, e.at from audit_events e
+         where e.at < $1
+           and not exists (select 1 from seal_entries s where s.kind = 'audit_event' and s.row_id = e.id::text)
+         union all
+         select 'scan', s.id::text, s.uploaded_at from scans s
+         where s.uploaded_at < $1
+           and not exists (select 1 from agreements a
+                           join seal_entries e on e.kind = 'agreement' and e.row_id = a.id::text
+                           where a.scan_id = s.id)
+         order by 3",
+    )
+    .bind(cutoff)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut found: Vec<String> = rows
+        .into_iter()
+        .map(|(what, id, at)| {
+            format!(
+                "{what} {id} is not covered by any seal (stored {})",
+                crate::clock::date_time(at)
+            )
+        })
+        .collect();
+    let orphans: Vec<(String, String)> = sqlx::query_as(
+        "select q.kind, q.row_id from seal_queue q
+         where (q.kind = 'agreement' and not exists (select 1 from agreements a where a.id::text = q.row_id))
+            or (q.kind = 'audit_event' and not exists (select 1 from audit_events e where e.id::text = q.row_id))
+         order by 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    found.extend(orphans.into_iter().map(|(kind, id)| {
+        format!(
+            "the seal queue lists {} {id}, which does not exist",
+            kind.replace('_', " ")
+        )
+    }));
+    Ok(found)
 }
 
 #[cfg(test)]

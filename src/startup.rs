@@ -46,12 +46,15 @@ pub struct Settings {
     pub attempts_per_minute: u32,
     /// Seals the secrets the portal keeps and keys the hashes it must not keep in clear.
     pub secret: Arc<SecretKey>,
+    /// Days a sent email's text is kept before only its envelope remains.
+    pub outbox_keep_days: u32,
 }
 
 impl Settings {
     pub fn new(config: &Config, base_url: String, secret: SecretKey) -> Self {
         Settings {
             secret: Arc::new(secret),
+            outbox_keep_days: config.outbox_keep_days,
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -73,6 +76,7 @@ impl Settings {
             trusted_proxies: vec![],
             attempts_per_minute: 30,
             secret: Arc::new(SecretKey::generate(1)),
+            outbox_keep_days: 30,
         }
     }
 
@@ -133,6 +137,7 @@ impl Application {
                 mailer,
                 self.state.settings.base_url.clone(),
                 self.state.settings.reminders,
+                self.state.settings.outbox_keep_days,
             ));
             (sealer, jobs)
         });

@@ -273,6 +273,7 @@ pub async fn run_forever(
     mailer: Option<Mailer>,
     base_url: String,
     policy: ReminderPolicy,
+    outbox_keep_days: u32,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
     let mut last_daily: Option<OffsetDateTime> = None;
@@ -286,6 +287,9 @@ pub async fn run_forever(
             }
             if let Err(err) = reminders(&pool, today, &base_url, policy, false).await {
                 tracing::error!(error = %err, "signer reminders");
+            }
+            if let Err(err) = sender::clear_old_bodies(&pool, outbox_keep_days).await {
+                tracing::error!(error = %err, "clearing old email bodies");
             }
             last_daily = Some(now);
         }

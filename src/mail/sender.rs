@@ -72,11 +72,15 @@ pub async fn send_due(
         let attempts = row.attempts + 1;
         match outcome {
             Ok(()) => {
+                // Sent: the copy kept here no longer carries a working link.
                 sqlx::query!(
-                    "update outbox set status = 'sent', sent_at = now(), attempts = $2, last_error = null
+                    "update outbox set status = 'sent', sent_at = now(), attempts = $2, last_error = null,
+                         body_text = $3, body_html = $4
                      where id = $1",
                     row.id,
-                    attempts
+                    attempts,
+                    without_tokens(&row.body_text),
+                    without_tokens(&row.body_html)
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -131,6 +135,52 @@ pub async fn send_due(
         );
     }
     Ok(report)
+}
+
+/// Where a link carries a single-use token: invitations and resets, and confirming a new
+/// email address.
+const TOKEN_PATHS: [&str; 2] = ["/password/", "/account/email/"];
+
+/// What replaces a token in a sent email's kept copy.
+pub const REMOVED: &str = "link-removed-once-sent";
+
+/// `body` with the token of every single-use link replaced, for the copy kept once sent.
+pub fn without_tokens(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some((at, path)) = TOKEN_PATHS
+        .iter()
+        .filter_map(|path| rest.find(path).map(|at| (at, *path)))
+        .min()
+    {
+        let start = at + path.len();
+        out.push_str(&rest[..start]);
+        let token_len = rest[start..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len() - start);
+        if token_len >= 32 {
+            out.push_str(REMOVED);
+        } else {
+            out.push_str(&rest[start..start + token_len]);
+        }
+        rest = &rest[start + token_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Clears the bodies of emails sent more than `keep_days` ago. Each row keeps its recipient,
+/// subject, dedupe key and sent time, so nothing is ever sent twice.
+pub async fn clear_old_bodies(pool: &PgPool, keep_days: u32) -> sqlx::Result<u64> {
+    Ok(sqlx::query!(
+        "update outbox set body_text = '', body_html = ''
+         where status = 'sent' and sent_at < now() - make_interval(days => $1)
+           and (body_text <> '' or body_html <> '')",
+        i32::try_from(keep_days).unwrap_or(i32::MAX)
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// A reminder ("reminder:" or "chase:<version>:<membership>:…") whose person has signed
@@ -198,6 +248,19 @@ pub async fn retry(pool: &PgPool, school_id: uuid::Uuid, id: uuid::Uuid) -> sqlx
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_emails_kept_copy_loses_its_tokens_and_nothing_else() {
+        let token = "ab".repeat(32);
+        let body = format!(
+            "Set it here:\nhttps://aup.example/password/{token}\nor <a href=\"https://aup.example/account/email/{token}\">confirm</a>. See https://aup.example/password/reset too."
+        );
+        let kept = without_tokens(&body);
+        assert!(!kept.contains(&token), "{kept}");
+        assert_eq!(kept.matches(REMOVED).count(), 2);
+        assert!(kept.contains("https://aup.example/password/reset too."));
+        assert!(kept.starts_with("Set it here:\nhttps://aup.example/password/"));
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_six_hours() {

@@ -231,7 +231,7 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
         0,
         "nothing twice"
     );
-    let verified = aup_portal::seal::verify(&app.pool)
+    let verified = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
         .expect("intact");
@@ -255,7 +255,7 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
     .execute(&app.pool)
     .await
     .unwrap();
-    let broken = aup_portal::seal::verify(&app.pool)
+    let broken = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
         .expect_err("tampering found");
@@ -352,7 +352,7 @@ async fn each_school_has_a_chain_of_its_own_and_a_later_seal_follows_the_last() 
     let parts: Vec<i32> = hillside[2..].iter().map(|s| s.3).collect();
     assert_eq!(parts, [2000, 500]);
     assert_eq!(hillside[3].1, hillside[2].2);
-    let verified = aup_portal::seal::verify(&app.pool)
+    let verified = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
         .expect("intact");
@@ -407,4 +407,67 @@ async fn app_database_url(app: &TestApp) -> String {
     let base = server_url();
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
+}
+
+#[tokio::test]
+async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    // The portal's own login slips in a backdated paper agreement and takes it off the queue,
+    // so the sealer never sees it.
+    let sneaked: uuid::Uuid = sqlx::query_scalar(
+        "with a as (
+           insert into agreements (school_id, membership_id, version_id, full_name, acknowledgements,
+                                   content_sha256, method, recorded_by, signed_at, recorded_at)
+           select m.school_id, m.id, v.id, 'Alex Morgan', '{}', v.content_sha256, 'paper', m.user_id,
+                  now() - interval '300 days', now() - interval '300 days'
+           from memberships m join users u on u.id = m.user_id
+           join policy_versions v on v.school_id = m.school_id and v.status = 'published'
+           where u.email = $1 limit 1
+           returning id
+         )
+         select id from a",
+    )
+    .bind(GOVERNOR)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("delete from seal_queue where row_id = $1")
+        .bind(sneaked.to_string())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Its recorded time is the server's, whatever the insert said.
+    let recent = app
+        .count(&format!(
+            "select count(*) from agreements where id = '{sneaked}' and recorded_at > now() - interval '1 minute'"
+        ))
+        .await;
+    assert_eq!(recent, 1, "recorded_at is forced to the server's time");
+    // Within the grace period it may still be waiting for the sealer...
+    let fresh = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
+        .await
+        .unwrap();
+    assert!(fresh.is_ok(), "{fresh:?}");
+    // ...after it, verify names it. A queue row whose row is gone is named too.
+    sqlx::query(
+        "insert into seal_queue (kind, row_id, school_id) values ('audit_event', '999999', $1)",
+    )
+    .bind(uuid::Uuid::nil())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let found = aup_portal::seal::verify(&app.pool, time::Duration::ZERO)
+        .await
+        .unwrap()
+        .expect_err("unsealed rows are found");
+    assert!(
+        found.contains(&format!("agreement {sneaked} is not covered by any seal")),
+        "{found}"
+    );
+    assert!(
+        found.contains("the seal queue lists audit event 999999, which does not exist"),
+        "{found}"
+    );
 }

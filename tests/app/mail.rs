@@ -571,3 +571,53 @@ async fn nobody_gets_a_scheduled_reminder_on_a_day_the_sbm_chased_them() {
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains(GOVERNOR)));
 }
+
+#[tokio::test]
+async fn a_sent_email_keeps_no_working_link_and_its_text_goes_after_the_keep_days() {
+    let sink = SmtpSink::start();
+    let app = spawn_app().await;
+    app.post("/password/reset", &[("email", STAFF)]).await;
+    let report = send_all(&app, &sink, OffsetDateTime::now_utc()).await;
+    assert_eq!(report.sent, 1);
+    let delivered = &sink.messages()[0];
+    let link = delivered.link(&app.address);
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(token.len(), 64, "{link}");
+    let (text, html): (String, String) =
+        sqlx::query_as("select body_text, body_html from outbox where dedupe_key like 'reset:%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        !text.contains(&token) && !html.contains(&token),
+        "{text}\n{html}"
+    );
+    assert!(text.contains(sender::REMOVED));
+    // The link the person received still works.
+    assert_eq!(
+        app.get(&path(&link, &app.address)).await.status,
+        StatusCode::OK
+    );
+
+    // After the keep days only the envelope remains, and nothing is sent twice.
+    sqlx::query("update outbox set sent_at = now() - interval '31 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sender::clear_old_bodies(&app.pool, 30).await.unwrap(), 1);
+    let (to, subject, text, status): (String, String, String, String) = sqlx::query_as(
+        "select to_address, subject, body_text, status from outbox where dedupe_key like 'reset:%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (to.as_str(), text.as_str(), status.as_str()),
+        (STAFF, "", "sent")
+    );
+    assert!(subject.contains("reset your AUP Portal password"));
+    assert_eq!(
+        send_all(&app, &sink, OffsetDateTime::now_utc()).await.sent,
+        0
+    );
+}
