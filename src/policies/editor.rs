@@ -822,6 +822,8 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
     let body_md = form.body_md.replace("\r\n", "\n");
     if body_md.trim().is_empty() {
         errors.add("body_md", "Enter the text of the policy");
+    } else if let Some(problem) = render::nesting_problem(&body_md) {
+        errors.add("body_md", problem);
     } else if body_md.chars().count() > MAX_BODY {
         errors.add(
             "body_md",
@@ -1070,7 +1072,7 @@ async fn preview(
         editor.nav(),
         editor.school.slug.clone(),
         editor.job_title.clone(),
-        version.view(),
+        version.view().await,
         changes_since,
     ))
 }

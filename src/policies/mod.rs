@@ -103,14 +103,14 @@ pub struct StoredVersion {
 
 impl StoredVersion {
     /// As a signer sees it. A draft's hash is what it would be if published now.
-    pub fn view(&self) -> VersionView {
+    pub async fn view(&self) -> VersionView {
         VersionView {
             id: self.id,
             policy_name: self.policy_name.clone(),
             school_name: self.school_name.clone(),
             label: self.content.label.clone(),
             title: self.content.title.clone(),
-            body_html: render::markdown_to_html_cached(&self.content.body_md),
+            body_html: render::policy_html(&self.content.body_md).await,
             acknowledgements: self.content.acknowledgements.clone(),
             signature_fields: self.content.signature_fields.clone(),
             reviewed_on: self.content.reviewed_on,
@@ -237,7 +237,7 @@ pub async fn published_content(
         return Ok(None);
     };
     let kept = Arc::new(Published {
-        body_html: render::markdown_to_html_cached(&stored.content.body_md),
+        body_html: render::policy_html(&stored.content.body_md).await,
         content: stored.content,
         content_sha256,
     });

@@ -162,3 +162,24 @@ async fn invisible_characters_are_refused_and_names_are_kept_composed() {
     .unwrap();
     assert_eq!(names, ["Amélie Dupont", "مریم نیک\u{200C}نام"]);
 }
+
+#[tokio::test]
+async fn a_draft_nested_too_deeply_is_refused_next_to_the_text_and_not_saved() {
+    let app = spawn_app().await;
+    let dpo = app.another();
+    dpo.sign_in(DPO).await;
+    let draft = crate::publishing::start_clone(&dpo).await;
+    let deep = format!("{}I will", "> ".repeat(2_000));
+    let page = dpo
+        .post(&draft, &as_form(&crate::publishing::draft_fields(&deep)))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains(
+        r##"<a href="#body_md">The policy text nests lists or quotes more than 16 levels deep"##,
+    );
+    assert_eq!(
+        app.count("select count(*) from policy_versions where body_md like '> > > %'")
+            .await,
+        0
+    );
+}
