@@ -45,13 +45,15 @@ use crate::{
     web::Nav,
 };
 
-pub fn router() -> Router<AppState> {
+pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     Router::new()
-        .route("/s/{slug}/admin/audit", get(audit_log))
         .route(
             "/s/{slug}/admin/settings",
             get(settings_page).post(save_settings),
         )
+        // Saving may check the admin's password: under the per-address limit.
+        .route_layer(limit)
+        .route("/s/{slug}/admin/audit", get(audit_log))
 }
 
 struct EventRow {
@@ -163,6 +165,7 @@ struct SettingsPage {
     slug: String,
     require_two_factor: bool,
     saved: bool,
+    errors: crate::web::FieldErrors,
 }
 
 #[derive(Deserialize)]
@@ -186,20 +189,56 @@ async fn settings_page(
         slug: admin.school.slug.clone(),
         require_two_factor,
         saved: query.saved.is_some(),
+        errors: crate::web::FieldErrors::default(),
     })
 }
 
 #[derive(Deserialize)]
 struct SettingsForm {
     require_two_factor: Option<String>,
+    #[serde(default)]
+    password: String,
 }
 
 async fn save_settings(
     State(state): State<AppState>,
     admin: RequireRole<Admins>,
     axum::Form(form): axum::Form<SettingsForm>,
-) -> Result<axum::response::Redirect> {
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
     let require = form.require_two_factor.is_some();
+    let was = sqlx::query_scalar!(
+        "select require_two_factor from schools where id = $1",
+        admin.school.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    // Turning the second factor off weakens every account that reaches personal data: the
+    // admin proves it is them first.
+    if was
+        && !require
+        && let Some(message) =
+            crate::auth::reauth::check(&state.pool, admin.user.id, &form.password, "settings")
+                .await?
+                .refusal(
+                    "Enter your password to turn the requirement off",
+                    "Your password is not right",
+                )
+    {
+        let mut errors = crate::web::FieldErrors::default();
+        errors.add("password", message);
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            SettingsPage {
+                nav: admin.nav(),
+                slug: admin.school.slug.clone(),
+                require_two_factor: require,
+                saved: false,
+                errors,
+            },
+        )
+            .into_response());
+    }
     let mut tx = state.pool.begin().await?;
     sqlx::query!(
         "update schools set require_two_factor = $2 where id = $1",
@@ -218,8 +257,8 @@ async fn save_settings(
     )
     .await?;
     tx.commit().await?;
-    Ok(axum::response::Redirect::to(&format!(
-        "/s/{}/admin/settings?saved=1",
-        admin.school.slug
-    )))
+    Ok(
+        axum::response::Redirect::to(&format!("/s/{}/admin/settings?saved=1", admin.school.slug))
+            .into_response(),
+    )
 }

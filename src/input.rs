@@ -67,6 +67,12 @@ pub fn composed(value: &str) -> String {
     value.trim().nfc().collect()
 }
 
+/// What an address looks like, by Unicode's confusables (UTS #39): "sam@school.example"
+/// typed with a Cyrillic "а" has the same key as the real one.
+pub fn lookalike_key(email: &str) -> String {
+    unicode_security::skeleton(&email.to_lowercase()).collect()
+}
+
 /// The earliest and latest year a date in the portal may have: a review date, a leaving
 /// date, a date on a paper form.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
@@ -98,6 +104,18 @@ mod tests {
         assert!(
             unusable("Sa\u{200C}m", false).is_some(),
             "not in a Latin word"
+        );
+    }
+
+    #[test]
+    fn a_lookalike_address_has_the_same_key_as_the_real_one() {
+        assert_eq!(
+            lookalike_key("s\u{430}m@cranbrook.example"),
+            lookalike_key("Sam@cranbrook.example")
+        );
+        assert_ne!(
+            lookalike_key("pam@cranbrook.example"),
+            lookalike_key("sam@cranbrook.example")
         );
     }
 

@@ -391,6 +391,33 @@ async fn preview_page(
     };
     let mut conn = state.pool.acquire().await?;
     let planned = plan(&mut conn, manager.school.id, rows).await?;
+    // An address that looks like one already on the list, but is not it, may be an attempt
+    // to pass as that person: said next to the row.
+    let known: Vec<String> = sqlx::query_scalar!(
+        r#"select lower(u.email) as "email!" from memberships m join users u on u.id = m.user_id
+           where m.school_id = $1"#,
+        manager.school.id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut lookalikes: std::collections::HashMap<String, String> = known
+        .into_iter()
+        .map(|email| (crate::input::lookalike_key(&email), email))
+        .collect();
+    let mut lookalike_of = |email: &str| {
+        let email = email.to_lowercase();
+        let key = crate::input::lookalike_key(&email);
+        match lookalikes.get(&key) {
+            Some(other) if *other != email => Some(format!(
+                "Looks like {other}, which is already on the list: check the address"
+            )),
+            Some(_) => None,
+            None => {
+                lookalikes.insert(key, email);
+                None
+            }
+        }
+    };
     let show = |p: &Planned, what: String| PreviewRow {
         line: p.row.line,
         full_name: p.row.full_name.clone(),
@@ -405,7 +432,7 @@ async fn preview_page(
         added: planned
             .iter()
             .filter(|p| p.outcome == Outcome::Add)
-            .map(|p| show(p, String::new()))
+            .map(|p| show(p, lookalike_of(&p.row.email).unwrap_or_default()))
             .collect(),
         changed: planned
             .iter()

@@ -17,7 +17,7 @@ use crate::{clock, startup::AppState};
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     Router::new()
         .merge(dashboard::router())
-        .merge(people::router())
+        .merge(people::router(limit.clone()))
         .merge(person_email::router(limit))
         .merge(import::router())
         .merge(paper::router())

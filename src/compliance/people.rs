@@ -88,15 +88,19 @@ fn resulting_roles(
         .collect()
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/s/{slug}/people", get(list))
+pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
+    // These forms may check the manager's password: under the per-address limit.
+    let checked = Router::new()
         .route("/s/{slug}/people/new", get(new_form).post(create))
-        .route("/s/{slug}/people/{membership_id}", get(show))
         .route(
             "/s/{slug}/people/{membership_id}/edit",
             get(edit_form).post(save),
         )
+        .route_layer(limit);
+    Router::new()
+        .merge(checked)
+        .route("/s/{slug}/people", get(list))
+        .route("/s/{slug}/people/{membership_id}", get(show))
         .route("/s/{slug}/people/{membership_id}/leave", post(leave))
         .route(
             "/s/{slug}/people/{membership_id}/reactivate",
@@ -259,6 +263,43 @@ struct PersonForm {
     job_title: String,
     #[serde(default)]
     roles: Vec<String>,
+    /// The manager's own password: asked for when the admin, DPO or head role changes hands.
+    #[serde(default)]
+    password: String,
+}
+
+/// Roles that reach the whole school's personal data or its policies: giving or taking one
+/// away needs the manager's password again.
+const GUARDED_ROLES: [&str; 3] = ["admin", "dpo", "head"];
+
+/// Whether going from `before` to `after` gives or takes away a guarded role.
+fn guarded_change(before: &[String], after: &[String]) -> bool {
+    GUARDED_ROLES
+        .iter()
+        .any(|role| before.iter().any(|r| r == role) != after.iter().any(|r| r == role))
+}
+
+/// Asks for the manager's password if the roles change as `guarded_change` says.
+async fn reauth_for_roles(
+    state: &AppState,
+    manager: &Member,
+    (before, after): (&[String], &[String]),
+    password: &str,
+    errors: &mut FieldErrors,
+) -> Result<()> {
+    if errors.is_empty()
+        && guarded_change(before, after)
+        && let Some(message) =
+            crate::auth::reauth::check(&state.pool, manager.user.id, password, "roles")
+                .await?
+                .refusal(
+                    "Enter your password to give or take away the admin, DPO or head role",
+                    "Your password is not right",
+                )
+    {
+        errors.add("password", message);
+    }
+    Ok(())
 }
 
 #[derive(Template, WebTemplate)]
@@ -453,6 +494,14 @@ async fn create(
 ) -> Result<Response> {
     let (mut person, mut errors) = check_person(&form);
     person.roles = resulting_roles(&manager, None, &person.roles, &[]);
+    reauth_for_roles(
+        &state,
+        &manager,
+        (&[], &person.roles),
+        &form.password,
+        &mut errors,
+    )
+    .await?;
     if errors.is_empty() {
         let mut tx = state.pool.begin().await?;
         match add_person(
@@ -589,6 +638,7 @@ async fn edit_form(
         grp: person.grp.clone(),
         job_title: person.job_title.clone(),
         roles: person.roles.clone(),
+        password: String::new(),
     };
     Ok(edit_page(
         &manager,
@@ -622,6 +672,14 @@ async fn save(
     if let (true, Some(why)) = (email_changed, &lock) {
         errors.add("email", why.clone());
     }
+    reauth_for_roles(
+        &state,
+        &manager,
+        (&before.roles, &person.roles),
+        &form.password,
+        &mut errors,
+    )
+    .await?;
     // A person who also belongs to another school keeps the name they have there.
     if account.schools > 1 && person.full_name != before.full_name {
         errors.add(

@@ -544,3 +544,57 @@ async fn jobs_run_for_a_given_day_and_a_dry_run_sends_nothing() {
             .contains("https://aup.cranbrook.example/s/cranbrook/")
     );
 }
+
+#[tokio::test]
+async fn query_strings_are_never_logged_even_at_the_most_detailed_level() {
+    let (_pool, url) = fresh_database().await;
+    let port = free_port();
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", format!("127.0.0.1:{port}"))
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026")
+        .env("RUST_LOG", "trace");
+    let log = std::env::temp_dir().join(format!("aup-log-{}.txt", uuid::Uuid::new_v4().simple()));
+    let file = std::fs::File::create(&log).unwrap();
+    let running = Running(
+        cmd.stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap(),
+    );
+    let http = client();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if http.get(format!("{base}/readyz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signed_in = http
+        .post(format!("{base}/sign-in"))
+        .form(&[
+            ("email", "sbm@cranbrook.example"),
+            ("password", "inset-morning-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let page = http
+        .get(format!(
+            "{base}/s/cranbrook/people?q=Marigold-Featherstonehaugh"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    drop(running);
+    let written = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        written.contains("/s/{slug}/people"),
+        "the request was logged by its route"
+    );
+    assert!(!written.contains("Marigold"), "{written}");
+}

@@ -229,6 +229,7 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
                 ("job_title", "Higher level teaching assistant"),
                 ("roles", "signer"),
                 ("roles", "head"),
+                ("password", PASSWORD),
             ],
         )
         .await;
@@ -275,7 +276,7 @@ Robin Hale,robin@cranbrook.example,staff,Teaching assistant\r\n\
 Kim Wu,kim@cranbrook.example,teachers,Cook\r\n\
 Robin Again,ROBIN@cranbrook.example,staff,\r\n";
 
-async fn upload(app: &TestApp, csv: &str) -> Page {
+pub async fn upload(app: &TestApp, csv: &str) -> Page {
     let form = multipart::Form::new().part(
         "file",
         multipart::Part::bytes(csv.as_bytes().to_vec())

@@ -256,18 +256,15 @@ async fn an_sbm_corrects_the_email_of_a_signer_who_never_activated_and_the_first
 async fn an_sbm_cannot_correct_the_email_of_an_unactivated_person_with_more_than_the_signer_role() {
     let app = spawn_app().await;
     app.sign_in(SBM).await;
-    let added = app
-        .post(
-            "/s/cranbrook/people/new",
-            &details(
-                "Robin Hale",
-                "robin@cranbrook.example",
-                "staff",
-                "Deputy head",
-                &["signer", "head"],
-            ),
-        )
-        .await;
+    let mut form = details(
+        "Robin Hale",
+        "robin@cranbrook.example",
+        "staff",
+        "Deputy head",
+        &["signer", "head"],
+    );
+    form.push(("password", PASSWORD));
+    let added = app.post("/s/cranbrook/people/new", &form).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     let robin = membership(&app, "robin@cranbrook.example").await;
     let refused = app
@@ -451,4 +448,74 @@ async fn a_person_changes_their_own_email_once_the_new_address_confirms_it() {
         .post("/sign-in", &[("email", new), ("password", PASSWORD)])
         .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn giving_or_taking_away_the_admin_dpo_or_head_role_asks_for_the_password_again() {
+    let app = spawn_app().await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let alex = membership(&app, GOVERNOR).await;
+    let path = format!("/s/cranbrook/people/{alex}/edit");
+    let form = |roles: &[&'static str], password: &'static str| {
+        let mut form = details(
+            "Alex Morgan",
+            GOVERNOR,
+            "governor",
+            "Parent governor",
+            roles,
+        );
+        form.push(("password", password));
+        form
+    };
+    let without = app.post(&path, &form(&["signer", "dpo"], "")).await;
+    assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
+    without.assert_contains("Enter your password to give or take away");
+    let wrong = app
+        .post(&path, &form(&["signer", "dpo"], "not it at all"))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    wrong.assert_contains("Your password is not right");
+    let roles = || async {
+        sqlx::query_scalar::<_, Vec<String>>("select roles from memberships where id = $1")
+            .bind(alex)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(roles().await, ["signer"]);
+    let granted = app.post(&path, &form(&["signer", "dpo"], PASSWORD)).await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+    assert_eq!(roles().await, ["signer", "dpo"]);
+    // Other changes need no password.
+    let plain = details(
+        "Alex Morgan",
+        GOVERNOR,
+        "governor",
+        "Chair",
+        &["signer", "dpo"],
+    );
+    assert_eq!(app.post(&path, &plain).await.status, StatusCode::SEE_OTHER);
+
+    // Turning the school's two-factor requirement off asks too.
+    sqlx::query("update schools set require_two_factor = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let off = app.post("/s/cranbrook/admin/settings", &[]).await;
+    assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY);
+    off.assert_contains("Enter your password to turn the requirement off");
+    let still = app
+        .count("select count(*) from schools where require_two_factor")
+        .await;
+    assert_eq!(still, 1);
+    let done = app
+        .post("/s/cranbrook/admin/settings", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        app.count("select count(*) from schools where require_two_factor")
+            .await,
+        0
+    );
 }

@@ -183,3 +183,21 @@ async fn a_draft_nested_too_deeply_is_refused_next_to_the_text_and_not_saved() {
         0
     );
 }
+
+#[tokio::test]
+async fn an_address_that_looks_like_one_on_the_list_is_flagged_in_the_import_preview() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    // "staff@cranbrook.example" with a Cyrillic "а".
+    let csv = "Name,Email,Group\nSam Taylor,st\u{430}ff@cranbrook.example,staff\nRobin Hale,robin@cranbrook.example,staff\n";
+    let preview = crate::compliance::upload(&app, csv).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    preview.assert_contains(
+        "Looks like staff@cranbrook.example, which is already on the list: check the address",
+    );
+    assert_eq!(
+        preview.body.matches("Looks like").count(),
+        1,
+        "Robin is not flagged"
+    );
+}

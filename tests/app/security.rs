@@ -430,7 +430,8 @@ async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
         app.another().sign_in(SBM).await.location(),
         Some("/sign-in/two-factor")
     );
-    app.post("/s/cranbrook/admin/settings", &[]).await;
+    app.post("/s/cranbrook/admin/settings", &[("password", PASSWORD)])
+        .await;
     assert_eq!(app.another().sign_in(SBM).await.location(), Some("/"));
     assert_eq!(
         app.count("select count(*) from audit_events where action = 'setting_changed'")
