@@ -70,6 +70,10 @@ pub enum Command {
         /// Minutes a new row may wait for the sealer before it counts as never sealed.
         #[arg(long, default_value_t = 5)]
         grace_minutes: u32,
+        /// A file of head lines kept outside the portal ("aup-head v1 <school> <seq> <sha256>",
+        /// from the daily email or an earlier verify): each chain must still hold each seal.
+        #[arg(long)]
+        expect: Option<std::path::PathBuf>,
     },
     /// Run a scheduled job now: reviews, reminders or outbox.
     Jobs {
@@ -100,9 +104,9 @@ pub enum Command {
 pub enum JobsCommand {
     /// Run one job and print what it sent (or, with --dry-run, would send).
     Run {
-        /// reviews (review reminders to DPOs and SBMs), reminders (to people who owe a signature)
-        /// or outbox (send the email waiting).
-        #[arg(value_parser = ["reviews", "reminders", "outbox"])]
+        /// reviews (review reminders to DPOs and SBMs), reminders (to people who owe a signature),
+        /// heads (the evidence chain heads to DPOs and admins) or outbox (send the email waiting).
+        #[arg(value_parser = ["reviews", "reminders", "heads", "outbox"])]
         job: String,
         /// The day to run it for, YYYY-MM-DD. Unset: today in the UK.
         #[arg(long, value_parser = parse_date)]
@@ -165,6 +169,11 @@ pub struct Config {
     /// Reminders each person gets for one version, at most (a week apart).
     #[arg(long, env = "AUP_REMINDER_CAP", default_value_t = 4, global = true)]
     pub reminder_cap: u16,
+
+    /// Where the daily head of the chain of events outside any school (sign-ins, password
+    /// changes) is emailed: the operator's address. Unset: nobody gets it.
+    #[arg(long, env = "AUP_OPERATOR_EMAIL", global = true)]
+    pub operator_email: Option<String>,
 
     /// Days a sent email's text is kept (for the admin's Email page) before only its recipient,
     /// subject and sent time remain. Links that work once are removed as soon as it is sent.

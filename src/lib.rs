@@ -148,6 +148,16 @@ async fn run_command(
             let base_url = config.base_url();
             let report = match job.as_str() {
                 "reviews" => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
+                "heads" => {
+                    jobs::heads::heads(
+                        &pool,
+                        as_of,
+                        time::OffsetDateTime::now_utc(),
+                        config.operator_email.as_deref(),
+                        dry_run,
+                    )
+                    .await?
+                }
                 "reminders" => {
                     jobs::reminders(&pool, as_of, &base_url, config.reminder_policy(), dry_run)
                         .await?
@@ -216,22 +226,39 @@ async fn run_command(
             );
             Ok(())
         }
-        Command::Verify { grace_minutes } => {
-            match seal::verify(&pool, time::Duration::minutes(grace_minutes.into())).await? {
-                Ok(v) => {
-                    println!(
-                        "The evidence is intact: {} chains, {} seals covering {} rows; {} rows wait to be sealed.",
-                        v.chains, v.seals, v.rows, v.unsealed
-                    );
-                    println!("The last seal of each chain (keep a copy outside the portal):");
-                    for (school, seq, sha) in v.heads {
-                        println!("  {school} seal {seq}: {sha}");
+        Command::Verify {
+            grace_minutes,
+            expect,
+        } => match seal::verify(&pool, time::Duration::minutes(grace_minutes.into())).await? {
+            Ok(v) => {
+                println!(
+                    "The evidence is intact: {} chains, {} seals covering {} rows; {} rows wait to be sealed.",
+                    v.chains, v.seals, v.rows, v.unsealed
+                );
+                if let Some(file) = expect {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let expected = seal::parse_heads(&text).map_err(anyhow::Error::msg)?;
+                    if let Err(problem) = seal::check_heads(&pool, &expected).await? {
+                        anyhow::bail!(
+                            "the evidence has been rebuilt since the heads in {} were recorded:\n{problem}",
+                            file.display()
+                        );
                     }
-                    Ok(())
+                    println!(
+                        "Every chain still holds the {} seals recorded in {}.",
+                        expected.len(),
+                        file.display()
+                    );
                 }
-                Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+                println!("The last seal of each chain (keep a copy outside the portal):");
+                for (school, seq, sha) in v.heads {
+                    println!("{}", seal::head_line(school, seq, &sha));
+                }
+                Ok(())
             }
-        }
+            Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+        },
         Command::RotateKey => {
             let path = key_path(config, embedded)?;
             let key = secret_key(config, embedded, &pool).await?;

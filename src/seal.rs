@@ -220,6 +220,68 @@ pub async fn run_forever(pool: PgPool) {
     }
 }
 
+/// A chain's head as it is written everywhere (by `verify`, in the daily email, in the file
+/// `verify --expect` reads): "aup-head v1 <school> <seq> <sha256>".
+pub fn head_line(school: Uuid, seq: i64, sha256: &str) -> String {
+    format!("aup-head v1 {school} {seq} {sha256}")
+}
+
+/// The heads named in `text`: every line that starts with a head line (anything after it,
+/// such as the school's name, is ignored).
+pub fn parse_heads(text: &str) -> Result<Vec<(Uuid, i64, String)>, String> {
+    let mut heads = vec![];
+    for (n, line) in text.lines().enumerate() {
+        let Some(rest) = line.trim().strip_prefix("aup-head v1 ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let parsed = (|| {
+            let school = words.next()?.parse::<Uuid>().ok()?;
+            let seq = words.next()?.parse::<i64>().ok()?;
+            let sha = words.next()?;
+            (sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| (school, seq, sha.to_ascii_lowercase()))
+        })();
+        heads.push(parsed.ok_or_else(|| format!("line {}: not a head line: {line}", n + 1))?);
+    }
+    if heads.is_empty() {
+        return Err("the file holds no lines starting 'aup-head v1'".to_owned());
+    }
+    Ok(heads)
+}
+
+/// Each expected head still in its chain: seal N of that school with hash H. `verify` has
+/// checked that each chain links back to its start, so a chain that still holds seal N with
+/// hash H has kept everything up to it.
+pub async fn check_heads(
+    pool: &PgPool,
+    expected: &[(Uuid, i64, String)],
+) -> anyhow::Result<Result<(), String>> {
+    let mut problems = vec![];
+    for (school, seq, sha) in expected {
+        let found: Option<String> =
+            sqlx::query_scalar("select sha256 from seals where school_id = $1 and seq = $2")
+                .bind(school)
+                .bind(seq)
+                .fetch_optional(pool)
+                .await?;
+        match found {
+            Some(found) if found == *sha => {}
+            Some(found) => problems.push(format!(
+                "school {school}: seal {seq} is not the one recorded: its hash is {found}, the record says {sha}"
+            )),
+            None => problems.push(format!(
+                "school {school}: seal {seq}, which the record names, is not in the chain"
+            )),
+        }
+    }
+    Ok(if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    })
+}
+
 #[derive(Debug)]
 pub struct Verified {
     pub chains: usize,

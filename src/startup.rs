@@ -48,6 +48,8 @@ pub struct Settings {
     pub secret: Arc<SecretKey>,
     /// Days a sent email's text is kept before only its envelope remains.
     pub outbox_keep_days: u32,
+    /// Who gets the daily head of the chain of events outside any school.
+    pub operator_email: Option<String>,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
         Settings {
             secret: Arc::new(secret),
             outbox_keep_days: config.outbox_keep_days,
+            operator_email: config.operator_email.clone(),
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -77,6 +80,7 @@ impl Settings {
             attempts_per_minute: 30,
             secret: Arc::new(SecretKey::generate(1)),
             outbox_keep_days: 30,
+            operator_email: None,
         }
     }
 
@@ -138,6 +142,7 @@ impl Application {
                 self.state.settings.base_url.clone(),
                 self.state.settings.reminders,
                 self.state.settings.outbox_keep_days,
+                self.state.settings.operator_email.clone(),
             ));
             (sealer, jobs)
         });

@@ -2,6 +2,8 @@
 //! signature, and the outbox sender. Each job takes the date it runs for, and a dry run
 //! says what it would queue. Dedupe keys make every job safe to run on several instances.
 
+pub mod heads;
+
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -274,6 +276,7 @@ pub async fn run_forever(
     base_url: String,
     policy: ReminderPolicy,
     outbox_keep_days: u32,
+    operator_email: Option<String>,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
     let mut last_daily: Option<OffsetDateTime> = None;
@@ -287,6 +290,11 @@ pub async fn run_forever(
             }
             if let Err(err) = reminders(&pool, today, &base_url, policy, false).await {
                 tracing::error!(error = %err, "signer reminders");
+            }
+            if let Err(err) =
+                heads::heads(&pool, today, now, operator_email.as_deref(), false).await
+            {
+                tracing::error!(error = %err, "chain heads");
             }
             if let Err(err) = sender::clear_old_bodies(&pool, outbox_keep_days).await {
                 tracing::error!(error = %err, "clearing old email bodies");

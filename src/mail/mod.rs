@@ -160,3 +160,11 @@ email!(
     MembershipOfferHtml = "email/membership_offer.html",
     { school_name: &'a str, link: &'a str }
 );
+
+email!(
+    /// To each school's DPOs and admins, once a day if anything was sealed: the chain heads.
+    ChainHeads,
+    ChainHeadsText = "email/chain_heads.txt",
+    ChainHeadsHtml = "email/chain_heads.html",
+    { lines: &'a str }
+);

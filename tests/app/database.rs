@@ -471,3 +471,80 @@ async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
         "{found}"
     );
 }
+
+#[tokio::test]
+async fn a_chain_rebuilt_by_the_database_owner_passes_verify_but_not_verify_expect() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    let url = app_database_url(&app).await;
+    let verify = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_aup-portal"))
+            .arg("verify")
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env_remove("AUP_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let first = verify(&[]);
+    assert!(first.status.success());
+    let printed = String::from_utf8_lossy(&first.stdout).into_owned();
+    let heads: Vec<&str> = printed
+        .lines()
+        .filter(|line| line.starts_with("aup-head v1 "))
+        .collect();
+    assert!(heads.len() >= 2, "{printed}");
+    let school: uuid::Uuid = sqlx::query_scalar("select id from schools where slug = 'cranbrook'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        heads
+            .iter()
+            .any(|h| h.starts_with(&format!("aup-head v1 {school} 1 "))),
+        "{printed}"
+    );
+    let kept = std::env::temp_dir().join(format!("heads-{}.txt", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&kept, heads.join("\n")).unwrap();
+    let expect = kept.to_string_lossy().into_owned();
+    let still = verify(&["--expect", &expect]);
+    assert!(
+        still.status.success(),
+        "{}",
+        String::from_utf8_lossy(&still.stderr)
+    );
+
+    // The owner changes a signature and rebuilds the school's chain from its start.
+    sqlx::raw_sql(&format!(
+        "alter table agreements disable trigger agreements_append_only;
+         update agreements set full_name = 'Someone Else';
+         alter table agreements enable trigger agreements_append_only;
+         alter table seal_entries disable trigger seal_entries_append_only;
+         alter table seals disable trigger seals_append_only;
+         delete from seal_entries where school_id = '{school}';
+         delete from seals where school_id = '{school}';
+         alter table seals enable trigger seals_append_only;
+         alter table seal_entries enable trigger seal_entries_append_only;
+         insert into seal_queue (kind, row_id, school_id)
+           select 'agreement', id::text, school_id from agreements where school_id = '{school}'
+           union all
+           select 'audit_event', id::text, school_id from audit_events where school_id = '{school}';"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    assert!(
+        verify(&[]).status.success(),
+        "plain verify sees a whole chain"
+    );
+    let caught = verify(&["--expect", &expect]);
+    assert!(!caught.status.success());
+    let said = String::from_utf8_lossy(&caught.stderr);
+    assert!(
+        said.contains(&format!("school {school}: seal 1 is not the one recorded")),
+        "{said}"
+    );
+    let _ = std::fs::remove_file(kept);
+}

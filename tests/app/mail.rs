@@ -621,3 +621,54 @@ async fn a_sent_email_keeps_no_working_link_and_its_text_goes_after_the_keep_day
         0
     );
 }
+
+#[tokio::test]
+async fn the_dpo_and_admins_get_the_days_chain_heads_once_and_the_operator_the_schoolless_chain() {
+    let app = spawn_app().await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(STAFF).await;
+    sign_cranbrook(&app).await;
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    let today = aup_portal::clock::today_uk();
+    let now = OffsetDateTime::now_utc();
+    let run =
+        || aup_portal::jobs::heads::heads(&app.pool, today, now, Some("ops@trust.example"), false);
+    let report = run().await.unwrap();
+    assert_eq!(report.lines.len(), 3, "{:?}", report.lines);
+    let school: uuid::Uuid = sqlx::query_scalar("select id from schools where slug = 'cranbrook'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (seq, sha): (i64, String) = sqlx::query_as(
+        "select seq, sha256 from seals where school_id = $1 order by seq desc limit 1",
+    )
+    .bind(school)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let line = aup_portal::seal::head_line(school, seq, &sha);
+    for to in [DPO, ADMIN] {
+        let body: String = sqlx::query_scalar(
+            "select body_text from outbox where to_address = $1 and dedupe_key like 'chain-heads:%'",
+        )
+        .bind(to)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(body.contains(&line), "{to}: {body}");
+    }
+    let ops: String =
+        sqlx::query_scalar("select body_text from outbox where to_address = 'ops@trust.example'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        ops.contains(&format!("aup-head v1 {}", uuid::Uuid::nil())),
+        "{ops}"
+    );
+    assert!(
+        !ops.contains(&school.to_string()),
+        "only the school-less chain"
+    );
+    assert!(run().await.unwrap().lines.is_empty(), "once a day");
+}
