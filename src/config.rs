@@ -129,6 +129,18 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// The tables' owner, for migrations only, for example postgres://aup_owner@db.example/aup.
+    /// Set, the portal migrates with it and serves with DATABASE_URL, a login of its own that
+    /// may add evidence but never change it (the portal refuses to serve if it could). Unset,
+    /// DATABASE_URL does both, and the evidence is only as safe as that login.
+    #[arg(
+        long,
+        env = "AUP_MIGRATE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub migrate_database_url: Option<String>,
+
     /// Address and port to listen on.
     #[arg(
         long,

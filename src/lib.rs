@@ -50,7 +50,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             (cluster.connect_options(), Some(cluster))
         }
     };
-    let outcome = run_command(&config, cli.command, options, cluster.is_some()).await;
+    let owner = match (&config.migrate_database_url, &cluster) {
+        (Some(url), None) => Some(
+            PgConnectOptions::from_str(url)
+                .context("AUP_MIGRATE_DATABASE_URL is not a PostgreSQL URL")?,
+        ),
+        (Some(_), Some(_)) => {
+            if let Some(cluster) = &cluster {
+                stop_cluster(cluster);
+            }
+            anyhow::bail!("AUP_MIGRATE_DATABASE_URL goes with DATABASE_URL: set both, or neither")
+        }
+        (None, _) => None,
+    };
+    let outcome = run_command(&config, cli.command, (options, owner), cluster.is_some()).await;
     if let Some(cluster) = &cluster {
         stop_cluster(cluster);
     }
@@ -66,11 +79,35 @@ fn stop_cluster(cluster: &EmbeddedCluster) {
 async fn run_command(
     config: &Config,
     command: Command,
-    options: PgConnectOptions,
+    (options, owner): (PgConnectOptions, Option<PgConnectOptions>),
     embedded: bool,
 ) -> anyhow::Result<()> {
+    let runtime = options.get_username().to_owned();
     let pool = db::connect(options).await?;
-    db::migrate(&pool).await?;
+    // With the owner's login the migrations run as the owner, and the portal's own login gets
+    // only what it needs; without, one login does both.
+    let own_login = match owner {
+        Some(owner) => {
+            let owner = db::connect(owner).await?;
+            db::migrate(&owner).await?;
+            db::grant_runtime(&owner, &runtime).await?;
+            owner.close().await;
+            true
+        }
+        None => {
+            db::migrate(&pool).await?;
+            false
+        }
+    };
+    if matches!(command, Command::Serve | Command::Demo { .. }) {
+        if own_login {
+            db::check_runtime_role(&pool).await?;
+        } else {
+            tracing::warn!(
+                "the portal migrates and serves with one database login: the evidence is only as safe as that login. Set AUP_MIGRATE_DATABASE_URL to the tables' owner and DATABASE_URL to a login of the portal's own (see SECURITY.md)"
+            );
+        }
+    }
     match command {
         Command::Migrate => {
             println!("The database is up to date.");

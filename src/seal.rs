@@ -3,13 +3,16 @@
 //! of each, and hashes the seal before it; `aup-portal verify` walks the chains.
 //!
 //! New rows wait in `seal_queue` (filled by trigger) until the sealer takes them, several
-//! schools' at once, and seals each school's rows in a seal of its own.
-//! A row's hash is SHA-256 over `jsonb_build_object(...)::text` of its columns named below:
-//! PostgreSQL writes jsonb with its keys sorted and its spacing fixed, times are UTC. A seal's
-//! hash is SHA-256 over "aup-seal-v1\n{school}\n{seq}\n{prev}\n" then "{kind} {row_id} {row_sha256}\n"
-//! for each entry in (kind, row_id) order. Never change either: old seals depend on them.
+//! schools' at once, and seals each school's rows in a seal of its own, through the database
+//! owner's function `seal_waiting` (migration 20261201140000_runtime_role.sql).
+//! A row's hash is SHA-256 over `jsonb_build_object(...)::text` of its columns, written once
+//! in the SQL functions `agreement_row_sha256` and `audit_row_sha256`: PostgreSQL writes jsonb
+//! with its keys sorted and its spacing fixed, times are UTC. A seal's hash is SHA-256 over
+//! "aup-seal-v1\n{school}\n{seq}\n{prev}\n" then "{kind} {row_id} {row_sha256}\n" for each
+//! entry in (kind, row_id) order; `chain_hash` below computes it again for `verify`. Never
+//! change either: old seals depend on them.
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -18,18 +21,6 @@ use uuid::Uuid;
 /// Audit events outside any school (sign-ins) are sealed in the chain of the nil school id.
 pub const NO_SCHOOL: Uuid = Uuid::nil();
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-const AGREEMENT_ROW: &str = "encode(sha256(convert_to(jsonb_build_object(
-    'id', a.id, 'school_id', a.school_id, 'membership_id', a.membership_id, 'version_id', a.version_id,
-    'signed_at', a.signed_at at time zone 'UTC', 'recorded_at', a.recorded_at at time zone 'UTC',
-    'full_name', a.full_name, 'role_stated', a.role_stated, 'acknowledgements', a.acknowledgements,
-    'content_sha256', a.content_sha256, 'ip', host(a.ip), 'user_agent', a.user_agent, 'method', a.method,
-    'recorded_by', a.recorded_by, 'note', a.note, 'scan_id', a.scan_id,
-    'scan_sha256', (select s.sha256 from scans s where s.id = a.scan_id))::text, 'UTF8')), 'hex')";
-
-const AUDIT_ROW: &str = "encode(sha256(convert_to(jsonb_build_object(
-    'id', e.id, 'school_id', e.school_id, 'actor_user_id', e.actor_user_id, 'action', e.action,
-    'subject', e.subject, 'at', e.at at time zone 'UTC', 'details', e.details)::text, 'UTF8')), 'hex')";
 
 #[derive(sqlx::FromRow, Debug)]
 struct Entry {
@@ -52,128 +43,16 @@ fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
 /// Rows taken off the queue at most in one transaction: a school with more is sealed in parts.
 const MOST: i64 = 2_000;
 
-#[derive(sqlx::FromRow, Debug)]
-struct Hashed {
-    school_id: Uuid,
-    #[sqlx(flatten)]
-    entry: Entry,
-}
-
 /// Seals the rows waiting of `schools`, at most 2,000, in one transaction: one seal per
-/// school. Returns how many rows it covered.
+/// school. Returns how many rows it covered. The database owner's `seal_waiting` does it all,
+/// so the portal's own login never writes a seal or takes a row off the queue itself.
 async fn seal_schools(pool: &PgPool, schools: &[Uuid]) -> sqlx::Result<usize> {
-    let mut tx = pool.begin().await?;
-    // One sealer at a time, whichever instance it runs in.
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended('aup-seal', 0))")
-        .execute(&mut *tx)
+    let covered: i32 = sqlx::query_scalar("select seal_waiting($1, $2)")
+        .bind(schools)
+        .bind(i32::try_from(MOST).unwrap_or(i32::MAX))
+        .fetch_one(pool)
         .await?;
-    // Taken off the queue by their place in the table, in the transaction that seals them: if
-    // sealing fails, they are back in the queue. In the order `verify` reads a seal's
-    // entries: (kind, row id), by the database's collation.
-    let hashed = sqlx::query_as::<_, Hashed>(&format!(
-        "with taken as (
-           delete from seal_queue
-           where ctid = any(array(select ctid from seal_queue where school_id = any($1) limit $2))
-           returning kind, row_id
-         )
-         select a.school_id, 'agreement' as kind, a.id::text as row_id, {AGREEMENT_ROW} as row_sha256
-         from agreements a where a.id in (select row_id::uuid from taken where kind = 'agreement')
-         union all
-         select coalesce(e.school_id, $3), 'audit_event', e.id::text, {AUDIT_ROW}
-         from audit_events e where e.id in (select row_id::bigint from taken where kind = 'audit_event')
-         order by 1, 2, 3"
-    ))
-    .bind(schools)
-    .bind(MOST)
-    .bind(NO_SCHOOL)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut by_school: Vec<(Uuid, Vec<Entry>)> = vec![];
-    for Hashed { school_id, entry } in hashed {
-        match by_school.last_mut() {
-            Some((school, entries)) if *school == school_id => entries.push(entry),
-            _ => by_school.push((school_id, vec![entry])),
-        }
-    }
-    let chains: Vec<Uuid> = by_school.iter().map(|(school, _)| *school).collect();
-    let last: HashMap<Uuid, (i64, String)> = sqlx::query_as::<_, (Uuid, i64, String)>(
-        "select s.school_id, l.seq, l.sha256 from unnest($1::uuid[]) s (school_id)
-         cross join lateral (select seq, sha256 from seals
-                             where seals.school_id = s.school_id order by seq desc limit 1) l",
-    )
-    .bind(&chains)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|(school, seq, sha)| (school, (seq, sha)))
-    .collect();
-
-    let mut seals = Seals::default();
-    let mut rows = Rows::default();
-    for (school, entries) in &by_school {
-        let (seq, prev) = match last.get(school) {
-            Some((seq, sha)) => (seq + 1, sha.clone()),
-            None => (1, GENESIS.to_owned()),
-        };
-        seals.sha256.push(chain_hash(*school, seq, &prev, entries));
-        seals.school_id.push(*school);
-        seals.seq.push(seq);
-        seals.prev_sha256.push(prev);
-        seals
-            .rows_covered
-            .push(i32::try_from(entries.len()).unwrap_or(i32::MAX));
-        for entry in entries {
-            rows.school_id.push(*school);
-            rows.seq.push(seq);
-            rows.kind.push(&entry.kind);
-            rows.row_id.push(&entry.row_id);
-            rows.row_sha256.push(&entry.row_sha256);
-        }
-    }
-    sqlx::query(
-        "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered)
-         select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::int[])",
-    )
-    .bind(&seals.school_id)
-    .bind(&seals.seq)
-    .bind(&seals.prev_sha256)
-    .bind(&seals.sha256)
-    .bind(&seals.rows_covered)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "insert into seal_entries (school_id, seq, kind, row_id, row_sha256)
-         select * from unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[])",
-    )
-    .bind(&rows.school_id)
-    .bind(&rows.seq)
-    .bind(&rows.kind)
-    .bind(&rows.row_id)
-    .bind(&rows.row_sha256)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows.kind.len())
-}
-
-/// New seals, column by column.
-#[derive(Default)]
-struct Seals {
-    school_id: Vec<Uuid>,
-    seq: Vec<i64>,
-    prev_sha256: Vec<String>,
-    sha256: Vec<String>,
-    rows_covered: Vec<i32>,
-}
-
-/// New seal entries, column by column.
-#[derive(Default)]
-struct Rows<'a> {
-    school_id: Vec<Uuid>,
-    seq: Vec<i64>,
-    kind: Vec<&'a str>,
-    row_id: Vec<&'a str>,
-    row_sha256: Vec<&'a str>,
+    Ok(usize::try_from(covered).unwrap_or(0))
 }
 
 /// Seals every row waiting when it starts; returns how many rows it covered. Each school's
@@ -349,18 +228,16 @@ pub async fn verify(
             }
             for entry in &entries {
                 let now: Option<String> = match entry.kind.as_str() {
-                    "agreement" => {
-                        sqlx::query_scalar(&format!(
-                            "select {AGREEMENT_ROW} from agreements a where a.id::text = $1"
-                        ))
-                        .bind(&entry.row_id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                    }
+                    "agreement" => sqlx::query_scalar(
+                        "select agreement_row_sha256(a) from agreements a where a.id::text = $1",
+                    )
+                    .bind(&entry.row_id)
+                    .fetch_optional(&mut *conn)
+                    .await?,
                     _ => {
-                        sqlx::query_scalar(&format!(
-                            "select {AUDIT_ROW} from audit_events e where e.id::text = $1"
-                        ))
+                        sqlx::query_scalar(
+                            "select audit_row_sha256(e) from audit_events e where e.id::text = $1",
+                        )
                         .bind(&entry.row_id)
                         .fetch_optional(&mut *conn)
                         .await?

@@ -107,3 +107,52 @@ pub async fn check_key(pool: &PgPool, key: &crate::secret_key::SecretKey) -> any
     }
     Ok(())
 }
+
+/// Gives the portal's own login `runtime` what it needs, and nothing over the evidence but
+/// reading and adding: run as the tables' owner after every migration, so new tables are
+/// covered too.
+pub async fn grant_runtime(owner: &PgPool, runtime: &str) -> anyhow::Result<()> {
+    let current: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(owner)
+        .await?;
+    if current == runtime {
+        anyhow::bail!(
+            "AUP_MIGRATE_DATABASE_URL and DATABASE_URL both log in as {runtime}: the portal needs a login of its own, which does not own the tables"
+        );
+    }
+    sqlx::query("select grant_runtime($1)")
+        .bind(runtime)
+        .execute(owner)
+        .await
+        .context("granting the portal's login its rights")?;
+    Ok(())
+}
+
+/// Refuses a login that could rewrite the evidence: one that owns (or acts for the owner of)
+/// an evidence table, may truncate it or switch its triggers off, or may write the seals or
+/// take rows off the seal queue directly.
+pub async fn check_runtime_role(pool: &PgPool) -> anyhow::Result<()> {
+    let powers: Vec<String> = sqlx::query_scalar(
+        "select t || ': ' || string_agg(power, ', ') from (
+           select t, unnest(array[
+               case when pg_has_role(current_user, c.relowner, 'USAGE') then 'owns it (can ALTER it)' end,
+               case when has_table_privilege(current_user, c.oid, 'TRUNCATE') then 'TRUNCATE' end,
+               case when has_table_privilege(current_user, c.oid, 'TRIGGER') then 'TRIGGER' end,
+               case when t in ('seals', 'seal_entries') and has_table_privilege(current_user, c.oid, 'INSERT')
+                    then 'INSERT' end,
+               case when has_table_privilege(current_user, c.oid, 'UPDATE') then 'UPDATE' end,
+               case when has_table_privilege(current_user, c.oid, 'DELETE') then 'DELETE' end]) as power
+           from unnest(array['agreements', 'audit_events', 'scans', 'seals', 'seal_entries', 'seal_queue']) t
+           join pg_class c on c.oid = ('public.' || t)::regclass
+         ) p where power is not null group by t order by t",
+    )
+    .fetch_all(pool)
+    .await?;
+    if !powers.is_empty() {
+        anyhow::bail!(
+            "the portal's database login (DATABASE_URL) could rewrite the evidence, so the portal will not serve with it: {}. Give the portal a login of its own and the owner's to AUP_MIGRATE_DATABASE_URL (see SECURITY.md)",
+            powers.join("; ")
+        );
+    }
+    Ok(())
+}

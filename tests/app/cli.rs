@@ -598,3 +598,60 @@ async fn query_strings_are_never_logged_even_at_the_most_detailed_level() {
     );
     assert!(!written.contains("Marigold"), "{written}");
 }
+
+#[tokio::test]
+async fn with_a_login_of_its_own_the_portal_serves_and_with_one_login_it_says_what_that_risks() {
+    let (pool, url) = fresh_database().await;
+    let runtime_url = runtime_login(&pool, &url).await;
+    let port = free_port();
+    let mut cmd = portal();
+    cmd.arg("serve")
+        .env("DATABASE_URL", &runtime_url)
+        .env("AUP_MIGRATE_DATABASE_URL", &url)
+        .env("AUP_BIND", format!("127.0.0.1:{port}"));
+    let _running = Running(cmd.stdout(Stdio::null()).spawn().unwrap());
+    let http = client();
+    let mut ready = None;
+    for _ in 0..100 {
+        if let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            ready = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        ready,
+        Some(StatusCode::OK),
+        "serves with a login of its own"
+    );
+
+    let same = portal()
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("AUP_MIGRATE_DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!same.status.success());
+    let said = String::from_utf8_lossy(&same.stderr);
+    assert!(
+        said.contains("the portal needs a login of its own"),
+        "{said}"
+    );
+
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    let (_running, lines) = start(cmd, "Demo accounts");
+    let printed = lines.join("\n");
+    assert!(
+        printed.contains("the evidence is only as safe as that login"),
+        "{printed}"
+    );
+}

@@ -548,3 +548,114 @@ async fn a_chain_rebuilt_by_the_database_owner_passes_verify_but_not_verify_expe
     );
     let _ = std::fs::remove_file(kept);
 }
+
+#[tokio::test]
+async fn the_portals_own_login_adds_evidence_but_cannot_rewrite_it() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    let url = app_database_url(&app).await;
+    let runtime_url = runtime_login(&app.pool, &url).await;
+    let runtime = sqlx::PgPool::connect(&runtime_url).await.unwrap();
+    aup_portal::db::check_runtime_role(&runtime)
+        .await
+        .expect("a login of its own passes the check");
+    let refused = aup_portal::db::check_runtime_role(&app.pool)
+        .await
+        .expect_err("the owner could rewrite the evidence");
+    assert!(
+        refused.to_string().contains("agreements: owns it"),
+        "{refused}"
+    );
+    for attack in [
+        "alter table agreements disable trigger agreements_append_only",
+        "truncate agreements",
+        "update agreements set full_name = 'Someone Else'",
+        "delete from audit_events",
+        "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered) values (gen_random_uuid(), 1, repeat('0', 64), repeat('0', 64), 0)",
+        "delete from seal_queue",
+        "create table public.mine (x int)",
+    ] {
+        let err = sqlx::raw_sql(attack)
+            .execute(&runtime)
+            .await
+            .expect_err(attack);
+        let message = err.to_string();
+        assert!(
+            message.contains("permission denied") || message.contains("must be owner"),
+            "{attack}: {message}"
+        );
+    }
+    // It signs, and the sealer working through it seals, through the owner's function.
+    sqlx::query(
+        "insert into audit_events (school_id, action) select id, 'test_event' from schools limit 1",
+    )
+    .execute(&runtime)
+    .await
+    .unwrap();
+    let sealed = aup_portal::seal::seal_all(&runtime).await.unwrap();
+    assert!(sealed >= 3, "{sealed}");
+    let verified = aup_portal::seal::verify(&runtime, aup_portal::seal::GRACE)
+        .await
+        .unwrap()
+        .expect("intact");
+    assert_eq!(verified.unsealed, 0);
+    runtime.close().await;
+}
+
+#[tokio::test]
+async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
+    let app = spawn_app().await;
+    let url = app_database_url(&app).await;
+    runtime_login(&app.pool, &url).await;
+    // Every table, and what the portal's own login may do with it. A new table fails this
+    // test until it is listed here: decide whether it is evidence.
+    const READ_ADD: &[&str] = &["INSERT", "SELECT"];
+    const READ: &[&str] = &["SELECT"];
+    const ALL: &[&str] = &["DELETE", "INSERT", "SELECT", "UPDATE"];
+    let allowed: std::collections::BTreeMap<&str, &[&str]> = [
+        ("_sqlx_migrations", READ),
+        ("account_tokens", ALL),
+        ("agreements", READ_ADD),
+        ("audit_events", READ_ADD),
+        ("email_changes", ALL),
+        ("memberships", ALL),
+        ("outbox", ALL),
+        ("policies", ALL),
+        ("policy_versions", ALL),
+        ("reminders", ALL),
+        ("scans", READ_ADD),
+        ("schools", ALL),
+        ("seal_entries", READ),
+        ("seal_queue", READ),
+        ("seals", READ),
+        ("secret_key_id", ALL),
+        ("sessions", ALL),
+        ("sign_in_misses", ALL),
+        ("users", ALL),
+    ]
+    .into_iter()
+    .collect();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select tablename::text from pg_tables where schemaname = 'public' order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let listed: Vec<&str> = allowed.keys().copied().collect();
+    assert_eq!(
+        tables, listed,
+        "every table is on the allow-list, and only tables"
+    );
+    for table in tables {
+        let granted: Vec<String> = sqlx::query_scalar(
+            "select privilege_type::text from information_schema.role_table_grants
+             where grantee = $1 and table_schema = 'public' and table_name = $2 order by 1",
+        )
+        .bind(RUNTIME_ROLE)
+        .bind(&table)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(granted, allowed[table.as_str()], "{table}");
+    }
+}

@@ -436,3 +436,27 @@ pub async fn add_member(
     .await
     .expect("member");
 }
+
+/// The login the tests give the portal of its own: one role for the whole server (roles are
+/// cluster-wide), made once, granted its rights in each test's database by the owner.
+pub const RUNTIME_ROLE: &str = "aup_test_runtime";
+
+/// Makes `RUNTIME_ROLE` if it is missing, grants it its rights in the database of `url` as
+/// the owner would, and returns that database's URL logging in as it.
+pub async fn runtime_login(owner: &PgPool, url: &str) -> String {
+    sqlx::raw_sql(&format!(
+        "do $$ begin
+           create role {RUNTIME_ROLE} login password '{RUNTIME_ROLE}';
+         exception when duplicate_object or unique_violation then null;
+         end $$"
+    ))
+    .execute(owner)
+    .await
+    .expect("the runtime role");
+    aup_portal::db::grant_runtime(owner, RUNTIME_ROLE)
+        .await
+        .expect("grant the runtime role");
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{RUNTIME_ROLE}:{RUNTIME_ROLE}@{host}")
+}
