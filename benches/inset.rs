@@ -804,7 +804,7 @@ end
     (figures, receipts, failed)
 }
 
-fn pgbench(socket: &Path, dir: &Path) -> f64 {
+fn pgbench(socket: &Path, password: &str, dir: &Path) -> f64 {
     let script = dir.join("agreement.sql");
     std::fs::write(
         &script,
@@ -818,6 +818,7 @@ fn pgbench(socket: &Path, dir: &Path) -> f64 {
         .arg("-h")
         .arg(socket)
         .args(["-U", "aup", "aup"])
+        .env("PGPASSWORD", password)
         .output()
         .expect("pgbench (Debian package postgresql-contrib or postgresql)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1096,7 +1097,11 @@ async fn main() {
         .execute(&pool)
         .await
         .expect("bench table");
-    let pg_rps = pgbench(&socket, &dir);
+    let pg_rps = pgbench(
+        &socket,
+        cluster.as_ref().expect("cluster").owner_password(),
+        &dir,
+    );
     println!("pgbench, one agreement-shaped insert: {pg_rps:.0} tps");
     let peak = portal.peak_memory_mib();
     let dashboard = dashboard.figures();

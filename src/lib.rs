@@ -51,6 +51,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     let owner = match (&config.migrate_database_url, &cluster) {
+        // The portal's own PostgreSQL has both logins.
+        (None, Some(cluster)) => Some(cluster.owner_options()),
         (Some(url), None) => Some(
             PgConnectOptions::from_str(url)
                 .context("AUP_MIGRATE_DATABASE_URL is not a PostgreSQL URL")?,
@@ -61,7 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             anyhow::bail!("AUP_MIGRATE_DATABASE_URL goes with DATABASE_URL: set both, or neither")
         }
-        (None, _) => None,
+        (None, None) => None,
     };
     let outcome = run_command(&config, cli.command, (options, owner), cluster.is_some()).await;
     if let Some(cluster) = &cluster {

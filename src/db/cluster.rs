@@ -11,7 +11,10 @@ use std::{
 use anyhow::{Context, bail};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 
+/// The cluster's owner, who owns the tables and runs the migrations.
 const SUPERUSER: &str = "aup";
+/// The portal's own login, which serves: it may add evidence but never change it.
+const RUNTIME: &str = "aup_portal";
 const DATABASE: &str = "aup";
 // The longest unix socket path Linux accepts, less the file name PostgreSQL adds.
 const MAX_SOCKET_DIR_LEN: usize = 107 - ".s.PGSQL.5432".len() - 1;
@@ -23,6 +26,10 @@ pub struct EmbeddedCluster {
     pg_data: PathBuf,
     socket_dir: PathBuf,
     run_as: Option<nix::unistd::User>,
+    /// Both logins' passwords, from files beside the database (not inside it), readable by
+    /// the portal's user only. Local connections need them: the server asks for SCRAM.
+    owner_password: String,
+    runtime_password: String,
     _lock: File,
 }
 
@@ -51,6 +58,8 @@ impl EmbeddedCluster {
             pg_data,
             socket_dir,
             run_as,
+            owner_password: password_file(&data_dir.join("owner.password"))?,
+            runtime_password: password_file(&data_dir.join("portal.password"))?,
             _lock: lock,
         };
         cluster.prepare_dirs()?;
@@ -78,18 +87,34 @@ impl EmbeddedCluster {
         Ok(cluster)
     }
 
-    /// How the portal connects: over the socket, to its own database.
+    /// How the portal serves: over the socket, to its own database, as its own login.
     pub fn connect_options(&self) -> PgConnectOptions {
         PgConnectOptions::new()
             .socket(&self.socket_dir)
-            .username(SUPERUSER)
+            .username(RUNTIME)
+            .password(&self.runtime_password)
             .database(DATABASE)
     }
 
-    /// The same, as a URL for another process (a second portal, a benchmark).
+    /// How the portal migrates: as the owner of the tables.
+    pub fn owner_options(&self) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.socket_dir)
+            .username(SUPERUSER)
+            .password(&self.owner_password)
+            .database(DATABASE)
+    }
+
+    /// The owner's password, for PostgreSQL's own tools (PGPASSWORD).
+    pub fn owner_password(&self) -> &str {
+        &self.owner_password
+    }
+
+    /// The owner's login as a URL for another process (a second portal, a benchmark).
     pub fn database_url(&self) -> String {
         format!(
-            "postgres://{SUPERUSER}@localhost/{DATABASE}?host={}",
+            "postgres://{SUPERUSER}:{}@localhost/{DATABASE}?host={}",
+            self.owner_password,
             self.socket_dir.display()
         )
     }
@@ -99,11 +124,27 @@ impl EmbeddedCluster {
         &self.socket_dir
     }
 
-    /// Creates the portal's database on first start.
+    /// Creates the portal's database on first start, gives both logins their passwords, and
+    /// from then on has the server ask for them (SCRAM), where a new cluster trusted anyone
+    /// able to reach its private socket.
     pub async fn ensure_database(&self) -> anyhow::Result<()> {
-        let mut conn = PgConnection::connect_with(&self.connect_options().database("postgres"))
+        let mut conn = PgConnection::connect_with(&self.owner_options().database("postgres"))
             .await
             .context("cannot connect to the portal's PostgreSQL")?;
+        sqlx::raw_sql(&format!(
+            "alter role {SUPERUSER} password '{}';
+             do $$ begin
+               if not exists (select from pg_roles where rolname = '{RUNTIME}') then
+                 create role {RUNTIME} login;
+               end if;
+             end $$;
+             alter role {RUNTIME} login nosuperuser password '{}';",
+            self.owner_password, self.runtime_password
+        ))
+        .execute(&mut conn)
+        .await
+        .context("setting the passwords of the portal's PostgreSQL")?;
+        self.ask_for_passwords()?;
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
                 .bind(DATABASE)
@@ -214,6 +255,29 @@ impl EmbeddedCluster {
         Ok(())
     }
 
+    /// Local connections need a password from now on (SCRAM), not trust.
+    fn ask_for_passwords(&self) -> anyhow::Result<()> {
+        let hba = self.pg_data.join("pg_hba.conf");
+        let wanted = "# Written by aup-portal: every login needs its password (SCRAM).\n\
+                      local all all scram-sha-256\n";
+        if fs::read_to_string(&hba).ok().as_deref() == Some(wanted) {
+            return Ok(());
+        }
+        fs::write(&hba, wanted)?;
+        if let Some(user) = &self.run_as {
+            std::os::unix::fs::chown(&hba, Some(user.uid.as_raw()), Some(user.gid.as_raw()))?;
+        }
+        self.run_tool(
+            "pg_ctl",
+            &[
+                "reload".as_ref(),
+                "--silent".as_ref(),
+                "-D".as_ref(),
+                self.pg_data.as_os_str(),
+            ],
+        )
+    }
+
     fn command(&self, tool: &str) -> Command {
         let mut cmd = Command::new(self.bin_dir.join(tool));
         // Its own process group: Ctrl+C in the terminal stops the portal, which then stops the server.
@@ -241,6 +305,30 @@ impl EmbeddedCluster {
         }
         Ok(())
     }
+}
+
+/// A password kept in `path`, readable by the portal's user only; made on first use.
+fn password_file(path: &Path) -> anyhow::Result<String> {
+    if let Ok(text) = fs::read_to_string(path) {
+        let password = text.trim().to_owned();
+        if password.len() >= 32 && password.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(password);
+        }
+        bail!(
+            "{} does not hold a password the portal made",
+            path.display()
+        );
+    }
+    let password = crate::secret_key::hex(&rand::random::<[u8; 24]>());
+    use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(password.as_bytes())?;
+    Ok(password)
 }
 
 fn lock_data_dir(data_dir: &Path) -> anyhow::Result<File> {

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use sqlx::Connection as _;
+
 use aup_portal::db::{self, cluster::EmbeddedCluster};
 
 use crate::helpers::*;
@@ -151,12 +153,38 @@ async fn the_embedded_cluster_starts_restarts_with_its_data_and_refuses_a_second
         .unwrap()
         .expect("first start");
     cluster.ensure_database().await.unwrap();
+    // The owner migrates; the portal's own login adds, and cannot rewrite the evidence.
+    let owner = db::connect(cluster.owner_options()).await.unwrap();
+    db::migrate(&owner).await.unwrap();
+    db::grant_runtime(&owner, "aup_portal").await.unwrap();
+    owner.close().await;
     let pool = db::connect(cluster.connect_options()).await.unwrap();
-    db::migrate(&pool).await.unwrap();
+    db::check_runtime_role(&pool)
+        .await
+        .expect("the portal's login cannot rewrite the evidence");
     sqlx::query("insert into schools (slug, name) values ('kept', 'Kept School')")
         .execute(&pool)
         .await
         .unwrap();
+    // Local connections need a password, kept beside the database and private to the portal.
+    let hba = std::fs::read_to_string(dir.join("postgres/pg_hba.conf")).unwrap();
+    assert!(
+        hba.contains("local all all scram-sha-256") && !hba.contains("trust"),
+        "{hba}"
+    );
+    for file in ["owner.password", "portal.password"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    let no_password =
+        sqlx::PgConnection::connect_with(&cluster.owner_options().password("not the password"))
+            .await;
+    assert!(no_password.is_err(), "a wrong password is refused");
 
     // A second portal on the same data folder is told plainly.
     let data = dir.clone();
