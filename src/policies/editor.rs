@@ -1060,12 +1060,19 @@ async fn preview(
     .fetch_optional(&mut *conn)
     .await?;
     let changes_since = match published {
-        Some(id) => load(&mut conn, editor.school.id, id)
-            .await?
-            .map(|old| ChangesSince {
-                label: old.content.label.clone(),
-                changes: diff::compare(&old.content, &version.content),
-            }),
+        Some(id) => match load(&mut conn, editor.school.id, id).await? {
+            Some(old) => {
+                let label = old.content.label.clone();
+                let new = version.content.clone();
+                // Comparing two long texts takes a while: not on a request thread.
+                let changes =
+                    render::off_request_threads(move || diff::compare(&old.content, &new))
+                        .await
+                        .unwrap_or_default();
+                Some(ChangesSince { label, changes })
+            }
+            None => None,
+        },
         None => None,
     };
     Ok(SignPage::preview(

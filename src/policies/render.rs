@@ -135,20 +135,27 @@ impl Renderer {
         if let Some(problem) = nesting_problem(&markdown) {
             return format!("<p>{problem}.</p>").into();
         }
+        self.renders.fetch_add(1, Ordering::SeqCst);
+        match self.bounded(move || markdown_to_html(&markdown)).await {
+            Some(html) => html.into(),
+            None => "<p>This text cannot be shown.</p>".into(),
+        }
+    }
+
+    /// Runs heavy work on a policy text (rendering it, comparing two versions) on the blocking
+    /// pool, at most one per permit at once. None if the work panicked.
+    pub async fn bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
         // The semaphore is never closed, so a permit always comes.
         let _permit = self.permits.acquire().await;
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        self.renders.fetch_add(1, Ordering::SeqCst);
-        let rendered = tokio::task::spawn_blocking(move || markdown_to_html(&markdown)).await;
+        let done = tokio::task::spawn_blocking(work).await;
         self.running.fetch_sub(1, Ordering::SeqCst);
-        match rendered {
-            Ok(html) => html.into(),
-            Err(err) => {
-                tracing::error!(error = %err, "rendering a policy text failed");
-                "<p>This text cannot be shown.</p>".into()
-            }
-        }
+        done.map_err(|err| tracing::error!(error = %err, "work on a policy text failed"))
+            .ok()
     }
 }
 
@@ -160,6 +167,13 @@ static RENDERER: LazyLock<Renderer> = LazyLock::new(|| {
 /// The sanitised HTML of a policy text, from the portal's bounded renderer.
 pub async fn policy_html(markdown: &str) -> Arc<str> {
     RENDERER.html(markdown).await
+}
+
+/// Heavy work on policy texts, off the request threads and under the renderer's bound.
+pub async fn off_request_threads<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    RENDERER.bounded(work).await
 }
 
 pub fn markdown_to_html(markdown: &str) -> String {

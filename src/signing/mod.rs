@@ -565,7 +565,14 @@ async fn changes_since_last_signed(
     let changes = match CHANGES.get(&key) {
         Some(changes) => changes,
         None => {
-            let changes = Arc::new(diff::compare(&signed.content, &signable.content.content));
+            let (old, new) = (signed.clone(), signable.content.clone());
+            // Comparing two long texts takes a while: not on a request thread.
+            let compared = policies::render::off_request_threads(move || {
+                diff::compare(&old.content, &new.content)
+            })
+            .await
+            .unwrap_or_default();
+            let changes = Arc::new(compared);
             CHANGES.insert(key, changes.clone());
             changes
         }
