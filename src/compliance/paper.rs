@@ -278,6 +278,8 @@ async fn record(
             "note",
             "Enter a note, for example where the paper form is kept",
         );
+    } else if let Some(message) = crate::input::check("The note", &note, true) {
+        errors.add("note", message);
     } else if note.chars().count() > 1000 {
         errors.add("note", "The note must be 1,000 characters or fewer");
     }

@@ -279,9 +279,11 @@ async fn create_policy(
     Form(form): Form<PolicyForm>,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    let name = form.name.trim().to_owned();
+    let name = crate::input::normalise(&form.name);
     if name.is_empty() {
         errors.add("name", "Enter the policy's name");
+    } else if let Some(message) = crate::input::check("The policy's name", &name, false) {
+        errors.add("name", message);
     } else if name.chars().count() > 200 {
         errors.add("name", "The policy's name must be 200 characters or fewer");
     }
@@ -850,6 +852,11 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
         .collect();
     let mut ordered: Vec<&AckRow> = rows.iter().filter(|r| !r.text.is_empty()).collect();
     for row in &ordered {
+        if let Some(message) =
+            crate::input::check(&format!("Statement {}", row.index + 1), &row.text, false)
+        {
+            errors.add(format!("ack-text-{}", row.index), message);
+        }
         if row.text.chars().count() > 500 {
             errors.add(
                 format!("ack-text-{}", row.index),

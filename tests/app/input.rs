@@ -125,6 +125,16 @@ async fn years_outside_1900_to_2200_are_refused_with_a_message() {
     let page = dpo.post(&draft, &as_form(&nul)).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     page.assert_contains("The policy text must not contain control characters");
+    let mut statement = crate::publishing::draft_fields("- One statement");
+    for (name, value) in &mut statement {
+        if *name == "ack_text" {
+            *value = "I agree\u{0}".into();
+            break;
+        }
+    }
+    let page = dpo.post(&draft, &as_form(&statement)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("Statement 1 must not contain control characters");
 }
 
 #[tokio::test]
