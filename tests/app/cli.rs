@@ -40,6 +40,21 @@ impl Drop for Running {
     }
 }
 
+/// The answer of `/readyz` on `port` once the portal there answers at all (within 10 s).
+async fn readiness(http: &reqwest::Client, port: u16) -> Option<StatusCode> {
+    for _ in 0..100 {
+        if let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            return Some(response.status());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
 /// Starts a serving subcommand and reads its standard output until `until` appears.
 fn start(mut cmd: Command, until: &str) -> (Running, Vec<String>) {
     let mut child = cmd
@@ -346,19 +361,11 @@ async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
         .env("AUP_BIND", format!("127.0.0.1:{port}"));
     let _running = Running(cmd.stdout(Stdio::null()).spawn().unwrap());
     let http = client();
-    let mut ready = None;
-    for _ in 0..50 {
-        if let Ok(response) = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            ready = Some(response.status());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(ready, Some(StatusCode::OK), "serve answers");
+    assert_eq!(
+        readiness(&http, port).await,
+        Some(StatusCode::OK),
+        "serve answers"
+    );
     let sign_in = http
         .post(format!("http://127.0.0.1:{port}/sign-in"))
         .form(&[("email", STAFF), ("password", PASSWORD)])
@@ -610,21 +617,8 @@ async fn with_a_login_of_its_own_the_portal_serves_and_with_one_login_it_says_wh
         .env("AUP_MIGRATE_DATABASE_URL", &url)
         .env("AUP_BIND", format!("127.0.0.1:{port}"));
     let _running = Running(cmd.stdout(Stdio::null()).spawn().unwrap());
-    let http = client();
-    let mut ready = None;
-    for _ in 0..100 {
-        if let Ok(response) = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            ready = Some(response.status());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert_eq!(
-        ready,
+        readiness(&client(), port).await,
         Some(StatusCode::OK),
         "serves with a login of its own"
     );

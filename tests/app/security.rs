@@ -175,15 +175,7 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
     setup.assert_contains(
         r#"<svg role="img" aria-label="QR code to scan with an authenticator app""#,
     );
-    let secret = setup
-        .body
-        .split("Key: <strong class=\"hash\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = setup_secret(&setup);
     let wrong = app.post("/sign-in/two-factor", &[("code", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     let done = app
@@ -191,12 +183,7 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
         .await;
     assert_eq!(done.status, StatusCode::OK);
     done.assert_contains("Your recovery codes");
-    let recovery: Vec<String> = done
-        .body
-        .split(r#"<li class="hash">"#)
-        .skip(1)
-        .map(|s| s.split('<').next().unwrap().to_owned())
-        .collect();
+    let recovery = recovery_codes(&done);
     assert_eq!(recovery.len(), 10);
     assert_eq!(
         app.get("/s/cranbrook/compliance").await.status,
@@ -257,15 +244,7 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
         .await
         .assert_contains("<dt>Authenticator app</dt><dd>Off</dd>");
     let setup = app.get("/account/two-factor").await;
-    let secret = setup
-        .body
-        .split("Key: <strong class=\"hash\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = setup_secret(&setup);
     let no_password = app
         .post("/account/two-factor", &[("code", &code(&secret))])
         .await;
@@ -450,6 +429,15 @@ async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
         .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// The recovery codes a page shows, once.
+fn recovery_codes(page: &Page) -> Vec<String> {
+    page.body
+        .split(r#"<li class="hash">"#)
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .collect()
 }
 
 fn setup_secret(page: &Page) -> String {
@@ -661,12 +649,7 @@ async fn authenticator_secrets_recovery_codes_and_session_ids_are_not_kept_in_cl
             &[("code", &code(&secret)), ("current", PASSWORD)],
         )
         .await;
-    let recovery: Vec<String> = done
-        .body
-        .split(r#"<li class="hash">"#)
-        .skip(1)
-        .map(|s| s.split('<').next().unwrap().to_owned())
-        .collect();
+    let recovery = recovery_codes(&done);
     assert_eq!(recovery.len(), 10);
     let (stored, codes): (String, Vec<String>) =
         sqlx::query_as("select totp_secret, recovery_codes from users where email = $1")
