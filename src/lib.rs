@@ -305,7 +305,7 @@ async fn run_command(
             let staged = staged_path(&path);
             let _ = std::fs::remove_file(&staged);
             next.write_new(&staged)?;
-            let sealed = auth::two_factor::seal_again(&pool, &next).await?;
+            let sealed = auth::factor_secrets::seal_again(&pool, &next).await?;
             std::fs::rename(&staged, &path)
                 .with_context(|| format!("cannot replace {}", path.display()))?;
             println!(
@@ -391,7 +391,7 @@ async fn secret_key(
             _ => return Err(err),
         },
     };
-    let sealed = auth::two_factor::seal_clear_secrets(pool, &key).await?;
+    let sealed = auth::factor_secrets::seal_clear_secrets(pool, &key).await?;
     if sealed > 0 {
         tracing::info!(sealed, "sealed authenticator secrets kept in clear");
     }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod email_change;
+pub mod factor_secrets;
 pub mod memberships;
 pub mod password;
 pub mod reauth;
