@@ -187,16 +187,16 @@ async fn run_command(
             let base_url = config.base_url();
             let report = match job.as_str() {
                 "reviews" => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
-                "heads" => {
-                    jobs::heads::heads(
+                "heads" => jobs::JobReport {
+                    lines: jobs::heads::heads(
                         &pool,
                         as_of,
                         time::OffsetDateTime::now_utc(),
                         config.operator_email.as_deref(),
                         dry_run,
                     )
-                    .await?
-                }
+                    .await?,
+                },
                 "reminders" => {
                     jobs::reminders(&pool, as_of, &base_url, config.reminder_policy(), dry_run)
                         .await?

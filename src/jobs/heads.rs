@@ -7,7 +7,6 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::JobReport;
 use crate::{
     mail::{self, ChainHeads},
     seal,
@@ -21,14 +20,15 @@ struct Recipient {
 }
 
 /// Queues the day's chain-head emails for the chains sealed in the day before `now`; at most
-/// one a day per recipient. The chain outside any school goes to `operator`, if set.
+/// one a day per recipient. The chain outside any school goes to `operator`, if set. Returns
+/// a line per email queued (or, with `dry_run`, that would be).
 pub async fn heads(
     pool: &PgPool,
     as_of: Date,
     now: OffsetDateTime,
     operator: Option<&str>,
     dry_run: bool,
-) -> anyhow::Result<JobReport> {
+) -> anyhow::Result<Vec<String>> {
     let rows = sqlx::query!(
         r#"select h.school_id as "school_id!", h.seq as "seq!", h.sha256 as "sha256!",
                   s.name as "school_name?", u.id as "user_id?", u.email as "email?"
@@ -71,7 +71,7 @@ pub async fn heads(
             }),
         }
     }
-    let mut report = JobReport { lines: vec![] };
+    let mut report = vec![];
     for recipient in recipients {
         let key = format!(
             "chain-heads:{as_of}:{}",
@@ -85,16 +85,12 @@ pub async fn heads(
             format!("AUP Portal: the evidence chain heads for {as_of}"),
         )?;
         if dry_run {
-            report
-                .lines
-                .push(format!("would send <{}>: {}", message.to, message.subject));
+            report.push(format!("would send <{}>: {}", message.to, message.subject));
             continue;
         }
         let mut tx = pool.begin().await?;
         if mail::queue(&mut tx, None, &key, &message).await? {
-            report
-                .lines
-                .push(format!("queued <{}>: {}", message.to, message.subject));
+            report.push(format!("queued <{}>: {}", message.to, message.subject));
         }
         tx.commit().await?;
     }

@@ -634,7 +634,7 @@ async fn the_dpo_and_admins_get_the_days_chain_heads_once_and_the_operator_the_s
     let run =
         || aup_portal::jobs::heads::heads(&app.pool, today, now, Some("ops@trust.example"), false);
     let report = run().await.unwrap();
-    assert_eq!(report.lines.len(), 3, "{:?}", report.lines);
+    assert_eq!(report.len(), 3, "{report:?}");
     let school: uuid::Uuid = sqlx::query_scalar("select id from schools where slug = 'cranbrook'")
         .fetch_one(&app.pool)
         .await
@@ -670,5 +670,5 @@ async fn the_dpo_and_admins_get_the_days_chain_heads_once_and_the_operator_the_s
         !ops.contains(&school.to_string()),
         "only the school-less chain"
     );
-    assert!(run().await.unwrap().lines.is_empty(), "once a day");
+    assert!(run().await.unwrap().is_empty(), "once a day");
 }
