@@ -336,7 +336,12 @@ async fn sessions_for(pool: &PgPool, people: &[Person]) -> Vec<Person> {
                 let mut data = HashMap::new();
                 data.insert(
                     "auth".to_owned(),
-                    serde_json::to_value(SignedIn::new(id, 0)).expect("json"),
+                    serde_json::to_value(SignedIn::new(
+                        id,
+                        0,
+                        time::OffsetDateTime::now_utc().unix_timestamp(),
+                    ))
+                    .expect("json"),
                 );
                 let mut record = Record {
                     id: Id::default(),

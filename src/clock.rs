@@ -26,6 +26,40 @@ pub fn uk(at: OffsetDateTime) -> OffsetDateTime {
     at.to_offset(offset)
 }
 
+/// The time the session rules (idle timeout, absolute lifetime, the refresh of the idle timer)
+/// go by: the system's, or, for tests of time, a clock that moves only when told.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<std::sync::Arc<std::sync::atomic::AtomicI64>>);
+
+impl Clock {
+    /// The system's clock.
+    pub fn system() -> Self {
+        Clock(None)
+    }
+
+    /// A clock standing at the system's time now, which moves only by `advance`.
+    pub fn manual() -> Self {
+        Clock(Some(std::sync::Arc::new(
+            std::sync::atomic::AtomicI64::new(OffsetDateTime::now_utc().unix_timestamp()),
+        )))
+    }
+
+    /// Seconds since 1970, UTC.
+    pub fn unix_now(&self) -> i64 {
+        match &self.0 {
+            None => OffsetDateTime::now_utc().unix_timestamp(),
+            Some(at) => at.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
+    /// Moves a manual clock on; the system's cannot be moved.
+    pub fn advance(&self, by: time::Duration) {
+        if let Some(at) = &self.0 {
+            at.fetch_add(by.whole_seconds(), std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 pub fn today_uk() -> Date {
     uk(OffsetDateTime::now_utc()).date()
 }

@@ -50,6 +50,8 @@ pub struct Settings {
     pub outbox_keep_days: u32,
     /// Who gets the daily head of the chain of events outside any school.
     pub operator_email: Option<String>,
+    /// The time the session rules go by.
+    pub clock: crate::clock::Clock,
 }
 
 impl Settings {
@@ -58,6 +60,7 @@ impl Settings {
             secret: Arc::new(secret),
             outbox_keep_days: config.outbox_keep_days,
             operator_email: config.operator_email.clone(),
+            clock: crate::clock::Clock::system(),
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -81,6 +84,7 @@ impl Settings {
             secret: Arc::new(SecretKey::generate(1)),
             outbox_keep_days: 30,
             operator_email: None,
+            clock: crate::clock::Clock::system(),
         }
     }
 

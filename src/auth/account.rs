@@ -152,7 +152,11 @@ async fn change_password(
     )
     .fetch_one(&state.pool)
     .await?;
-    session::sign_in(&session, SignedIn::new(user.id, epoch)).await?;
+    session::sign_in(
+        &session,
+        SignedIn::new(user.id, epoch, state.settings.clock.unix_now()),
+    )
+    .await?;
     audit::record(
         &state.pool,
         None,

@@ -6,7 +6,6 @@ use axum::{
     http::request::Parts,
 };
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -29,8 +28,8 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    pub fn new(user_id: Uuid, auth_epoch: i32) -> Self {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+    /// Signed in at `now` (seconds since 1970, from the settings' clock).
+    pub fn new(user_id: Uuid, auth_epoch: i32, now: i64) -> Self {
         SignedIn {
             user_id,
             auth_epoch,
@@ -91,8 +90,8 @@ async fn signed_in(
     else {
         return Err(AppError::SignInRequired);
     };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
     let settings = &state.settings;
+    let now = settings.clock.unix_now();
     if now - signed_in.last_seen > settings.idle_timeout.whole_seconds()
         || now - signed_in.signed_in_at > settings.session_lifetime.whole_seconds()
     {
@@ -114,7 +113,7 @@ async fn confirm(
         session.flush().await?;
         return Err(AppError::SignInRequired);
     }
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = state.settings.clock.unix_now();
     if now - signed_in.last_seen >= touch_every(state.settings.idle_timeout.whole_seconds()) {
         signed_in.last_seen = now;
         session.insert(AUTH_KEY, signed_in).await?;

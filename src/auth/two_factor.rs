@@ -127,7 +127,11 @@ async fn complete(
         return Err(AppError::SignInRequired);
     }
     session.remove_value(PENDING_KEY).await?;
-    session::sign_in(session, SignedIn::new(user_id, auth_epoch)).await?;
+    session::sign_in(
+        session,
+        SignedIn::new(user_id, auth_epoch, state.settings.clock.unix_now()),
+    )
+    .await?;
     Ok(Redirect::to("/").into_response())
 }
 
