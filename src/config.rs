@@ -27,6 +27,10 @@ pub enum Command {
         /// Password for the demo accounts. Unset: a new one is generated and printed at start.
         #[arg(long, env = "AUP_DEMO_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Run the demo on a database that holds other schools too: it resets the demo
+        /// accounts' passwords there. Without it, such a database is refused.
+        #[arg(long)]
+        force: bool,
     },
     /// Apply the database migrations, then exit.
     Migrate,

@@ -320,7 +320,17 @@ async fn run_command(
             let key = secret_key(config, embedded, &pool).await?;
             serve(config, pool, key, None).await
         }
-        Command::Demo { password } => {
+        Command::Demo { password, force } => {
+            // The demo sets its accounts' passwords: never by accident on a real portal's data.
+            let others: i64 = sqlx::query_scalar("select count(*) from schools where slug <> $1")
+                .bind(demo::SCHOOL_SLUG)
+                .fetch_one(&pool)
+                .await?;
+            if others > 0 && !force {
+                anyhow::bail!(
+                    "this database holds {others} school(s) besides the demo school, so it looks like a real portal's: the demo would reset its demo accounts' passwords there. Use another database (or data folder) for the demo, or add --force if you mean it"
+                );
+            }
             let key = secret_key(config, embedded, &pool).await?;
             let password = password.unwrap_or_else(demo::generate_password);
             demo::seed(&pool, &password).await?;

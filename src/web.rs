@@ -162,6 +162,18 @@ fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
     hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
+/// Behind a proxy the portal does not trust, every person seems to come from the proxy, and
+/// a whole school shares one budget of attempts a minute: said once, so an operator notices.
+fn warn_untrusted_proxy_once(peer: std::net::IpAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            %peer,
+            "requests carry X-Forwarded-For from an address that is not in AUP_TRUSTED_PROXIES: everyone behind that proxy shares one per-address limit. Add the proxy's address to AUP_TRUSTED_PROXIES"
+        );
+    }
+}
+
 /// Puts the `ClientIp` on every request, for rate limits and evidence alike.
 pub async fn remember_client_ip(
     State(trusted): State<std::sync::Arc<Vec<std::net::IpAddr>>>,
@@ -174,6 +186,9 @@ pub async fn remember_client_ip(
         .map(|info| info.0.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let ip = client_ip(peer, request.headers(), &trusted);
+    if !trusted.contains(&peer) && request.headers().contains_key("x-forwarded-for") {
+        warn_untrusted_proxy_once(peer);
+    }
     request.extensions_mut().insert(ClientIp(ip));
     next.run(request).await
 }

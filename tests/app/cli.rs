@@ -649,3 +649,71 @@ async fn with_a_login_of_its_own_the_portal_serves_and_with_one_login_it_says_wh
         "{printed}"
     );
 }
+
+#[tokio::test]
+async fn demo_refuses_a_database_that_holds_other_schools_unless_forced() {
+    let (pool, url) = fresh_database().await;
+    sqlx::query("insert into schools (slug, name) values ('oakfield', 'Oakfield Academy')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = portal()
+        .arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("1 school(s) besides the demo school"),
+        "{said}"
+    );
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "no demo account was made or reset");
+    let mut cmd = portal();
+    cmd.args(["demo", "--force"])
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
+    drop(start(cmd, "Demo accounts"));
+}
+
+#[tokio::test]
+async fn forwarded_addresses_from_an_untrusted_proxy_are_named_once_in_the_log() {
+    let (_pool, url) = fresh_database().await;
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("aup-xff-{}.txt", uuid::Uuid::new_v4().simple()));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut cmd = portal();
+    cmd.arg("demo")
+        .env("DATABASE_URL", &url)
+        .env("AUP_BIND", format!("127.0.0.1:{port}"))
+        .env("AUP_DEMO_PASSWORD", "inset-morning-2026")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    let running = Running(cmd.spawn().unwrap());
+    let http = client();
+    assert_eq!(readiness(&http, port).await, Some(StatusCode::OK));
+    for _ in 0..3 {
+        let page = http
+            .get(format!("http://127.0.0.1:{port}/sign-in"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+    }
+    drop(running);
+    let written = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(
+        written.matches("not in AUP_TRUSTED_PROXIES").count(),
+        1,
+        "{written}"
+    );
+}
