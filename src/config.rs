@@ -121,6 +121,23 @@ pub enum JobsCommand {
     },
 }
 
+/// The most attempts a minute a setting may allow: more is no limit at all, which must be
+/// said ("off"), not reached by a large number.
+pub const MOST_ATTEMPTS_PER_MINUTE: u32 = 10_000;
+
+/// "off" is 0, which the portal reads as no per-address limit.
+fn parse_attempts(text: &str) -> Result<u32, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(0);
+    }
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MOST_ATTEMPTS_PER_MINUTE).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{text}' is not a limit: give a number of attempts a minute from 1 to {MOST_ATTEMPTS_PER_MINUTE}, or off to switch the limit off for a load test"
+        )),
+    }
+}
+
 fn parse_date(text: &str) -> Result<time::Date, String> {
     time::Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
         .map_err(|_| format!("'{text}' is not a date like 2026-09-01"))
@@ -207,12 +224,14 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
-    /// Attempts a minute from one address at the sign-in, code and password-reset forms.
+    /// Attempts a minute from one address (an IPv6 /64) at the forms that check a password or a
+    /// code, or send an email: 1 to 10,000, or "off" (for load tests only).
     #[arg(
         long,
         env = "AUP_ATTEMPTS_PER_MINUTE",
-        default_value_t = 30,
-        global = true
+        default_value = "30",
+        global = true,
+        value_parser = parse_attempts
     )]
     pub attempts_per_minute: u32,
 

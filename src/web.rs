@@ -239,14 +239,18 @@ pub type AttemptLimit = tower::util::Either<
 /// that checks a password or sends an email; a friendly page past that.
 /// Clones share one budget: every form that checks a password or a code counts against it.
 pub fn attempt_limit(per_minute: u32) -> AttemptLimit {
-    let per_minute = per_minute.clamp(1, 60_000);
+    // 0 is "off", said in so many words in the settings; more than the ceiling is refused there.
+    if per_minute == 0 {
+        return tower::util::option_layer(None);
+    }
+    let per_minute = per_minute.min(crate::config::MOST_ATTEMPTS_PER_MINUTE);
     let config = tower_governor::governor::GovernorConfigBuilder::default()
         .per_millisecond(60_000 / u64::from(per_minute))
         .burst_size(per_minute)
         .key_extractor(ClientIpKey)
         .methods(vec![axum::http::Method::POST])
         .finish();
-    // `finish` refuses only a zero period or burst, which the clamp rules out.
+    // `finish` refuses only a zero period or burst, which 1 to 10,000 a minute rules out.
     tower::util::option_layer(config.map(|config| {
         tower_governor::GovernorLayer::new(config).error_handler(|_| {
             let mut response = crate::error::page(

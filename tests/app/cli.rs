@@ -717,3 +717,26 @@ async fn forwarded_addresses_from_an_untrusted_proxy_are_named_once_in_the_log()
         "{written}"
     );
 }
+
+#[tokio::test]
+async fn an_attempt_limit_past_the_ceiling_is_refused_at_start_and_off_must_be_said() {
+    let (_pool, url) = fresh_database().await;
+    for (value, ok) in [
+        ("60000", false),
+        ("0", false),
+        ("10000", true),
+        ("off", true),
+    ] {
+        let out = portal()
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .env("AUP_ATTEMPTS_PER_MINUTE", value)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), ok, "{value}: {said}");
+        if !ok {
+            assert!(said.contains("from 1 to 10000, or off"), "{value}: {said}");
+        }
+    }
+}
