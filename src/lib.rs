@@ -57,10 +57,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             PgConnectOptions::from_str(url)
                 .context("AUP_MIGRATE_DATABASE_URL is not a PostgreSQL URL")?,
         ),
-        (Some(_), Some(_)) => {
-            if let Some(cluster) = &cluster {
-                stop_cluster(cluster);
-            }
+        (Some(_), Some(running)) => {
+            stop_cluster(running);
             anyhow::bail!("AUP_MIGRATE_DATABASE_URL goes with DATABASE_URL: set both, or neither")
         }
         (None, None) => None,

@@ -22,7 +22,7 @@ use super::{reauth, session::CurrentUser, tokens};
 use crate::{
     audit, clock,
     error::{Result, unique_violation},
-    mail::{self, EmailChanged, EmailConfirm},
+    mail::{self, EmailChanged, EmailConfirm, first_name},
     startup::AppState,
     web::{FieldErrors, Nav},
 };
@@ -103,9 +103,8 @@ async fn taken(db: &mut PgConnection, user_id: Uuid, email: &str) -> sqlx::Resul
     .await
 }
 
-/// Moves the account to `new_email`, in the caller's transaction: the change is recorded,
-/// the person's sessions end and every link they were sent dies. Returns the change's id,
-/// and the old address.
+/// Moves the account to `new_email`, in the caller's transaction: the person's sessions end
+/// and every link they were sent dies. Returns the old address; the caller records the change.
 async fn switch(
     db: &mut PgConnection,
     user_id: Uuid,
@@ -156,10 +155,6 @@ async fn tell_old_address(
     )?;
     mail::queue(db, None, &format!("email-changed:{change_id}"), &message).await?;
     Ok(())
-}
-
-fn first_name(full_name: &str) -> &str {
-    full_name.split_whitespace().next().unwrap_or(full_name)
 }
 
 /// What a manager asks for: the account, its new address, and who asks, in which school.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     clock,
-    mail::{self, OutgoingEmail, ReviewDue, SignReminder, sender, smtp::Mailer},
+    mail::{self, OutgoingEmail, ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
     policies::render,
 };
 
@@ -44,10 +44,6 @@ pub struct Planned {
 /// What a run did (or, for a dry run, would do): one line per email.
 pub struct JobReport {
     pub lines: Vec<String>,
-}
-
-fn first_name(full_name: &str) -> &str {
-    full_name.split_whitespace().next().unwrap_or(full_name)
 }
 
 /// Queues the planned emails not queued before; with `dry_run`, only says which they are.

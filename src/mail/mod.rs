@@ -10,6 +10,11 @@ use askama::Template;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// How an email greets a person: the first word of their full name.
+pub fn first_name(full_name: &str) -> &str {
+    full_name.split_whitespace().next().unwrap_or(full_name)
+}
+
 /// A rendered email, ready for the outbox.
 pub struct OutgoingEmail {
     pub to: String,
