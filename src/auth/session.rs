@@ -409,15 +409,23 @@ impl<R: Roles> FromRequestParts<AppState> for RequireRole<R> {
                 _roles: std::marker::PhantomData,
             });
         }
-        crate::audit::record(
-            &state.pool,
-            Some(member.school.id),
-            Some(member.user.id),
-            "access_denied",
-            parts.uri.path(),
-            None,
-        )
-        .await?;
-        Err(AppError::Forbidden)
+        Err(refuse(&state.pool, &member, parts.uri.path()).await)
+    }
+}
+
+/// The 403 for a member of the school without the role `path` needs, audited.
+pub async fn refuse(pool: &sqlx::PgPool, member: &Member, path: &str) -> AppError {
+    match crate::audit::record(
+        pool,
+        Some(member.school.id),
+        Some(member.user.id),
+        "access_denied",
+        path,
+        None,
+    )
+    .await
+    {
+        Ok(()) => AppError::Forbidden,
+        Err(error) => error.into(),
     }
 }

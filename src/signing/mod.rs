@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::session::{Member, MemberColumns, MemberKey, path_param},
+    auth::session::{Member, MemberColumns, MemberKey, path_param, refuse},
     clock,
     error::{AppError, Result},
     mail,
@@ -513,6 +513,9 @@ impl FromRequestParts<AppState> for SignRequest {
             ),
         };
         let member = key.member(parts, state, columns).await?;
+        if !member.has_role("signer") {
+            return Err(refuse(&state.pool, &member, parts.uri.path()).await);
+        }
         let version_id = named.ok_or(AppError::NotFound)?;
         let signable = signable(state, &member, version_id, facts, page).await?;
         Ok(SignRequest {

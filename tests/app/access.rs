@@ -1,7 +1,8 @@
 //! Every route, called as every kind of person: anonymous, a member of staff, a governor,
 //! the SBM, the head, the DPO, an admin, and someone holding every role at another school.
-//! Only the people a page is for get it; everyone else is sent to sign in, refused (403), or
-//! told it does not exist (404, for another school's pages).
+//! Only the people a page is for get it. Everyone else is sent to sign in (anonymous), told
+//! it does not exist (404: another school's pages, someone else's receipt), or refused (403:
+//! a member of the school without the role), exactly.
 
 use reqwest::StatusCode;
 
@@ -85,6 +86,27 @@ async fn each_route_answers_only_the_people_it_is_for() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
+    // A person who has never set a password, so "invite" would send them a link.
+    add_member(
+        &app,
+        "cranbrook",
+        "new@cranbrook.example",
+        "Nia Evans",
+        "staff",
+        "Teaching assistant",
+        "{signer}",
+    )
+    .await;
+    sqlx::query("update users set password_hash = null where email = 'new@cranbrook.example'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let newcomer = membership(&app, "new@cranbrook.example").await;
+    // A failed email, so "retry" would queue it again.
+    sqlx::query("update outbox set status = 'failed', last_error = 'refused' where id = (select id from outbox limit 1)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let (draft, alex, email_id, scan): (uuid::Uuid, uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
         "with d as (insert into policy_versions (policy_id, school_id, label, title, body_md)
                     select id, school_id, '2099-00', 'Draft', '- x' from policies where name = 'Staff and Governors AUP'
@@ -93,12 +115,13 @@ async fn each_route_answers_only_the_people_it_is_for() {
                     select id, 'image/png', repeat('a', 64), 1, '\\x89', (select id from users where email = 'sbm@cranbrook.example')
                     from schools where slug = 'cranbrook' returning id)
          select d.id, (select m.id from memberships m join users u on u.id = m.user_id where u.email = 'governor@cranbrook.example'),
-                (select id from outbox limit 1), s.id from d, s",
+                (select id from outbox where status = 'failed'), s.id from d, s",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
 
+    let receipt = format!("/s/cranbrook/agreements/{agreement}");
     let policies: &[Who] = &[Dpo, Admin];
     let managers: &[Who] = &[Sbm, Admin];
     let viewers: &[Who] = &[Sbm, Head, Admin];
@@ -107,7 +130,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
     let gets: Vec<(String, &[Who])> = vec![
         ("/s/cranbrook/".into(), EVERYONE_HERE),
         (format!("/s/cranbrook/versions/{version}/sign"), signers),
-        (format!("/s/cranbrook/agreements/{agreement}"), &[Staff]),
+        (receipt.clone(), &[Staff]),
         ("/s/cranbrook/policies".into(), policies),
         ("/s/cranbrook/policies/new".into(), policies),
         (format!("/s/cranbrook/policies/{policy}"), policies),
@@ -160,17 +183,19 @@ async fn each_route_answers_only_the_people_it_is_for() {
             managers,
         ),
         ("/s/cranbrook/people/new".into(), managers),
+        ("/s/cranbrook/people/import".into(), managers),
         ("/s/cranbrook/people/import/confirm".into(), managers),
         (format!("/s/cranbrook/people/{alex}/edit"), managers),
         (format!("/s/cranbrook/people/{alex}/leave"), managers),
         (format!("/s/cranbrook/people/{alex}/reactivate"), managers),
-        (format!("/s/cranbrook/people/{alex}/invite"), managers),
+        (format!("/s/cranbrook/people/{newcomer}/invite"), managers),
         (format!("/s/cranbrook/people/{alex}/paper"), managers),
         (format!("/s/cranbrook/people/{alex}/email"), admins),
         (format!("/s/cranbrook/admin/mail/{email_id}/retry"), admins),
         ("/s/cranbrook/admin/settings".into(), admins),
     ];
 
+    let mut wrong = Vec::new();
     for who in [
         Anonymous,
         Staff,
@@ -185,21 +210,34 @@ async fn each_route_answers_only_the_people_it_is_for() {
         if let Some(email) = email(who) {
             visitor.sign_in(email).await;
         }
-        let refused = |status: StatusCode, location: Option<&str>| match who {
-            Anonymous => status == StatusCode::SEE_OTHER && location == Some("/sign-in"),
-            OtherSchool => status == StatusCode::NOT_FOUND,
-            _ => status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+        // Anonymous people are sent to sign in; another school's pages do not exist for its
+        // members; anyone else here without the role is refused.
+        let refusal = match who {
+            Anonymous => (StatusCode::SEE_OTHER, Some("/sign-in")),
+            OtherSchool => (StatusCode::NOT_FOUND, None),
+            _ => (StatusCode::FORBIDDEN, None),
+        };
+        let mut check = |method: &str, path: &str, page: &Page| {
+            let got = (page.status, page.location());
+            // A receipt is its signer's alone: no role opens someone else's, so for everyone
+            // else in the school it does not exist.
+            let refusal = match who {
+                Anonymous | OtherSchool => refusal,
+                _ if path == receipt => (StatusCode::NOT_FOUND, None),
+                _ => refusal,
+            };
+            if got != refusal {
+                wrong.push(format!(
+                    "{who:?} {method} {path}: {got:?}, expected {refusal:?}"
+                ));
+            }
         };
         for (path, allowed) in &gets {
             let page = visitor.get(path).await;
             if allowed.contains(&who) {
                 assert_eq!(page.status, StatusCode::OK, "{who:?} GET {path}");
             } else {
-                assert!(
-                    refused(page.status, page.location()),
-                    "{who:?} GET {path}: {}",
-                    page.status
-                );
+                check("GET", path, &page);
             }
         }
         for (path, allowed) in &posts {
@@ -219,13 +257,10 @@ async fn each_route_answers_only_the_people_it_is_for() {
                     ],
                 )
                 .await;
-            assert!(
-                refused(page.status, page.location()),
-                "{who:?} POST {path}: {}",
-                page.status
-            );
+            check("POST", path, &page);
         }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // Nothing changed for any of the refusals.
     assert_eq!(
         app.count("select count(*) from users where full_name = 'Hijack'")
