@@ -81,8 +81,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// The portal with the demo school, on a free port, settings adjusted by `adjust`.
+/// The portal with the demo school, on a free port, settings adjusted by `adjust`. Its
+/// background loops (sealer, jobs, mail) do not run: tests call them when they mean to.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_running(adjust, None).await
+}
+
+/// As `spawn_app_with`, and with `jobs` the background loops run as in `serve`: the sealer,
+/// the scheduled jobs and (with a mailer) the mail sender.
+pub async fn spawn_app_running(
+    adjust: impl FnOnce(&mut Settings),
+    jobs: Option<Option<aup_portal::mail::smtp::Mailer>>,
+) -> TestApp {
     let (pool, _) = fresh_database().await;
     aup_portal::demo::seed(&pool, PASSWORD)
         .await
@@ -92,7 +102,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_base_url(address.clone());
     adjust(&mut settings);
     let app = Application::build(settings, pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
+    tokio::spawn(app.run_until_stopped(std::future::pending(), jobs));
     TestApp {
         address,
         pool,
