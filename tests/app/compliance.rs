@@ -91,11 +91,16 @@ async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
     );
     // Someone who has signed is not chased.
     let sam = membership(&app, STAFF).await;
-    app.post(
-        &format!("/s/cranbrook/compliance/{version}/remind/{sam}"),
-        &[],
-    )
-    .await;
+    let signed = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/remind/{sam}"),
+            &[],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    app.get(signed.location().unwrap())
+        .await
+        .assert_contains("0 people were reminded.");
     assert_eq!(app.count("select count(*) from reminders").await, 2);
 }
 
@@ -239,6 +244,20 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
             .await,
         1
     );
+    let stored: (String, String, Vec<String>) =
+        sqlx::query_as("select grp, job_title, roles from memberships where id = $1")
+            .bind(jamie)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        (
+            "staff".to_owned(),
+            "Higher level teaching assistant".to_owned(),
+            vec!["signer".to_owned(), "head".to_owned()]
+        )
+    );
 
     let version = app.version_id(CRANBROOK).await;
     let before = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
@@ -251,8 +270,13 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
     let after = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
     after.assert_contains("0 of 3 people");
     assert!(!after.body.contains("Jamie Fox"));
-    app.post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
+    let chased = app
+        .post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
         .await;
+    assert_eq!(chased.status, StatusCode::SEE_OTHER);
+    app.get(chased.location().unwrap())
+        .await
+        .assert_contains("3 people were reminded.");
     assert_eq!(
         app.count(&format!(
             "select count(*) from reminders where membership_id = '{jamie}'"
@@ -260,6 +284,12 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .await,
         0,
         "a leaver is never chased"
+    );
+    assert_eq!(
+        app.count("select count(*) from reminders where kind = 'chase'")
+            .await,
+        3,
+        "the others were"
     );
     app.post(&format!("/s/cranbrook/people/{jamie}/reactivate"), &[])
         .await;
@@ -583,6 +613,27 @@ async fn exports_hold_the_evidence_neutralise_formulas_and_are_audited() {
         "{signer}",
     )
     .await;
+    // The forms refuse control characters, but a list may come from elsewhere.
+    add_member(
+        &app,
+        "cranbrook",
+        "tab@cranbrook.example",
+        "Tab Person",
+        "staff",
+        "\t=1+2",
+        "{signer}",
+    )
+    .await;
+    add_member(
+        &app,
+        "cranbrook",
+        "return@cranbrook.example",
+        "Return Person",
+        "staff",
+        "\r=3+4",
+        "{signer}",
+    )
+    .await;
     sam_signs_cranbrook(&app).await;
     app.sign_in(SBM).await;
     let version = app.version_id(CRANBROOK).await;
@@ -627,6 +678,8 @@ async fn exports_hold_the_evidence_neutralise_formulas_and_are_audited() {
         "{csv}"
     );
     assert!(csv.contains("'@SUM(A1)"), "{csv}");
+    assert!(csv.contains(",'\t=1+2,"), "{csv:?}");
+    assert!(csv.contains(",\"'\r=3+4\","), "{csv:?}");
     assert_eq!(
         app.count("select count(*) from audit_events where action = 'dashboard_exported'")
             .await,

@@ -333,7 +333,13 @@ async fn the_embedded_cluster_starts_restarts_with_its_data_and_refuses_a_second
     let no_password =
         sqlx::PgConnection::connect_with(&cluster.owner_options().password("not the password"))
             .await;
-    assert!(no_password.is_err(), "a wrong password is refused");
+    let refused = no_password
+        .expect_err("a wrong password is refused")
+        .to_string();
+    assert!(
+        refused.contains("password authentication failed"),
+        "{refused}"
+    );
 
     // A second portal on the same data folder is told plainly.
     let data = dir.clone();

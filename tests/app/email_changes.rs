@@ -496,6 +496,13 @@ async fn giving_or_taking_away_the_admin_dpo_or_head_role_asks_for_the_password_
         &["signer", "dpo"],
     );
     assert_eq!(app.post(&path, &plain).await.status, StatusCode::SEE_OTHER);
+    let title: String = sqlx::query_scalar("select job_title from memberships where id = $1")
+        .bind(alex)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(title, "Chair");
+    assert_eq!(roles().await, ["signer", "dpo"]);
 
     // Turning the school's two-factor requirement off asks too.
     sqlx::query("update schools set require_two_factor = true")

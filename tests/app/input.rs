@@ -86,7 +86,8 @@ async fn years_outside_1900_to_2200_are_refused_with_a_message() {
         )
         .await;
     assert_eq!(left.status, StatusCode::UNPROCESSABLE_ENTITY);
-    left.assert_contains("between 1900 and 2200");
+    left.assert_contains("Enter a real leaving date");
+    left.assert_contains("The leaving date must be a real date between 1900 and 2200");
     assert_eq!(
         app.count("select count(*) from memberships where status = 'left'")
             .await,

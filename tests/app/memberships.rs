@@ -142,12 +142,16 @@ async fn only_the_person_answers_an_offer_and_declining_it_removes_it() {
     );
     assert_eq!(oakfield_membership(&app, STAFF).await.1, "pending");
     // The SBM can neither bring it in as active nor mark it as left.
-    assert_eq!(
-        oak.post(&format!("/s/oakfield/people/{membership}/reactivate"), &[])
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    for action in ["reactivate", "leave"] {
+        assert_eq!(
+            oak.post(&format!("/s/oakfield/people/{membership}/{action}"), &[])
+                .await
+                .status,
+            StatusCode::NOT_FOUND,
+            "{action}"
+        );
+    }
+    assert_eq!(oakfield_membership(&app, STAFF).await.1, "pending");
     let sam = app.another();
     sam.sign_in(STAFF).await;
     let declined = sam
@@ -185,7 +189,19 @@ async fn a_csv_import_offers_memberships_to_existing_accounts_too() {
     assert!(!page.body.contains("Sam Taylor"));
     // Importing again changes the typed name, and never makes the offer active.
     let again = "Name,Email,Group,Job title\nSamuel Taylor,staff@cranbrook.example,staff,Cover supervisor\n";
-    oak.post("/s/oakfield/people/import/confirm", &[("csv", again)])
+    let imported = oak
+        .post("/s/oakfield/people/import/confirm", &[("csv", again)])
         .await;
+    assert_eq!(imported.status, StatusCode::SEE_OTHER);
+    oak.get(imported.location().unwrap())
+        .await
+        .assert_contains("The file has been imported: 0 added, 1 changed.");
     assert_eq!(oakfield_membership(&app, STAFF).await.1, "pending");
+    let typed: Option<String> =
+        sqlx::query_scalar("select pending_name from memberships where id = $1")
+            .bind(membership)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(typed.as_deref(), Some("Samuel Taylor"));
 }

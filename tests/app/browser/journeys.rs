@@ -139,7 +139,8 @@ async fn a_school_year_in_the_browser() {
         sam.fill("email", SAM).await;
         sam.fill("password", "not my password").await;
         sam.click_button("Sign in").await;
-        sam.expect_text("There is a problem").await;
+        sam.expect_text("Enter the email address and password of your account")
+            .await;
         sam.sign_in(SAM).await;
         sam.expect_text(&format!("Read and sign {POLICY}")).await;
         sam.click_link(&format!("Read and sign {POLICY}")).await;
@@ -152,7 +153,7 @@ async fn a_school_year_in_the_browser() {
         alex.sign_in(ALEX).await;
         alex.click_link(&format!("Read and sign {POLICY}")).await;
         alex.click_button("Sign the policy").await;
-        alex.expect_text("There is a problem").await;
+        alex.expect_text("Enter your full name").await;
         alex.click_link("Your policies").await;
         sign_with_mouse(&alex, "Alex Reid").await;
         let sbm = journey.open("sbm", &base, DESKTOP).await;
