@@ -34,6 +34,12 @@ use crate::{
 /// How long requests in flight may take to finish once the portal is told to stop.
 pub const DRAIN: Duration = Duration::from_secs(8);
 
+/// How long a request may take, body included, before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest request body, but for the upload of a paper form's scan.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub base_url: String,
@@ -52,6 +58,8 @@ pub struct Settings {
     pub operator_email: Option<String>,
     /// The time the session rules go by.
     pub clock: crate::clock::Clock,
+    /// REQUEST_TIMEOUT, but in tests.
+    pub request_timeout: Duration,
 }
 
 impl Settings {
@@ -61,6 +69,7 @@ impl Settings {
             outbox_keep_days: config.outbox_keep_days,
             operator_email: config.operator_email.clone(),
             clock: crate::clock::Clock::system(),
+            request_timeout: REQUEST_TIMEOUT,
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -85,6 +94,7 @@ impl Settings {
             outbox_keep_days: 30,
             operator_email: None,
             clock: crate::clock::Clock::system(),
+            request_timeout: REQUEST_TIMEOUT,
         }
     }
 
@@ -224,10 +234,10 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
             web::remember_client_ip,
         ))
         // Forms are small; the one upload that is not (a paper form's scan) sets its own limit.
-        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            state.settings.request_timeout,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -97,6 +97,8 @@ mod tests {
         assert_eq!(csv_cell("+44 1234"), "'+44 1234");
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_cell("\r=1+1"), "'\r=1+1");
         assert_eq!(csv_cell("Sam Taylor"), "Sam Taylor");
     }
 }

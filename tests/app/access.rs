@@ -37,6 +37,30 @@ fn email(who: Who) -> Option<&'static str> {
     }
 }
 
+/// What is wrong with `page`'s security headers, if anything: every answer of the portal,
+/// page or refusal, forbids framing, carries the CSP and is never stored.
+fn header_problem(page: &Page) -> Option<String> {
+    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok());
+    let csp = header("content-security-policy").unwrap_or("");
+    let problems: Vec<&str> = [
+        (header("x-frame-options") == Some("DENY"), "X-Frame-Options"),
+        (
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "Content-Security-Policy",
+        ),
+        (header("cache-control") == Some("no-store"), "Cache-Control"),
+        (
+            header("x-content-type-options") == Some("nosniff"),
+            "X-Content-Type-Options",
+        ),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, name)| name)
+    .collect();
+    (!problems.is_empty()).then(|| problems.join(", "))
+}
+
 #[tokio::test]
 async fn each_route_answers_only_the_people_it_is_for() {
     // Hundreds of requests from one address: the per-address limit, tested on its own, must
@@ -217,28 +241,30 @@ async fn each_route_answers_only_the_people_it_is_for() {
             OtherSchool => (StatusCode::NOT_FOUND, None),
             _ => (StatusCode::FORBIDDEN, None),
         };
-        let mut check = |method: &str, path: &str, page: &Page| {
+        let mut check = |method: &str, path: &str, page: &Page, allowed: bool| {
+            if let Some(problem) = header_problem(page) {
+                wrong.push(format!(
+                    "{who:?} {method} {path}: missing or wrong {problem}"
+                ));
+            }
             let got = (page.status, page.location());
             // A receipt is its signer's alone: no role opens someone else's, so for everyone
             // else in the school it does not exist.
-            let refusal = match who {
+            let expected = match who {
+                _ if allowed => (StatusCode::OK, None),
                 Anonymous | OtherSchool => refusal,
                 _ if path == receipt => (StatusCode::NOT_FOUND, None),
                 _ => refusal,
             };
-            if got != refusal {
+            if got != expected {
                 wrong.push(format!(
-                    "{who:?} {method} {path}: {got:?}, expected {refusal:?}"
+                    "{who:?} {method} {path}: {got:?}, expected {expected:?}"
                 ));
             }
         };
         for (path, allowed) in &gets {
             let page = visitor.get(path).await;
-            if allowed.contains(&who) {
-                assert_eq!(page.status, StatusCode::OK, "{who:?} GET {path}");
-            } else {
-                check("GET", path, &page);
-            }
+            check("GET", path, &page, allowed.contains(&who));
         }
         for (path, allowed) in &posts {
             if allowed.contains(&who) {
@@ -257,7 +283,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
                     ],
                 )
                 .await;
-            check("POST", path, &page);
+            check("POST", path, &page, false);
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -411,6 +411,18 @@ async fn serve_creates_no_accounts_and_create_admin_makes_the_first() {
     .unwrap();
     assert_eq!(row.0, "oakfield-academy");
     assert!(row.1.contains(&"admin".to_owned()));
+    // The new school requires a second factor: the admin sets one up before getting in.
+    let admin = http
+        .post(format!("http://127.0.0.1:{port}/sign-in"))
+        .form(&[
+            ("email", "it@oakfield.example"),
+            ("password", "a-long-admin-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::SEE_OTHER);
+    assert_eq!(admin.headers()["location"], "/sign-in/two-factor");
 
     let again = portal()
         .args([

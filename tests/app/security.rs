@@ -18,7 +18,8 @@ async fn wrong_password(app: &TestApp, email: &str) -> Page {
 
 #[tokio::test]
 async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
-    let app = spawn_app().await;
+    // Ninety attempts from one address: the per-address limit is tested on its own.
+    let app = spawn_app_with(|s| s.attempts_per_minute = 10_000).await;
     for _ in 0..9 {
         let page = wrong_password(&app, STAFF).await;
         page.assert_contains("Enter the email address and password of your account");
@@ -36,6 +37,9 @@ async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
         StatusCode::TOO_MANY_REQUESTS,
         "no sign-in while locked"
     );
+    right.assert_contains(
+        "There have been too many attempts to sign in to this account. Wait 1 minute",
+    );
     assert_eq!(app.get("/").await.location(), Some("/sign-in"));
     assert_eq!(
         app.count("select count(*) from audit_events where action = 'account_locked'")
@@ -48,20 +52,73 @@ async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
         1
     );
 
-    // Another person is not affected; after the wait the right password works, and the
-    // next lock is longer.
+    // Another person is not affected.
     let other = app.another();
     other.sign_in(GOVERNOR).await;
-    sqlx::query("update users set locked_until = now() - interval '1 second' where email = $1")
+
+    // Each lock after the wait is twice as long as the last, up to an hour.
+    let wait_over = || async {
+        sqlx::query("update users set locked_until = now() - interval '1 second' where email = $1")
+            .bind(STAFF)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    };
+    for minutes in [2, 4, 8, 16, 32, 60, 60] {
+        wait_over().await;
+        for _ in 0..9 {
+            wrong_password(&app, STAFF).await;
+        }
+        let locked = wrong_password(&app, STAFF).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+        locked.assert_contains(&format!(
+            "There have been too many attempts to sign in to this account. Wait {minutes} minutes"
+        ));
+        let until: i64 = sqlx::query_scalar(
+            "select round(extract(epoch from locked_until - now()) / 60)::bigint from users where email = $1",
+        )
+        .bind(STAFF)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(until, minutes, "the lock stored");
+    }
+
+    // After the wait the right password works.
+    wait_over().await;
+    app.sign_in(STAFF).await;
+    assert_eq!(app.get("/s/cranbrook/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn failures_lock_only_when_ten_come_within_five_minutes() {
+    let app = spawn_app().await;
+    for _ in 0..9 {
+        wrong_password(&app, STAFF).await;
+    }
+    // The first failure was six minutes ago: the tenth starts a new count instead of a lock.
+    sqlx::query("update users set failures_since = now() - interval '6 minutes' where email = $1")
         .bind(STAFF)
         .execute(&app.pool)
         .await
         .unwrap();
-    for _ in 0..10 {
+    let tenth = wrong_password(&app, STAFF).await;
+    assert_eq!(tenth.status, StatusCode::UNPROCESSABLE_ENTITY);
+    tenth.assert_contains("Enter the email address and password of your account");
+    let counted: (i32, Option<time::OffsetDateTime>) =
+        sqlx::query_as("select failed_sign_ins, locked_until from users where email = $1")
+            .bind(STAFF)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(counted, (1, None));
+    // Nine more within the window do lock it.
+    for _ in 0..8 {
         wrong_password(&app, STAFF).await;
     }
-    let page = wrong_password(&app, STAFF).await;
-    page.assert_contains("Wait 2 minutes");
+    let locked = wrong_password(&app, STAFF).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    locked.assert_contains("Wait 1 minute");
 }
 
 #[tokio::test]
@@ -178,6 +235,7 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
     let secret = setup_secret(&setup);
     let wrong = app.post("/sign-in/two-factor", &[("code", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    wrong.assert_contains("The code is not right. Enter the 6-digit code your app shows now");
     let done = app
         .post("/sign-in/two-factor", &[("code", &code(&secret))])
         .await;
@@ -282,6 +340,100 @@ async fn anyone_may_turn_on_a_second_factor_from_their_account() {
     );
 }
 
+/// The DPO with an authenticator app: its secret.
+async fn dpo_with_an_authenticator(app: &TestApp) -> String {
+    let dpo = app.another();
+    dpo.sign_in(DPO).await;
+    let secret = setup_secret(&dpo.get("/account/two-factor").await);
+    dpo.post(
+        "/account/two-factor",
+        &[("code", &code(&secret)), ("current", PASSWORD)],
+    )
+    .await
+    .assert_contains("Your recovery codes");
+    secret
+}
+
+/// A six-digit code that is not the one the app shows now (nor in the step either side).
+fn wrong_code(secret: &str) -> String {
+    let near: Vec<String> = [0, 30, 60].iter().map(|a| code_at(secret, *a)).collect();
+    (0..)
+        .map(|n: u32| format!("{:06}", 100_000 + n))
+        .find(|c| !near.contains(c))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_lock_the_account_and_then_even_the_right_code_waits() {
+    let app = spawn_app_with(|s| s.attempts_per_minute = 10_000).await;
+    let secret = dpo_with_an_authenticator(&app).await;
+    assert_eq!(app.sign_in(DPO).await.location(), Some("/sign-in/code"));
+    for _ in 0..9 {
+        let page = app
+            .post("/sign-in/code", &[("code", &wrong_code(&secret))])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("The code is not right. Enter the code your app shows now");
+    }
+    let tenth = app
+        .post("/sign-in/code", &[("code", &wrong_code(&secret))])
+        .await;
+    tenth.assert_contains(
+        "There have been too many attempts to sign in to this account. Wait 1 minute",
+    );
+    let right = app.post("/sign-in/code", &[("code", &code(&secret))]).await;
+    right.assert_contains("Wait 1 minute");
+    assert_eq!(
+        app.get("/s/cranbrook/policies").await.location(),
+        Some("/sign-in"),
+        "not signed in while locked"
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'account_locked'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_code_form_shares_the_per_address_limit() {
+    let app = spawn_app_with(|s| s.attempts_per_minute = 3).await;
+    let secret = dpo_with_an_authenticator(&app).await;
+    // The enrolment spent two of the three (signing in, the password at set-up); the
+    // sign-in spends the third.
+    assert_eq!(app.sign_in(DPO).await.location(), Some("/sign-in/code"));
+    let limited = app.post("/sign-in/code", &[("code", &code(&secret))]).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    limited.assert_contains("There have been too many attempts from your network");
+    assert_eq!(
+        app.get("/s/cranbrook/policies").await.location(),
+        Some("/sign-in"),
+        "even the right code waits"
+    );
+}
+
+#[tokio::test]
+async fn the_sbm_dpo_head_and_admin_need_a_second_factor_by_default_and_a_signer_does_not() {
+    let app = spawn_app().await;
+    // A school as a new school is made: the requirement is the column's default.
+    sqlx::query("insert into schools (slug, name) values ('hillside', 'Hillside Academy')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for (email, roles, needs) in [
+        ("signer@hillside.example", "{signer}", false),
+        ("sbm@hillside.example", "{signer,sbm}", true),
+        ("dpo@hillside.example", "{dpo}", true),
+        ("head@hillside.example", "{signer,head}", true),
+        ("admin@hillside.example", "{admin}", true),
+    ] {
+        add_member(&app, "hillside", email, "A Person", "staff", "Job", roles).await;
+        let page = app.another().sign_in(email).await;
+        let expected = if needs { "/sign-in/two-factor" } else { "/" };
+        assert_eq!(page.location(), Some(expected), "{roles}");
+    }
+}
+
 #[tokio::test]
 async fn signing_out_everywhere_ends_the_persons_other_sessions() {
     let app = spawn_app().await;
@@ -353,6 +505,7 @@ async fn one_address_is_limited_at_the_sign_in_and_reset_forms() {
         StatusCode::TOO_MANY_REQUESTS,
         "the same address, the same budget"
     );
+    reset.assert_contains("There have been too many attempts from your network");
     // Reading the form is not limited.
     assert_eq!(app.get("/sign-in").await.status, StatusCode::OK);
 }
@@ -494,6 +647,7 @@ async fn guessing_the_current_password_locks_the_account_as_sign_in_does_and_is_
         .post("/sign-in", &[("email", STAFF), ("password", PASSWORD)])
         .await;
     assert_eq!(elsewhere.status, StatusCode::TOO_MANY_REQUESTS);
+    elsewhere.assert_contains("There have been too many attempts to sign in to this account");
     // So does the authenticator app's set-up, which also asks for the password.
     let setup = app.get("/account/two-factor").await;
     let secret = setup_secret(&setup);

@@ -78,3 +78,53 @@ async fn every_page_is_english_with_a_viewport_and_labelled_fields() {
     sign_in.assert_contains(r#"<label for="email">Email address</label>"#);
     sign_in.assert_contains(r#"<label for="password">Password</label>"#);
 }
+
+#[tokio::test]
+async fn a_body_over_one_megabyte_is_refused_before_any_handler_reads_it() {
+    let app = spawn_app().await;
+    let body = |size: usize| format!("email={}&password=x", "a".repeat(size - 17));
+    let send = |body: String| {
+        app.client
+            .post(app.url("/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let under = send(body(aup_portal::startup::BODY_LIMIT)).await.unwrap();
+    assert_eq!(under.status(), StatusCode::UNPROCESSABLE_ENTITY, "read");
+    let over = send(body(aup_portal::startup::BODY_LIMIT + 1))
+        .await
+        .unwrap();
+    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(aup_portal::startup::BODY_LIMIT, 1024 * 1024);
+}
+
+#[tokio::test]
+async fn a_request_still_unfinished_after_the_timeout_is_answered_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    assert_eq!(
+        aup_portal::startup::Settings::for_base_url(String::new()).request_timeout,
+        std::time::Duration::from_secs(30),
+        "the portal's timeout"
+    );
+    let app = spawn_app_with(|s| s.request_timeout = std::time::Duration::from_secs(1)).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    // A body promised and never finished, as a slow client would.
+    stream
+        .write_all(
+            format!(
+                "POST /sign-in HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail="
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut answer))
+        .await
+        .expect("answered before the client gave up")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
