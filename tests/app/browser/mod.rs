@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, free_port};
 
 pub mod journeys;
+pub mod pages;
 
 /// The window of a phone held upright, and of a school laptop.
 pub const PHONE: (u32, u32) = (360, 740);
@@ -362,7 +363,7 @@ impl Browser {
         let found = self
             .script(
                 "const e = document.activeElement; const s = getComputedStyle(e);
-                 return [e.id || e.tagName.toLowerCase() + ':' + (e.textContent || '').trim().slice(0, 40),
+                 return [e.id || e.tagName.toLowerCase() + ':' + (e.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 60),
                          (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 && s.outlineColor !== 'rgba(0, 0, 0, 0)')
                            || s.boxShadow !== 'none'];",
             )
@@ -371,6 +372,41 @@ impl Browser {
             found[0].as_str().unwrap_or_default().to_owned(),
             found[1].as_bool().unwrap_or(false),
         )
+    }
+
+    /// Presses Tab until `target` has the focus (an id, or a link or button as "a:Its text" or
+    /// "button:Its text"), checking that the focus shows on every control on the way.
+    pub async fn tab_to(&self, target: &str) {
+        for _ in 0..200 {
+            self.press(Key::Tab).await;
+            let (id, visible) = self.focused().await;
+            assert!(visible, "{}: the focus on {id:?} cannot be seen", self.who);
+            if id == target {
+                return;
+            }
+        }
+        panic!("{}: Tab never reached {target:?}", self.who);
+    }
+
+    /// Presses Enter on what has the focus, and checks the page it leads to.
+    pub async fn enter(&self) {
+        self.mark_page().await;
+        self.press(Key::Enter).await;
+        self.wait_for_next_page().await;
+    }
+
+    /// How many A4 pages the page now showing prints on (Chromium's print to PDF).
+    pub async fn printed_pages(&self) -> usize {
+        let config = fantoccini::wd::PrintConfiguration::builder()
+            .size(fantoccini::wd::PrintSize::A4)
+            .build()
+            .expect("A4");
+        let pdf = self.client.print(config).await.expect("print to PDF");
+        let text = String::from_utf8_lossy(&pdf);
+        // Each page is a dictionary of type /Page (the tree above them is /Pages).
+        text.match_indices("/Type /Page")
+            .filter(|(at, found)| !text[at + found.len()..].starts_with('s'))
+            .count()
     }
 
     /// axe-core and the reflow widths, on the page now showing.

@@ -1,0 +1,132 @@
+//! Every kind of page, in a real browser, checked like the journeys' (axe-core, 320 px): the
+//! account and its second step, the code page, refusals and missing pages, the SBM's people
+//! pages and paper form, the admin's pages; and the receipt, printed.
+
+use totp_rs::{Builder, Secret};
+
+use super::{DESKTOP, PHONE, run};
+use crate::helpers::*;
+
+const SBM: &str = "sbm@cranbrook.example";
+
+/// The code an authenticator app with this key shows now.
+fn code_now(key: &str) -> String {
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
+    Builder::new()
+        .with_secret(Secret::try_from_base32(key).expect("a base32 key"))
+        .build()
+        .expect("TOTP")
+        .generate(now)
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_kind_of_page_in_the_browser() {
+    let app = spawn_app().await;
+    add_cranbrook_admin(&app).await;
+    let alex = membership(&app, GOVERNOR).await;
+    let sam_id = membership(&app, STAFF).await;
+    let base = app.address.clone();
+    run(
+        "every_kind_of_page_in_the_browser",
+        move |journey| async move {
+            // Sam forgets their password, remembers it, signs and prints the receipt.
+            let sam = journey.open("sam-phone", &base, PHONE).await;
+            sam.goto("/sign-in").await;
+            sam.click_link("I have forgotten my password").await;
+            sam.sign_in(STAFF).await;
+            sam.click_link(&format!("Read and sign {CRANBROOK}")).await;
+            // The counting counts: the policy itself takes several pages.
+            let policy_pages = sam.printed_pages().await;
+            assert!(policy_pages > 1, "{policy_pages}");
+            sam.tick("ack-understand").await;
+            sam.tick("ack-agree").await;
+            sam.fill("full_name", "Sam Taylor").await;
+            sam.click_button("Sign the policy").await;
+            sam.expect_text("Policy signed").await;
+            assert_eq!(
+                sam.printed_pages().await,
+                1,
+                "the receipt prints on one A4 page"
+            );
+
+            // Their account, and a second step turned on.
+            sam.goto("/account").await;
+            sam.click_link("Change your password").await;
+            sam.goto("/account").await;
+            sam.click_link("Change your email address").await;
+            sam.goto("/account").await;
+            sam.click_link("Set up an authenticator app").await;
+            let key = sam
+                .script("return document.querySelector('strong.hash').textContent")
+                .await;
+            sam.fill("current", PASSWORD).await;
+            sam.fill("code", &code_now(key.as_str().unwrap_or_default()))
+                .await;
+            sam.click_button("Turn on the second step").await;
+            sam.expect_text("Your recovery codes").await;
+            let recovery = sam
+                .script("return document.querySelector('.codes li').textContent")
+                .await;
+
+            // On another device the code page asks for the second step.
+            let again = journey.open("sam-laptop", &base, DESKTOP).await;
+            again.sign_in(STAFF).await;
+            again.expect_text("Enter your code").await;
+            again.fill("code", "12").await;
+            again.click_button("Continue").await;
+            again.expect_text("There is a problem").await;
+            again
+                .fill("code", recovery.as_str().unwrap_or_default())
+                .await;
+            again.click_button("Continue").await;
+            // A page not for them, and one that does not exist.
+            again.goto("/s/cranbrook/people").await;
+            again.expect_text("You cannot use this page").await;
+            again.goto("/s/cranbrook/no-such-page").await;
+            again.expect_text("Page not found").await;
+
+            // The SBM's people pages and the paper form.
+            let sbm = journey.open("sbm", &base, DESKTOP).await;
+            sbm.sign_in(SBM).await;
+            sbm.goto("/s/cranbrook/people").await;
+            sbm.click_link("Alex Morgan").await;
+            sbm.goto(&format!("/s/cranbrook/people/{alex}/edit")).await;
+            sbm.goto(&format!("/s/cranbrook/people/{alex}/paper")).await;
+            sbm.goto(&format!("/s/cranbrook/people/{sam_id}/evidence"))
+                .await;
+            sbm.expect_text("Sam Taylor").await;
+            sbm.goto("/s/cranbrook/people/new").await;
+            sbm.click_button("Add the person").await;
+            sbm.expect_text("There is a problem").await;
+            sbm.goto("/s/cranbrook/people/import").await;
+
+            // The admin's pages.
+            let admin = journey.open("admin", &base, PHONE).await;
+            admin.sign_in(ADMIN).await;
+            admin.goto("/s/cranbrook/admin/mail").await;
+            admin.goto("/s/cranbrook/admin/audit").await;
+            admin.goto("/s/cranbrook/admin/settings").await;
+            admin
+                .goto(&format!("/s/cranbrook/people/{alex}/email"))
+                .await;
+
+            let visited = journey.visited.lock().unwrap().clone();
+            for page in [
+                "/account/two-factor",
+                "/sign-in/code",
+                "/password/reset",
+                "/s/cranbrook/people/{id}/paper",
+                "/s/cranbrook/admin/settings",
+            ] {
+                assert!(visited.contains(page), "{page} checked: {visited:#?}");
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        app.count("select count(*) from agreements").await,
+        1,
+        "Sam's signature"
+    );
+}
