@@ -178,21 +178,17 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "\nThe query behind the dashboard and the export (one school's signers of one version):\n"
     );
-    let plan: Vec<(String,)> = sqlx::query_as(
-        "explain (analyze, costs off, timing off, summary on)
-         select m.id, u.full_name, u.email, m.grp, m.job_title, m.status, m.created_at, a.signed_at, a.method,
-                (select max(r.reminded_at) from reminders r where r.membership_id = m.id and r.version_id = $2)
-         from memberships m
-         join lateral (select full_name, email from users where users.id = m.user_id offset 0) u on true
-         left join agreements a on a.membership_id = m.id and a.version_id = $2
-         where m.school_id = $1 and m.status = 'active' and 'signer' = any(m.roles)
-           and m.grp = any('{staff,governor}')
-         order by u.full_name, u.email",
-    )
-    .bind(school_id)
-    .bind(version)
-    .fetch_all(&pool)
-    .await?;
+    // The very text the portal runs (src/compliance/signers.sql), explained.
+    let query = format!(
+        "explain (analyze, costs off, timing off, summary on) {}",
+        include_str!("../src/compliance/signers.sql")
+    );
+    let plan: Vec<(String,)> = sqlx::query_as(&query)
+        .bind(school_id)
+        .bind(version)
+        .bind(vec!["staff".to_owned(), "governor".to_owned()])
+        .fetch_all(&pool)
+        .await?;
     println!("```");
     for (line,) in plan {
         println!("{line}");
