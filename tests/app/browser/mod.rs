@@ -79,15 +79,17 @@ where
             .spawn()
             .expect("chromedriver (scripts/test installs Debian's chromium-driver)"),
     );
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let mut listening = false;
+    for _ in 0..1200 {
+        listening = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
-            .is_ok()
-        {
+            .is_ok();
+        if listening {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    assert!(listening, "chromedriver listens within 30 seconds");
     let journey = Journey {
         name,
         driver_url: format!("http://127.0.0.1:{port}"),
@@ -257,7 +259,7 @@ impl Browser {
 
     /// Waits for a page other than the marked one to finish loading, then checks it.
     pub async fn wait_for_next_page(&self) {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let loaded = self
                 .client
                 .execute(
@@ -271,7 +273,7 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{}: the next page did not load within 10 seconds", self.who);
+        panic!("{}: the next page did not load within 30 seconds", self.who);
     }
 
     /// Follows the link with this text, then checks the page it leads to.
