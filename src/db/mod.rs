@@ -148,6 +148,16 @@ pub async fn check_runtime_role(pool: &PgPool) -> anyhow::Result<()> {
     )
     .fetch_all(pool)
     .await?;
+    let mut powers = powers;
+    // A login that may create objects in the schema could put a function or table of its
+    // own where the portal's are looked up.
+    let creates: bool =
+        sqlx::query_scalar("select has_schema_privilege(current_user, 'public', 'CREATE')")
+            .fetch_one(pool)
+            .await?;
+    if creates {
+        powers.push("schema public: CREATE".to_owned());
+    }
     if !powers.is_empty() {
         anyhow::bail!(
             "the portal's database login (DATABASE_URL) could rewrite the evidence, so the portal will not serve with it: {}. Give the portal a login of its own and the owner's to AUP_MIGRATE_DATABASE_URL (see SECURITY.md)",

@@ -823,6 +823,22 @@ async fn the_portals_own_login_adds_evidence_but_cannot_rewrite_it() {
             "{attack}: {message}"
         );
     }
+    // Given the power to create tables, it is refused, as with any power over the evidence.
+    sqlx::raw_sql("grant create on schema public to aup_test_runtime")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let creates = aup_portal::db::check_runtime_role(&runtime)
+        .await
+        .expect_err("a login that can create tables");
+    assert!(
+        creates.to_string().contains("schema public: CREATE"),
+        "{creates}"
+    );
+    sqlx::raw_sql("revoke create on schema public from aup_test_runtime")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     // It signs, and the sealer working through it seals, through the owner's function.
     sqlx::query(
         "insert into audit_events (school_id, action) select id, 'test_event' from schools limit 1",
