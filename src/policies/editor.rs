@@ -1297,7 +1297,12 @@ async fn compare(
                 .ok_or(AppError::NotFound)?,
         );
     }
-    let changes = diff::compare(&versions[0].content, &versions[1].content);
+    // Comparing two long texts takes a while: not on a request thread.
+    let to = versions[1].content.clone();
+    let from = versions[0].content.clone();
+    let changes = render::off_request_threads(move || diff::compare(&from, &to))
+        .await
+        .ok_or_else(|| anyhow::anyhow!("comparing two versions failed"))?;
     Ok(ComparePage {
         nav: editor.nav(),
         slug: editor.school.slug.clone(),
