@@ -91,6 +91,47 @@ async fn ten_failures_lock_the_account_and_even_the_right_password_waits() {
 }
 
 #[tokio::test]
+async fn a_day_without_failures_forgets_the_doubling() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        wrong_password(&app, STAFF).await;
+    }
+    // The first lock ended a day and an hour ago, with nothing since.
+    sqlx::query("update users set locked_until = now() - interval '25 hours' where email = $1")
+        .bind(STAFF)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for _ in 0..9 {
+        wrong_password(&app, STAFF).await;
+    }
+    let locked = wrong_password(&app, STAFF).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    locked.assert_contains(
+        "There have been too many attempts to sign in to this account. Wait 1 minute and",
+    );
+}
+
+#[tokio::test]
+async fn leaving_the_last_school_ends_the_persons_sessions() {
+    let app = spawn_app().await;
+    app.sign_in(STAFF).await;
+    assert_eq!(app.get("/s/cranbrook/").await.status, StatusCode::OK);
+    let sbm = app.another();
+    sbm.sign_in(SBM).await;
+    let sam = membership(&app, STAFF).await;
+    let left = sbm
+        .post(&format!("/s/cranbrook/people/{sam}/leave"), &[])
+        .await;
+    assert_eq!(left.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/account").await.location(),
+        Some("/sign-in"),
+        "no school left: signed out everywhere"
+    );
+}
+
+#[tokio::test]
 async fn failures_lock_only_when_ten_come_within_five_minutes() {
     let app = spawn_app().await;
     for _ in 0..9 {
@@ -460,6 +501,7 @@ async fn every_response_carries_the_security_headers() {
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
+            "style-src 'self'",
         ] {
             assert!(csp.contains(directive), "{path}: {csp}");
         }
