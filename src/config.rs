@@ -291,3 +291,26 @@ impl fmt::Debug for Config {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn the_defaults_are_the_ones_security_md_names() {
+        let cli = Cli::try_parse_from(["aup-portal", "serve"]).expect("serve with defaults");
+        let config = &cli.config;
+        assert_eq!(config.idle_timeout_minutes, 30, "idle timeout");
+        assert_eq!(config.session_lifetime_hours, 12, "absolute lifetime");
+        assert_eq!(
+            config.outbox_keep_days, 30,
+            "days a sent email's text is kept"
+        );
+        assert_eq!(
+            config.attempts_per_minute, 30,
+            "attempts a minute per address"
+        );
+    }
+}

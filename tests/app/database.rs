@@ -630,6 +630,11 @@ async fn app_database_url(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
+    assert_eq!(
+        aup_portal::seal::GRACE,
+        time::Duration::minutes(5),
+        "as SECURITY.md says"
+    );
     let app = spawn_app().await;
     sign_one(&app).await;
     aup_portal::seal::seal_all(&app.pool).await.unwrap();

@@ -526,3 +526,70 @@ async fn giving_or_taking_away_the_admin_dpo_or_head_role_asks_for_the_password_
         0
     );
 }
+
+#[tokio::test]
+async fn an_admin_cannot_change_the_email_of_someone_who_also_belongs_to_another_school() {
+    let app = spawn_app().await;
+    add_cranbrook_admin(&app).await;
+    // Sam also works at Oakfield.
+    sqlx::raw_sql(
+        "insert into schools (slug, name, require_two_factor) values ('oakfield', 'Oakfield Academy', false);
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+           select u.id, s.id, 'staff', 'Cover supervisor', '{signer}'
+           from users u, schools s where u.email = 'staff@cranbrook.example' and s.slug = 'oakfield';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.sign_in(ADMIN).await;
+    let sam = membership(&app, STAFF).await;
+    let refused = app
+        .post(
+            &format!("/s/cranbrook/people/{sam}/email"),
+            &[
+                ("email", "sam.taylor@cranbrook.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains(
+        "This person also belongs to another school, so only they can change their email address",
+    );
+    assert_eq!(
+        app.count("select count(*) from users where email = 'staff@cranbrook.example'")
+            .await,
+        1,
+        "unchanged"
+    );
+    assert_eq!(app.count("select count(*) from email_changes").await, 0);
+}
+
+#[tokio::test]
+async fn the_sbm_gives_the_head_role_only_after_entering_their_password() {
+    let app = spawn_app().await;
+    app.sign_in("sbm@cranbrook.example").await;
+    let alex = membership(&app, GOVERNOR).await;
+    let path = format!("/s/cranbrook/people/{alex}/edit");
+    let mut form = details(
+        "Alex Morgan",
+        GOVERNOR,
+        "governor",
+        "Parent governor",
+        &["signer", "head"],
+    );
+    form.push(("password", ""));
+    let without = app.post(&path, &form).await;
+    assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
+    without.assert_contains("Enter your password to give or take away");
+    let roles: Vec<String> = sqlx::query_scalar("select roles from memberships where id = $1")
+        .bind(alex)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(roles, ["signer"]);
+    form.pop();
+    form.push(("password", PASSWORD));
+    let granted = app.post(&path, &form).await;
+    assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
+}

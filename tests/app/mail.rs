@@ -675,3 +675,29 @@ async fn the_dpo_and_admins_get_the_days_chain_heads_once_and_the_operator_the_s
     );
     assert!(run().await.unwrap().is_empty(), "once a day");
 }
+
+#[tokio::test]
+async fn a_line_break_in_a_subject_stays_in_the_subject_and_adds_no_header() {
+    let app = spawn_app().await;
+    let sink = SmtpSink::start();
+    // Subjects carry names people type (a school's, a policy's): one with a header in it.
+    sqlx::query(
+        "insert into outbox (dedupe_key, to_address, subject, body_text, body_html)
+         values ('test:injection', $1, $2, 'Text', '<p>Text</p>')",
+    )
+    .bind(STAFF)
+    .bind("Hello\r\nBcc: eve@evil.example")
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    send_all(&app, &sink, OffsetDateTime::now_utc()).await;
+    let delivered = sink.messages();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].rcpt_tos, [STAFF]);
+    assert!(
+        delivered[0].subject.starts_with("Hello")
+            && delivered[0].subject.contains("Bcc: eve@evil.example"),
+        "the would-be header is still part of the subject: {:?}",
+        delivered[0].subject
+    );
+}

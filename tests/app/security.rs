@@ -582,6 +582,41 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
 }
 
 #[tokio::test]
+async fn ipv6_clients_of_one_64_share_the_per_address_budget() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.attempts_per_minute = 2;
+    })
+    .await;
+    let attempt = |from: &'static str| {
+        app.client
+            .post(app.url("/sign-in"))
+            .header("x-forwarded-for", from)
+            .form(&[("email", STAFF), ("password", "not-the-password")])
+            .send()
+    };
+    // Two addresses of one /64 spend one budget; a third in another /64 has its own.
+    assert_eq!(
+        attempt("2001:db8:1:2::1").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        attempt("2001:db8:1:2::ffff").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        attempt("2001:db8:1:2:aaaa::9").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same /64"
+    );
+    assert_eq!(
+        attempt("2001:db8:1:3::1").await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another /64"
+    );
+}
+
+#[tokio::test]
 async fn an_admin_chooses_whether_the_school_requires_a_second_factor() {
     let app = spawn_app().await;
     add_cranbrook_admin(&app).await;
