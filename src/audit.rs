@@ -41,8 +41,8 @@ use crate::{
     auth::session::{Admins, RequireRole},
     clock,
     error::Result,
+    page::Nav,
     startup::AppState,
-    web::Nav,
 };
 
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
@@ -165,7 +165,7 @@ struct SettingsPage {
     slug: String,
     require_two_factor: bool,
     saved: bool,
-    errors: crate::web::FieldErrors,
+    errors: crate::page::FieldErrors,
 }
 
 #[derive(Deserialize)]
@@ -189,7 +189,7 @@ async fn settings_page(
         slug: admin.school.slug.clone(),
         require_two_factor,
         saved: query.saved.is_some(),
-        errors: crate::web::FieldErrors::default(),
+        errors: crate::page::FieldErrors::default(),
     })
 }
 
@@ -225,7 +225,7 @@ async fn save_settings(
                     "Your password is not right",
                 )
     {
-        let mut errors = crate::web::FieldErrors::default();
+        let mut errors = crate::page::FieldErrors::default();
         errors.add("password", message);
         return Ok((
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -7,7 +7,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 
-use crate::web::Nav;
+use crate::page::Nav;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 pub mod jobs;
 pub mod mail;
+pub mod page;
 pub mod policies;
 pub mod seal;
 pub mod secret_key;

@@ -20,8 +20,8 @@ use super::{
 use crate::{
     audit,
     error::Result,
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 pub fn router() -> Router<AppState> {

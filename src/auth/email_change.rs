@@ -23,8 +23,8 @@ use crate::{
     audit, clock,
     error::{Result, unique_violation},
     mail::{self, EmailChanged, EmailConfirm, first_name},
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 /// How long the link to confirm a new address works.

@@ -28,8 +28,8 @@ use tower_sessions::Session;
 use crate::{
     audit,
     error::Result,
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 use session::CurrentUser;
 

@@ -22,8 +22,8 @@ use crate::{
     audit, clock,
     error::Result,
     mail::{self, Invitation, PasswordReset},
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);

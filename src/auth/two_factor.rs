@@ -27,8 +27,8 @@ use super::{
 use crate::{
     audit,
     error::{AppError, Result},
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 const PENDING_KEY: &str = "pending_sign_in";

@@ -23,9 +23,9 @@ use crate::{
     clock,
     error::{AppError, Result},
     mail::{self, SignReminder},
+    page::Nav,
     policies::{group_name, render},
     startup::AppState,
-    web::Nav,
 };
 
 pub fn router() -> Router<AppState> {

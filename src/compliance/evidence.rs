@@ -22,9 +22,9 @@ use crate::{
     },
     clock,
     error::{AppError, Result},
+    page::Nav,
     policies::group_name,
     startup::AppState,
-    web::Nav,
 };
 
 pub fn router() -> Router<AppState> {

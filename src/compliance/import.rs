@@ -21,9 +21,9 @@ use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
     error::{AppError, Result},
+    page::{FieldErrors, Nav},
     policies::{GROUPS, group_name},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 pub fn router() -> Router<AppState> {

@@ -21,9 +21,9 @@ use crate::{
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
     error::{AppError, Result, unique_violation},
+    page::{FieldErrors, Nav},
     policies::{self, content::Acknowledgement, import::parse_review_date},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 pub const MAX_SCAN_BYTES: usize = 10 * 1024 * 1024;

@@ -25,9 +25,9 @@ use crate::{
     clock,
     error::{AppError, Result, unique_violation},
     input,
+    page::{FieldErrors, Nav},
     policies::{GROUPS, group_name, render},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 pub const ROLES: [(&str, &str); 5] = [

@@ -23,8 +23,9 @@ use crate::{
         session::{Admins, RequireRole},
     },
     error::Result,
+    page::{FieldErrors, Nav},
     startup::AppState,
-    web::{AttemptLimit, FieldErrors, Nav},
+    web::AttemptLimit,
 };
 
 pub fn router(limit: AttemptLimit) -> Router<AppState> {

@@ -17,8 +17,8 @@ use crate::{
     auth::session::{Admins, RequireRole},
     clock,
     error::{AppError, Result},
+    page::Nav,
     startup::AppState,
-    web::Nav,
 };
 
 pub fn router() -> Router<AppState> {

@@ -30,9 +30,9 @@ use crate::{
     auth::session::{Member, PolicyEditors, RequireRole},
     clock,
     error::{AppError, Result, unique_violation},
+    page::{FieldErrors, Nav},
     signing::{ChangesSince, SignPage},
     startup::AppState,
-    web::{FieldErrors, Nav},
 };
 
 type Editor = RequireRole<PolicyEditors>;

@@ -30,6 +30,7 @@ use crate::{
     clock,
     error::{AppError, Result},
     mail,
+    page::{FieldErrors, Nav},
     policies::{
         self, Published, VersionView,
         content::{Acknowledgement, SIGNATURE_FIELDS},
@@ -37,7 +38,7 @@ use crate::{
         render,
     },
     startup::AppState,
-    web::{ClientIp, FieldErrors, Nav},
+    web::ClientIp,
 };
 
 pub fn router() -> Router<AppState> {
