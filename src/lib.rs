@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod compliance;
 pub mod config;
+pub mod create_admin;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -123,9 +124,9 @@ async fn run_command(
         } => {
             let generated = password.is_none();
             let password = password.unwrap_or_else(demo::generate_password);
-            let slug = admin::create_admin(
+            let slug = create_admin::create_admin(
                 &pool,
-                admin::NewAdmin {
+                create_admin::NewAdmin {
                     email: &email,
                     name: &name,
                     school: &school,

@@ -2,7 +2,6 @@
 //! the outbox in the same transaction as the change that caused it, so none is ever lost.
 
 pub mod address;
-pub mod pages;
 pub mod sender;
 pub mod smtp;
 

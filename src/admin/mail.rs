@@ -4,27 +4,28 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    Router,
     extract::{Path, State},
     response::Redirect,
-    routing::{get, post},
 };
 use uuid::Uuid;
 
-use super::sender;
 use crate::{
     audit,
     auth::session::{Admins, RequireRole},
     clock,
     error::{AppError, Result},
+    mail::sender,
     page::Nav,
     startup::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/s/{slug}/admin/mail", get(mail_page))
-        .route("/s/{slug}/admin/mail/{id}/retry", post(retry))
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/s/{slug}/admin/mail", axum::routing::get(mail_page))
+        .route(
+            "/s/{slug}/admin/mail/{id}/retry",
+            axum::routing::post(retry),
+        )
 }
 
 struct Failed {

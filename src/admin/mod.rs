@@ -1,0 +1,18 @@
+//! The school admin's pages: the audit log, the school's settings and its email.
+
+mod audit_log;
+mod mail;
+mod settings;
+
+use axum::Router;
+
+use crate::{startup::AppState, web::AttemptLimit};
+
+pub fn router(limit: AttemptLimit) -> Router<AppState> {
+    Router::new()
+        .merge(settings::routes())
+        // Saving may check the admin's password: under the per-address limit.
+        .route_layer(limit)
+        .merge(audit_log::routes())
+        .merge(mail::routes())
+}

@@ -1,0 +1,125 @@
+//! The school's settings, for its admins.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+use crate::{
+    auth::session::{Admins, RequireRole},
+    error::Result,
+    page::Nav,
+    startup::AppState,
+};
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/s/{slug}/admin/settings",
+        axum::routing::get(settings_page).post(save_settings),
+    )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    nav: Nav,
+    slug: String,
+    require_two_factor: bool,
+    saved: bool,
+    errors: crate::page::FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct SettingsQuery {
+    saved: Option<String>,
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    Query(query): Query<SettingsQuery>,
+) -> Result<SettingsPage> {
+    let require_two_factor = sqlx::query_scalar!(
+        "select require_two_factor from schools where id = $1",
+        admin.school.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(SettingsPage {
+        nav: admin.nav(),
+        slug: admin.school.slug.clone(),
+        require_two_factor,
+        saved: query.saved.is_some(),
+        errors: crate::page::FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    require_two_factor: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    axum::Form(form): axum::Form<SettingsForm>,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let require = form.require_two_factor.is_some();
+    let was = sqlx::query_scalar!(
+        "select require_two_factor from schools where id = $1",
+        admin.school.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    // Turning the second factor off weakens every account that reaches personal data: the
+    // admin proves it is them first.
+    if was
+        && !require
+        && let Some(message) =
+            crate::auth::reauth::check(&state.pool, admin.user.id, &form.password, "settings")
+                .await?
+                .refusal(
+                    "Enter your password to turn the requirement off",
+                    "Your password is not right",
+                )
+    {
+        let mut errors = crate::page::FieldErrors::default();
+        errors.add("password", message);
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            SettingsPage {
+                nav: admin.nav(),
+                slug: admin.school.slug.clone(),
+                require_two_factor: require,
+                saved: false,
+                errors,
+            },
+        )
+            .into_response());
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!(
+        "update schools set require_two_factor = $2 where id = $1",
+        admin.school.id,
+        require
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(admin.school.id),
+        Some(admin.user.id),
+        "setting_changed",
+        "require_two_factor",
+        Some(serde_json::json!({ "require_two_factor": require })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(
+        axum::response::Redirect::to(&format!("/s/{}/admin/settings?saved=1", admin.school.slug))
+            .into_response(),
+    )
+}
