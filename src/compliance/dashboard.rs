@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Signer, signers};
+use super::signers::{Signer, signers};
 use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},

@@ -13,7 +13,10 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::{csv_cell, dashboard::published, signers};
+use super::{
+    dashboard::published,
+    signers::{csv_cell, signers},
+};
 use crate::{
     audit,
     auth::{

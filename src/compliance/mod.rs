@@ -7,12 +7,10 @@ pub mod import;
 pub mod paper;
 pub mod people;
 pub mod person_email;
+pub mod signers;
 
+use crate::startup::AppState;
 use axum::Router;
-use time::{Date, OffsetDateTime};
-use uuid::Uuid;
-
-use crate::{clock, startup::AppState};
 
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     Router::new()
@@ -22,73 +20,4 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(import::router())
         .merge(paper::router())
         .merge(evidence::router())
-}
-
-/// One person who must sign a version, and whether (and how) they have.
-#[derive(Clone, Debug)]
-pub struct Signer {
-    pub membership_id: Uuid,
-    pub full_name: String,
-    pub email: String,
-    pub grp: String,
-    pub job_title: String,
-    pub status: String,
-    pub joined: OffsetDateTime,
-    pub signed_at: Option<OffsetDateTime>,
-    pub method: Option<String>,
-    /// The hash on the agreement itself: the content that was on screen.
-    pub content_sha256: Option<String>,
-    pub last_reminded: Option<OffsetDateTime>,
-}
-
-impl Signer {
-    /// Days since they first owed this signature: since publishing, or since they joined.
-    pub fn days_outstanding(&self, published_at: OffsetDateTime, today: Date) -> i64 {
-        let since = clock::uk(published_at.max(self.joined)).date();
-        (today - since).whole_days().max(0)
-    }
-}
-
-/// Everyone active in the version's audience, with their agreement to it if any.
-pub async fn signers(
-    db: &sqlx::PgPool,
-    school_id: Uuid,
-    version_id: Uuid,
-    audience: &[String],
-) -> sqlx::Result<Vec<Signer>> {
-    // In a file of its own so that the dashboard benchmark explains this very query.
-    sqlx::query_file_as!(
-        Signer,
-        "src/compliance/signers.sql",
-        school_id,
-        version_id,
-        audience
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// A spreadsheet cell that cannot be read as a formula: Excel and LibreOffice run cells
-/// starting =, +, - or @ (and tab or carriage return) as formulas.
-pub fn csv_cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn formula_like_cells_are_neutralised() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_cell("+44 1234"), "'+44 1234");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("\t=1+1"), "'\t=1+1");
-        assert_eq!(csv_cell("\r=1+1"), "'\r=1+1");
-        assert_eq!(csv_cell("Sam Taylor"), "Sam Taylor");
-    }
 }
