@@ -182,6 +182,15 @@ impl TestApp {
         .expect("published version")
     }
 
+    /// The content fingerprint of a version, as its sign form carries it.
+    pub async fn content_hash(&self, version: Uuid) -> String {
+        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
+            .bind(version)
+            .fetch_one(&self.pool)
+            .await
+            .expect("the version's content hash")
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.pool)
@@ -207,12 +216,7 @@ pub const STAFF_AUP: &str = "Staff Acceptable Usage Policy";
 
 /// The form fields of a good Cranbrook signature by Sam Taylor.
 pub async fn cranbrook_signature(app: &TestApp) -> Vec<(&'static str, String)> {
-    let hash: String =
-        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
-            .bind(app.version_id(CRANBROOK).await)
-            .fetch_one(&app.pool)
-            .await
-            .expect("hash");
+    let hash = app.content_hash(app.version_id(CRANBROOK).await).await;
     vec![
         ("content_sha256", hash),
         ("ack", "understand".into()),

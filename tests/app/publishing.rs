@@ -360,12 +360,7 @@ async fn after_a_new_version_the_signer_sees_what_changed_and_signs_again() {
     page.assert_contains(r#"<del><span class="visually-hidden">[removed: </span>15<span class="visually-hidden">]</span></del>"#);
     page.assert_contains(r#"<ins><span class="visually-hidden">[added: </span>16<span class="visually-hidden">]</span></ins>"#);
 
-    let hash: String =
-        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
-            .bind(new)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let hash = app.content_hash(new).await;
     let mut fields = fields;
     fields[0].1 = hash;
     // A form sent back to be put right still says what changed.

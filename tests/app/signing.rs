@@ -315,12 +315,7 @@ async fn a_governor_can_neither_open_nor_sign_the_staff_only_policy() {
     let page = app.get(&path).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     // A signature sent anyway, complete and right but for the audience, is refused too...
-    let hash: String =
-        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
-            .bind(version)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let hash = app.content_hash(version).await;
     let form = [
         ("content_sha256", hash.as_str()),
         ("full_name", "Alex Morgan"),
@@ -429,12 +424,7 @@ async fn a_policy_without_acknowledgements_or_role_is_signed_with_name_and_date(
     let app = spawn_app().await;
     app.sign_in(STAFF).await;
     let version = app.version_id(STAFF_AUP).await;
-    let hash: String =
-        sqlx::query_scalar("select content_sha256 from policy_versions where id = $1")
-            .bind(version)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let hash = app.content_hash(version).await;
     let path = format!("/s/cranbrook/versions/{version}/sign");
     let form = app.get(&path).await;
     assert!(
