@@ -98,10 +98,19 @@ where
     };
     let outcome = tokio::spawn(steps(journey.clone())).await;
     if let Err(failure) = outcome {
+        // The panic's own message is printed before its backtrace; say it again after it, so
+        // the end of a long log (all CI shows) names what failed and where each browser was.
+        let failure = failure.into_panic();
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message");
+        eprintln!("The journey {name} failed: {message}");
         journey.keep_evidence().await;
         journey.close_all().await;
         drop(driver);
-        std::panic::resume_unwind(failure.into_panic());
+        std::panic::resume_unwind(failure);
     }
     journey.close_all().await;
     drop(driver);
@@ -155,6 +164,9 @@ impl Journey {
         let _ = std::fs::create_dir_all(&dir);
         let browsers = self.browsers.lock().unwrap().clone();
         for browser in browsers {
+            if let Ok(url) = browser.client.current_url().await {
+                eprintln!("{} was on {url}", browser.who);
+            }
             if let Ok(png) = browser.client.screenshot().await {
                 let _ = std::fs::write(dir.join(format!("{}.png", browser.who)), png);
             }
