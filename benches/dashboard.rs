@@ -10,11 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aup_portal::{
-    auth::password,
-    db,
-    startup::{Application, Settings},
-};
+use aup_portal::{auth::password, db, startup::Application, state::Settings};
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
 
 const SCHOOLS: i32 = 200;

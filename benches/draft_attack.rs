@@ -19,10 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aup_portal::{
-    db,
-    startup::{Application, Settings},
-};
+use aup_portal::{db, startup::Application, state::Settings};
 use sqlx::{Connection, PgConnection, postgres::PgConnectOptions};
 
 const PASSWORD: &str = "bench-password-long-enough";

@@ -20,6 +20,7 @@ pub mod seal;
 pub mod secret_key;
 pub mod signing;
 pub mod startup;
+pub mod state;
 pub mod web;
 
 use std::str::FromStr;
@@ -30,7 +31,8 @@ use tokio::net::TcpListener;
 
 use config::{Cli, Command, Config};
 use db::cluster::EmbeddedCluster;
-use startup::{Application, Settings};
+use startup::Application;
+use state::Settings;
 
 /// Runs one subcommand to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const CSS: &str = include_str!("../static/app.css");
 const PASSWORD_METER: &str = include_str!("../static/password-meter.js");

@@ -10,7 +10,7 @@ use crate::{
     clock,
     error::Result,
     page::Nav,
-    startup::AppState,
+    state::AppState,
 };
 
 pub(super) fn routes() -> axum::Router<AppState> {

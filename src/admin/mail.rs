@@ -16,7 +16,7 @@ use crate::{
     error::{AppError, Result},
     mail::sender,
     page::Nav,
-    startup::AppState,
+    state::AppState,
 };
 
 pub(super) fn routes() -> axum::Router<AppState> {

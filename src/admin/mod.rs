@@ -6,7 +6,7 @@ mod settings;
 
 use axum::Router;
 
-use crate::{startup::AppState, web::AttemptLimit};
+use crate::{state::AppState, web::AttemptLimit};
 
 pub fn router(limit: AttemptLimit) -> Router<AppState> {
     Router::new()

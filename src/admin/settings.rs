@@ -9,7 +9,7 @@ use crate::{
     auth::session::{Admins, RequireRole},
     error::Result,
     page::Nav,
-    startup::AppState,
+    state::AppState,
 };
 
 pub(super) fn routes() -> axum::Router<AppState> {

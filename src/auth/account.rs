@@ -21,7 +21,7 @@ use crate::{
     audit,
     error::Result,
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -24,7 +24,7 @@ use crate::{
     error::{Result, unique_violation},
     mail::{self, EmailChanged, EmailConfirm, first_name},
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
 };
 
 /// How long the link to confirm a new address works.

@@ -16,7 +16,7 @@ use crate::{
     audit,
     error::{AppError, Result},
     mail::{self, MembershipOffer},
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -29,7 +29,7 @@ use crate::{
     audit,
     error::Result,
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
 };
 use session::CurrentUser;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::{error::AppError, page::Nav, startup::AppState};
+use crate::{error::AppError, page::Nav, state::AppState};
 
 const AUTH_KEY: &str = "auth";
 /// A page view refreshes the idle timer at most this often, so reading pages rarely writes.

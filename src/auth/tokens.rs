@@ -23,7 +23,7 @@ use crate::{
     error::Result,
     mail::{self, Invitation, PasswordReset},
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
 };
 
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);

@@ -28,7 +28,7 @@ use crate::{
     audit,
     error::{AppError, Result},
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
 };
 
 const PENDING_KEY: &str = "pending_sign_in";

@@ -25,7 +25,7 @@ use crate::{
     mail::{self, SignReminder},
     page::Nav,
     policies::{group_name, render},
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

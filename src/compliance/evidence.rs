@@ -27,7 +27,7 @@ use crate::{
     error::{AppError, Result},
     page::Nav,
     policies::group_name,
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -23,7 +23,7 @@ use crate::{
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     policies::{GROUPS, group_name},
-    startup::AppState,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

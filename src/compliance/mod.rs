@@ -9,7 +9,7 @@ pub mod people;
 pub mod person_email;
 pub mod signers;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Router;
 
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {

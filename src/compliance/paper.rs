@@ -23,7 +23,7 @@ use crate::{
     error::{AppError, Result, unique_violation},
     page::{FieldErrors, Nav},
     policies::{self, content::Acknowledgement, import::parse_review_date},
-    startup::AppState,
+    state::AppState,
 };
 
 pub const MAX_SCAN_BYTES: usize = 10 * 1024 * 1024;

@@ -27,7 +27,7 @@ use crate::{
     input,
     page::{FieldErrors, Nav},
     policies::{GROUPS, group_name, render},
-    startup::AppState,
+    state::AppState,
 };
 
 pub const ROLES: [(&str, &str); 5] = [

@@ -24,7 +24,7 @@ use crate::{
     },
     error::Result,
     page::{FieldErrors, Nav},
-    startup::AppState,
+    state::AppState,
     web::AttemptLimit,
 };
 

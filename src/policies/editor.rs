@@ -32,7 +32,7 @@ use crate::{
     error::{AppError, Result, unique_violation},
     page::{FieldErrors, Nav},
     signing::{ChangesSince, SignPage},
-    startup::AppState,
+    state::AppState,
 };
 
 type Editor = RequireRole<PolicyEditors>;

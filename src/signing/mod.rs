@@ -37,7 +37,7 @@ use crate::{
         diff::{self, Change, WordChange},
         render,
     },
-    startup::AppState,
+    state::AppState,
     web::ClientIp,
 };
 

@@ -12,10 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aup_portal::{
-    db,
-    startup::{Application, Settings},
-};
+use aup_portal::{db, startup::Application, state::Settings};
 use reqwest::StatusCode;
 use sqlx::postgres::PgConnectOptions;
 use tokio::{net::TcpListener, task::AbortHandle};

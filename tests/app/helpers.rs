@@ -1,9 +1,6 @@
 use std::str::FromStr;
 
-use aup_portal::{
-    db,
-    startup::{Application, Settings},
-};
+use aup_portal::{db, startup::Application, state::Settings};
 use reqwest::{StatusCode, redirect};
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
 use tokio::net::TcpListener;

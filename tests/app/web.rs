@@ -36,7 +36,7 @@ async fn health_answers_and_readiness_follows_the_database() {
     let (pool, _) = fresh_database().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let settings = aup_portal::startup::Settings::for_base_url(address.clone());
+    let settings = aup_portal::state::Settings::for_base_url(address.clone());
     let app = aup_portal::startup::Application::build(settings, pool.clone(), listener);
     tokio::spawn(app.run_until_stopped(std::future::pending(), None));
     pool.close().await;
@@ -103,7 +103,7 @@ async fn a_body_over_one_megabyte_is_refused_before_any_handler_reads_it() {
 async fn a_request_still_unfinished_after_the_timeout_is_answered_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     assert_eq!(
-        aup_portal::startup::Settings::for_base_url(String::new()).request_timeout,
+        aup_portal::state::Settings::for_base_url(String::new()).request_timeout,
         std::time::Duration::from_secs(30),
         "the portal's timeout"
     );
