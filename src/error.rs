@@ -67,21 +67,6 @@ pub fn page(status: StatusCode, title: &'static str, message: &'static str) -> R
     }
 }
 
-/// Errors that mean the database is away (restarting, say), not that the request was wrong.
-pub fn database_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::Io(_)
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Protocol(_) => true,
-        // Class 08: connection exceptions; class 57: the server shutting down or starting up.
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => false,
-    }
-}
-
 /// The page for a moment when the database cannot be reached: 503, try again shortly. The
 /// pool's idle connections are checked before their next use (`db::note_outage`).
 pub fn unavailable() -> Response {
@@ -112,7 +97,7 @@ impl IntoResponse for AppError {
             ),
             AppError::SignInRequired => Redirect::to("/sign-in").into_response(),
             AppError::SessionExpired => Redirect::to("/sign-in?expired=1").into_response(),
-            AppError::Sqlx(err) if database_unavailable(&err) => {
+            AppError::Sqlx(err) if crate::db::database_unavailable(&err) => {
                 tracing::error!(error = %err, "database unavailable");
                 unavailable()
             }

@@ -21,6 +21,7 @@ pub mod secret_key;
 pub mod signing;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod web;
 
 use std::str::FromStr;

@@ -46,7 +46,7 @@ impl Application {
     pub fn build(settings: Settings, pool: PgPool, listener: TcpListener) -> Self {
         let store = PgSessions::new(pool.clone());
         let state = AppState {
-            signatures: signing::writer::Writer::start(pool.clone()),
+            signatures: crate::store::agreements::Writer::start(pool.clone()),
             pool,
             settings: Arc::new(settings),
         };

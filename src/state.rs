@@ -5,7 +5,9 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
-use crate::{config::Config, jobs::ReminderPolicy, secret_key::SecretKey, signing::writer::Writer};
+use crate::{
+    config::Config, jobs::ReminderPolicy, secret_key::SecretKey, store::agreements::Writer,
+};
 
 /// How long a request may take, body included, before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

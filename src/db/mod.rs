@@ -54,6 +54,21 @@ pub fn connections() -> u32 {
     u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
+/// Errors that mean the database is away (restarting, say), not that the request was wrong.
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => true,
+        // Class 08: connection exceptions; class 57: the server shutting down or starting up.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     LazyLock::force(&STARTED);
     PgPoolOptions::new()

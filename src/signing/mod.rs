@@ -1,8 +1,6 @@
 //! The signer's side: what is waiting, the sign form, agreements and receipts.
-//! An agreement is evidence: written once, by the signature writer (`writer`), and is its own
-//! audit record.
-
-pub mod writer;
+//! An agreement is evidence: written once, by the signature writer (`store::agreements`), and
+//! is its own audit record.
 
 use std::{
     collections::BTreeMap,
@@ -796,7 +794,7 @@ async fn sign(
     )?;
     let stored = state
         .signatures
-        .write(writer::NewAgreement {
+        .write(crate::store::agreements::NewAgreement {
             id: agreement_id,
             school_id: member.school.id,
             membership_id: member.membership_id,

@@ -544,7 +544,7 @@ async fn new_signer(app: &TestApp, email: &str) -> Uuid {
 
 #[tokio::test]
 async fn an_agreement_the_database_refuses_does_not_fail_the_others_written_with_it() {
-    use aup_portal::signing::writer::{NewAgreement, Writer};
+    use aup_portal::store::agreements::{NewAgreement, Writer};
 
     let app = spawn_app().await;
     let version = app.version_id(CRANBROOK).await;

@@ -12,7 +12,8 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
-    error::{AppError, Result, database_unavailable},
+    db::database_unavailable,
+    error::{AppError, Result},
     mail::OutgoingEmail,
 };
 

@@ -1,0 +1,3 @@
+//! The SQL of the table families more than one page needs, below the features and the state.
+
+pub mod agreements;
