@@ -7,7 +7,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 
-use crate::page::Nav;
+use crate::{page::Nav, store::agreements::WriteError};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -39,6 +39,16 @@ impl From<tower_sessions::session::Error> for AppError {
         match err {
             Error::Store(Store::Backend(cause)) => AppError::Unavailable(cause),
             err => AppError::Other(anyhow::Error::new(err).context("session store")),
+        }
+    }
+}
+
+impl From<WriteError> for AppError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            WriteError::Unavailable(cause) => AppError::Unavailable(cause),
+            WriteError::Database(err) => AppError::Sqlx(err),
+            WriteError::Stopped => AppError::Other(anyhow::Error::new(err)),
         }
     }
 }

@@ -11,16 +11,25 @@ use sqlx::{PgPool, types::ipnetwork::IpNetwork};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::{
-    db::database_unavailable,
-    error::{AppError, Result},
-    mail::OutgoingEmail,
-};
+use crate::{db::database_unavailable, mail::OutgoingEmail};
 
 /// Writers working at once: while one waits for its commit, the next gathers a group.
 const WRITERS: usize = 2;
 /// The most agreements in one statement.
 const MOST: usize = 256;
+
+/// Why an agreement was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The writer tasks have ended (the portal is stopping).
+    #[error("the signature writer has stopped")]
+    Stopped,
+    /// The database is away; the cause is for the log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
 
 /// One agreement, with its receipt email.
 pub struct NewAgreement {
@@ -39,7 +48,7 @@ pub struct NewAgreement {
 
 struct Job {
     agreement: NewAgreement,
-    done: oneshot::Sender<Result<bool>>,
+    done: oneshot::Sender<Result<bool, WriteError>>,
 }
 
 /// Where requests hand in agreements.
@@ -61,15 +70,13 @@ impl Writer {
 
     /// Stores `agreement` (with its receipt email) unless this person has
     /// signed this version already or it is no longer the published one: true if stored.
-    pub async fn write(&self, agreement: NewAgreement) -> Result<bool> {
+    pub async fn write(&self, agreement: NewAgreement) -> Result<bool, WriteError> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send(Job { agreement, done })
             .await
-            .map_err(|_| AppError::Other(anyhow::anyhow!("the signature writer has stopped")))?;
-        answer
-            .await
-            .map_err(|_| AppError::Other(anyhow::anyhow!("the signature writer has stopped")))?
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.unwrap_or(Err(WriteError::Stopped))
     }
 }
 
@@ -94,7 +101,7 @@ async fn write_groups(pool: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Job>>>) {
             Err(err) if database_unavailable(&err) => {
                 let cause = err.to_string();
                 for job in jobs {
-                    let _ = job.done.send(Err(AppError::Unavailable(cause.clone())));
+                    let _ = job.done.send(Err(WriteError::Unavailable(cause.clone())));
                 }
             }
             // One agreement the database refused must not fail the others: each on its own.
@@ -104,7 +111,7 @@ async fn write_groups(pool: PgPool, waiting: Arc<Mutex<mpsc::Receiver<Job>>>) {
                     let _ = job.done.send(
                         alone
                             .map(|stored| stored.contains(&job.agreement.id))
-                            .map_err(AppError::from),
+                            .map_err(WriteError::from),
                     );
                 }
             }
