@@ -92,7 +92,7 @@ fn fields(body: &str) -> Vec<(&'static str, String)> {
         ("signature_fields", "full_name".to_owned()),
         ("action", "preview".to_owned()),
     ];
-    let acks = aup_portal::policies::samples::cranbrook()
+    let acks = aup_portal::domain::samples::cranbrook()
         .content
         .acknowledgements;
     for (i, ack) in acks.iter().enumerate() {

@@ -6,7 +6,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{auth::password, policies};
+use crate::auth::password;
 
 pub const SCHOOL_SLUG: &str = "cranbrook";
 pub const SCHOOL_NAME: &str = "Cranbrook Primary School";
@@ -117,8 +117,11 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
     .fetch_one(&mut *tx)
     .await?;
     if !has_policies {
-        for sample in [policies::samples::cranbrook(), policies::samples::staff()] {
-            policies::create_published(
+        for sample in [
+            crate::domain::samples::cranbrook(),
+            crate::domain::samples::staff(),
+        ] {
+            crate::store::versions::create_published(
                 &mut tx,
                 school_id,
                 sample.name,

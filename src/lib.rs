@@ -10,6 +10,7 @@ pub mod config;
 pub mod create_admin;
 pub mod db;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod input;
 pub mod jobs;

@@ -226,7 +226,7 @@ struct SchoolsPage {
 
 impl SchoolsPage {
     fn group<'a>(&self, key: &'a str) -> &'a str {
-        crate::policies::group_name(key)
+        crate::domain::groups::group_name(key)
     }
 }
 

@@ -21,10 +21,10 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
     clock,
+    domain::{groups::group_name, render},
     error::{AppError, Result},
     mail::{self, SignReminder},
     page::Nav,
-    policies::{group_name, render},
     state::AppState,
 };
 

@@ -24,9 +24,9 @@ use crate::{
         session::{ComplianceViewers, Member, RequireRole},
     },
     clock,
+    domain::groups::group_name,
     error::{AppError, Result},
     page::Nav,
-    policies::group_name,
     state::AppState,
 };
 

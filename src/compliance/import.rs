@@ -20,9 +20,9 @@ use super::people::{NewPerson, add_person};
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
+    domain::groups::{GROUPS, group_name},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
-    policies::{GROUPS, group_name},
     state::AppState,
 };
 

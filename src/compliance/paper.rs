@@ -20,9 +20,9 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
+    domain::{content::Acknowledgement, dates::parse_review_date},
     error::{AppError, Result, unique_violation},
     page::{FieldErrors, Nav},
-    policies::{self, content::Acknowledgement, import::parse_review_date},
     state::AppState,
 };
 
@@ -146,7 +146,7 @@ async fn paper_form(
     let acknowledgements = match version_id {
         Some(id) => {
             let mut conn = state.pool.acquire().await?;
-            policies::load(&mut conn, manager.school.id, id)
+            crate::store::versions::load(&mut conn, manager.school.id, id)
                 .await?
                 .map(|v| v.content.acknowledgements)
                 .unwrap_or_default()
@@ -231,7 +231,7 @@ async fn record(
     {
         Some(id) => {
             let mut conn = state.pool.acquire().await?;
-            policies::load(&mut conn, manager.school.id, id).await?
+            crate::store::versions::load(&mut conn, manager.school.id, id).await?
         }
         None => None,
     };

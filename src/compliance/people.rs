@@ -23,10 +23,13 @@ use crate::{
         tokens,
     },
     clock,
+    domain::{
+        groups::{GROUPS, group_name},
+        render,
+    },
     error::{AppError, Result, unique_violation},
     input,
     page::{FieldErrors, Nav},
-    policies::{GROUPS, group_name, render},
     state::AppState,
 };
 
@@ -933,7 +936,7 @@ async fn leave(
     let left_on = if form.left_on.trim().is_empty() {
         clock::today_uk()
     } else {
-        match crate::policies::import::parse_review_date(&form.left_on) {
+        match crate::domain::dates::parse_review_date(&form.left_on) {
             Some(date) => date,
             None => {
                 return Ok(crate::error::page(

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::{
     clock,
+    domain::render,
     mail::{self, OutgoingEmail, ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
-    policies::render,
 };
 
 /// How signer reminders are spaced.

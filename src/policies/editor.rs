@@ -18,21 +18,25 @@ use time::Date;
 use uuid::Uuid;
 
 use super::{
-    GROUPS, StoredVersion,
-    content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
-    diff::{self, Change, WordChange},
-    group_name, import, load,
+    import,
     publish::{self, Problem, PublishError},
-    render,
 };
 use crate::{
     audit,
     auth::session::{Member, PolicyEditors, RequireRole},
     clock,
+    domain::{
+        content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
+        dates,
+        diff::{self, Change, WordChange},
+        groups::{GROUPS, group_name},
+        render,
+    },
     error::{AppError, Result, unique_violation},
     page::{FieldErrors, Nav},
     signing::{ChangesSince, SignPage},
     state::AppState,
+    store::versions::{StoredVersion, insert_draft, load},
 };
 
 type Editor = RequireRole<PolicyEditors>;
@@ -514,44 +518,6 @@ struct StartForm {
     start: String,
 }
 
-/// A new draft of a policy locked by `lock_policy`; `Err(existing)` if it has one already.
-pub(super) async fn insert_draft(
-    db: &mut PgConnection,
-    school_id: Uuid,
-    policy_id: Uuid,
-    content: &VersionContent,
-) -> sqlx::Result<std::result::Result<Uuid, Uuid>> {
-    let existing = sqlx::query_scalar!(
-        "select id from policy_versions where policy_id = $1 and status = 'draft'",
-        policy_id
-    )
-    .fetch_optional(&mut *db)
-    .await?;
-    if let Some(existing) = existing {
-        return Ok(Err(existing));
-    }
-    let inserted = sqlx::query_scalar!(
-        r#"insert into policy_versions
-             (policy_id, school_id, label, title, body_md, acknowledgements, signature_fields,
-              reviewed_on, next_review_due, reviewed_by)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           returning id"#,
-        policy_id,
-        school_id,
-        content.label,
-        content.title,
-        content.body_md,
-        Json(&content.acknowledgements) as _,
-        &content.signature_fields,
-        content.reviewed_on,
-        content.next_review_due,
-        content.reviewed_by,
-    )
-    .fetch_one(&mut *db)
-    .await?;
-    Ok(Ok(inserted))
-}
-
 /// A new draft: next year's, cloned from the published version, or a blank one.
 async fn start_version(
     State(state): State<AppState>,
@@ -770,7 +736,7 @@ fn optional_date(text: &str, field: &str, what: &str, errors: &mut FieldErrors) 
     if text.is_empty() {
         return None;
     }
-    match import::parse_any_date(text) {
+    match dates::parse_any_date(text) {
         None => {
             errors.add(
                 field,

@@ -2,9 +2,12 @@
 //! facts, bullets and numbered lines become lists, "Heading:" lines become sections, and
 //! the closing "I agree…", "I understand…", "I wish…" lines become acknowledgements.
 
-use time::{Date, Month};
+use time::Date;
 
-use super::content::{Acknowledgement, VersionContent};
+use crate::domain::{
+    content::{Acknowledgement, VersionContent},
+    dates::parse_review_date,
+};
 
 /// What the import found, for the DPO to check before saving.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,60 +42,6 @@ fn classify(raw: &str) -> Line<'_> {
         return Line::Numbered(n, rest.trim());
     }
     Line::Text(line)
-}
-
-/// "November 2024", "Nov 2024", "1 November 2024", "2024-11-01" or "01/11/2024".
-pub fn parse_review_date(text: &str) -> Option<Date> {
-    parse_any_date(text).filter(|date| crate::input::YEARS.contains(&date.year()))
-}
-
-/// A date in any of the forms people write, whatever its year.
-pub fn parse_any_date(text: &str) -> Option<Date> {
-    let text = text.trim().trim_end_matches('.');
-    if let Ok(date) = Date::parse(text, &time::format_description::well_known::Iso8601::DATE) {
-        return Some(date);
-    }
-    let numbers: Vec<&str> = text.split('/').collect();
-    if let [d, m, y] = numbers.as_slice() {
-        let month = Month::try_from(m.trim().parse::<u8>().ok()?).ok()?;
-        return Date::from_calendar_date(y.trim().parse().ok()?, month, d.trim().parse().ok()?)
-            .ok();
-    }
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let (day, month, year) = match words.as_slice() {
-        [month, year] => (1, *month, *year),
-        [day, month, year] => (
-            day.trim_end_matches(|c: char| c.is_alphabetic())
-                .parse()
-                .ok()?,
-            *month,
-            *year,
-        ),
-        _ => return None,
-    };
-    let month = month_from_name(month)?;
-    Date::from_calendar_date(year.parse().ok()?, month, day).ok()
-}
-
-fn month_from_name(name: &str) -> Option<Month> {
-    let name = name.to_lowercase();
-    let months = [
-        Month::January,
-        Month::February,
-        Month::March,
-        Month::April,
-        Month::May,
-        Month::June,
-        Month::July,
-        Month::August,
-        Month::September,
-        Month::October,
-        Month::November,
-        Month::December,
-    ];
-    months
-        .into_iter()
-        .find(|m| name.len() >= 3 && m.to_string().to_lowercase().starts_with(&name))
 }
 
 /// The school year a review date falls in: November 2024 -> "2024-25".
@@ -375,22 +324,6 @@ mod tests {
     use time::macros::date;
 
     #[test]
-    fn review_dates_are_read_as_schools_write_them() {
-        assert_eq!(
-            parse_review_date("November 2024"),
-            Some(date!(2024 - 11 - 01))
-        );
-        assert_eq!(parse_review_date("Nov 2025"), Some(date!(2025 - 11 - 01)));
-        assert_eq!(
-            parse_review_date("3rd March 2026"),
-            Some(date!(2026 - 03 - 03))
-        );
-        assert_eq!(parse_review_date("2026-09-01"), Some(date!(2026 - 09 - 01)));
-        assert_eq!(parse_review_date("01/09/2026"), Some(date!(2026 - 09 - 01)));
-        assert_eq!(parse_review_date("soon"), None);
-    }
-
-    #[test]
     fn school_years_run_from_august() {
         assert_eq!(academic_year(date!(2024 - 11 - 01)), "2024-25");
         assert_eq!(academic_year(date!(2025 - 07 - 31)), "2024-25");
@@ -401,7 +334,7 @@ mod tests {
 #[cfg(test)]
 mod sample_tests {
     use super::*;
-    use crate::policies::samples;
+    use crate::domain::samples;
 
     #[test]
     fn the_cranbrook_form_imports_to_the_stored_sample() {
@@ -456,7 +389,10 @@ pub async fn import_into_school(
     let name = request
         .policy_name
         .map_or_else(|| content.title.clone(), str::to_owned);
-    let known: Vec<&str> = super::GROUPS.iter().map(|(key, _)| *key).collect();
+    let known: Vec<&str> = crate::domain::groups::GROUPS
+        .iter()
+        .map(|(key, _)| *key)
+        .collect();
     if let Some(bad) = request
         .audience
         .iter()
@@ -494,11 +430,11 @@ pub async fn import_into_school(
             id
         }
     };
-    let draft_id = match super::editor::insert_draft(&mut tx, school_id, policy_id, content).await?
-    {
-        Ok(id) => id,
-        Err(_) => bail!("{name} already has a draft: publish or delete it first"),
-    };
+    let draft_id =
+        match crate::store::versions::insert_draft(&mut tx, school_id, policy_id, content).await? {
+            Ok(id) => id,
+            Err(_) => bail!("{name} already has a draft: publish or delete it first"),
+        };
     crate::audit::record(
         &mut *tx,
         Some(school_id),
@@ -510,7 +446,7 @@ pub async fn import_into_school(
     .await?;
     tx.commit().await?;
 
-    let statements = super::diff::statements(&content.body_md).len();
+    let statements = crate::domain::diff::statements(&content.body_md).len();
     let mut report = format!(
         "a draft {} of {name} with {statements} statements and {} to tick",
         content.label,

@@ -5,10 +5,13 @@ use sqlx::{PgConnection, PgPool};
 use time::Date;
 use uuid::Uuid;
 
-use super::{StoredVersion, group_name, load};
 use crate::{
     audit,
     mail::{self, VersionPublished},
+};
+use crate::{
+    domain::groups::group_name,
+    store::versions::{StoredVersion, load},
 };
 
 /// Who must sign a version of a policy for these groups, by group: (group, count).

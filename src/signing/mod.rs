@@ -26,16 +26,17 @@ use uuid::Uuid;
 use crate::{
     auth::session::{Member, MemberColumns, MemberKey, path_param, refuse},
     clock,
-    error::{AppError, Result},
-    mail,
-    page::{FieldErrors, Nav},
-    policies::{
-        self, Published, VersionView,
+    domain::{
         content::{Acknowledgement, SIGNATURE_FIELDS},
         diff::{self, Change, WordChange},
         render,
+        version_view::VersionView,
     },
+    error::{AppError, Result},
+    mail,
+    page::{FieldErrors, Nav},
     state::AppState,
+    store::versions::{self, Published},
     web::ClientIp,
 };
 
@@ -220,7 +221,7 @@ async fn signable(
         return Ok(None);
     };
     let Some(content) =
-        policies::published_content(&state.pool, member.school.id, version_id).await?
+        versions::published_content(&state.pool, member.school.id, version_id).await?
     else {
         return Ok(None);
     };
@@ -559,7 +560,7 @@ async fn changes_since_last_signed(
     let Some(last) = signable.last_signed.flatten() else {
         return Ok(None);
     };
-    let Some(signed) = policies::published_content(&state.pool, member.school.id, last).await?
+    let Some(signed) = versions::published_content(&state.pool, member.school.id, last).await?
     else {
         return Ok(None);
     };
@@ -569,11 +570,10 @@ async fn changes_since_last_signed(
         None => {
             let (old, new) = (signed.clone(), signable.content.clone());
             // Comparing two long texts takes a while: not on a request thread.
-            let compared = policies::render::off_request_threads(move || {
-                diff::compare(&old.content, &new.content)
-            })
-            .await
-            .unwrap_or_default();
+            let compared =
+                render::off_request_threads(move || diff::compare(&old.content, &new.content))
+                    .await
+                    .unwrap_or_default();
             let changes = Arc::new(compared);
             CHANGES.insert(key, changes.clone());
             changes

@@ -1,3 +1,4 @@
 //! The SQL of the table families more than one page needs, below the features and the state.
 
 pub mod agreements;
+pub mod versions;

@@ -478,7 +478,7 @@ async fn import_policy_turns_a_text_file_into_a_draft_and_can_publish_it() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(body, aup_portal::policies::samples::staff().content.body_md);
+    assert_eq!(body, aup_portal::domain::samples::staff().content.body_md);
 
     // Publishing needs a next review date, which this text does not give: told plainly.
     let cranbrook = concat!(

@@ -463,7 +463,7 @@ async fn record_paper(
         .text("version_id", version.to_string())
         .text(
             "signed_on",
-            aup_portal::policies::render::long_date(aup_portal::clock::today_uk()),
+            aup_portal::domain::render::long_date(aup_portal::clock::today_uk()),
         )
         .text("note", "Filed in the staff room cabinet");
     for tick in ticks {

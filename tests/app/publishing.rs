@@ -52,7 +52,7 @@ pub fn draft_fields(body: &str) -> Vec<(&'static str, String)> {
         ("signature_fields", "full_name".to_owned()),
         ("signature_fields", "role".to_owned()),
     ];
-    let acks = aup_portal::policies::samples::cranbrook()
+    let acks = aup_portal::domain::samples::cranbrook()
         .content
         .acknowledgements;
     for (i, ack) in acks.iter().enumerate() {
@@ -67,7 +67,7 @@ pub fn draft_fields(body: &str) -> Vec<(&'static str, String)> {
 }
 
 fn changed_body() -> String {
-    aup_portal::policies::samples::cranbrook()
+    aup_portal::domain::samples::cranbrook()
         .content
         .body_md
         .replace("- I will not reveal my password(s) to anyone\n", "")
@@ -230,7 +230,7 @@ async fn next_years_version_is_cloned_edited_previewed_and_published() {
     .unwrap();
     assert_eq!(status, "published");
     assert!(by.is_some());
-    let mut expected = aup_portal::policies::samples::cranbrook().content;
+    let mut expected = aup_portal::domain::samples::cranbrook().content;
     expected.label = "2025-26".into();
     expected.body_md = changed_body();
     expected.reviewed_on = Some(time::macros::date!(2025 - 11 - 03));
@@ -451,7 +451,7 @@ async fn a_draft_that_is_not_ready_cannot_be_published_and_bad_input_is_refused(
         .await
         .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let hash = aup_portal::policies::load(&mut conn, school, draft_id)
+    let hash = aup_portal::store::versions::load(&mut conn, school, draft_id)
         .await
         .unwrap()
         .expect("the draft")
@@ -555,12 +555,12 @@ async fn pasted_text_of_either_sample_becomes_a_draft_with_its_structure() {
     app.sign_in(DPO).await;
     for (sample, text, name) in [
         (
-            aup_portal::policies::samples::cranbrook(),
+            aup_portal::domain::samples::cranbrook(),
             include_str!("../samples/cranbrook-staff-governors-aup.txt"),
             "Imported Cranbrook AUP",
         ),
         (
-            aup_portal::policies::samples::staff(),
+            aup_portal::domain::samples::staff(),
             include_str!("../samples/staff-aup.txt"),
             "Imported staff AUP",
         ),

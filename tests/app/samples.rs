@@ -182,12 +182,12 @@ async fn the_samples_apply_to_their_groups_and_carry_their_content_hash() {
     assert_eq!(rows[0].1, ["staff"]);
     assert_eq!(
         rows[0].2,
-        aup_portal::policies::samples::staff().content.sha256()
+        aup_portal::domain::samples::staff().content.sha256()
     );
     assert_eq!(rows[1].0, CRANBROOK);
     assert_eq!(rows[1].1, ["staff", "governor"]);
     assert_eq!(
         rows[1].2,
-        aup_portal::policies::samples::cranbrook().content.sha256()
+        aup_portal::domain::samples::cranbrook().content.sha256()
     );
 }

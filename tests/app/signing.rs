@@ -36,7 +36,7 @@ async fn the_sign_page_shows_the_form_prefilled_with_the_job_title_and_todays_da
     page.assert_contains(
         r#"name="role" type="text" autocomplete="organization-title" value="Class teacher""#,
     );
-    let today = aup_portal::policies::render::long_date(aup_portal::clock::today_uk());
+    let today = aup_portal::domain::render::long_date(aup_portal::clock::today_uk());
     page.assert_contains(&format!("<strong>Date:</strong> {today}"));
 }
 

@@ -190,7 +190,7 @@ fn settle(removed: &mut Vec<&str>, added: &mut Vec<&str>, changes: &mut Vec<Chan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policies::samples;
+    use crate::domain::samples;
 
     #[test]
     fn statements_are_items_paragraphs_and_headings_with_nested_items_after_their_parent() {

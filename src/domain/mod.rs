@@ -1,0 +1,10 @@
+//! Types and rules with no HTTP and no SQL: a policy version's content and its hash, how
+//! it is rendered and compared, the shipped samples, the groups, the dates people write.
+
+pub mod content;
+pub mod dates;
+pub mod diff;
+pub mod groups;
+pub mod render;
+pub mod samples;
+pub mod version_view;
