@@ -19,6 +19,7 @@ pub mod page;
 pub mod policies;
 pub mod seal;
 pub mod secret_key;
+pub mod sign_page;
 pub mod signing;
 pub mod startup;
 pub mod state;

@@ -34,7 +34,7 @@ use crate::{
     },
     error::{AppError, Result, unique_violation},
     page::{FieldErrors, Nav},
-    signing::{ChangesSince, SignPage},
+    sign_page::{ChangesSince, SignPage},
     state::AppState,
     store::versions::{StoredVersion, insert_draft, load},
 };

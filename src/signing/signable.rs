@@ -1,0 +1,430 @@
+//! What a member may sign: the version named in the path as they may sign it, read in the
+//! sign page's one query (with a published version's facts kept in memory), what changed
+//! since they last signed, and the version published in place of one replaced.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::{
+    extract::FromRequestParts,
+    http::{Method, request::Parts},
+};
+use quick_cache::sync::Cache;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    auth::session::{Member, MemberColumns, MemberKey, path_param, refuse},
+    domain::{
+        diff::{self, Change},
+        render,
+        version_view::VersionView,
+    },
+    error::{AppError, Result},
+    sign_page::ChangesSince,
+    state::AppState,
+    store::versions::{self, Published},
+};
+
+/// A published version that this member may sign, with what the sign page needs to know about
+/// them and it (its text comes from memory).
+pub(super) struct Signable {
+    pub(super) version: VersionView,
+    pub(super) content: Arc<Published>,
+    /// Their agreement to this version, if they have signed it: (id, when). A signature's
+    /// request does not read it: the writer stores no second agreement, and the answer then
+    /// says "already signed".
+    pub(super) signed: Option<(Uuid, OffsetDateTime)>,
+    /// The last other version of this policy that they signed; `None` if it was not read
+    /// (a signature needs it only when the form is shown again).
+    pub(super) last_signed: Option<Option<Uuid>>,
+}
+
+/// What the database says about a version for the member asking, if it is published and
+/// meant for their group.
+struct VersionFacts {
+    policy_name: String,
+    agreement_id: Option<Uuid>,
+    signed_at: Option<OffsetDateTime>,
+    last_signed: Option<Uuid>,
+}
+
+/// The version as this member may sign it, from its facts; None if they may not.
+async fn signable(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+    facts: Option<VersionFacts>,
+    last_signed_read: bool,
+) -> Result<Option<Signable>> {
+    let Some(facts) = facts.filter(|_| member.has_role("signer")) else {
+        return Ok(None);
+    };
+    let Some(content) =
+        versions::published_content(&state.pool, member.school.id, version_id).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Signable {
+        version: content.view(version_id, facts.policy_name, member.school.name.clone()),
+        content,
+        signed: facts.agreement_id.zip(facts.signed_at),
+        last_signed: last_signed_read.then_some(facts.last_signed),
+    }))
+}
+
+/// The version `version_id` as this member may sign it now, if they may.
+pub(super) async fn load_signable(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+) -> Result<Option<Signable>> {
+    let facts = sqlx::query_as!(
+        VersionFacts,
+        r#"select p.name as policy_name,
+                  mine.id as "agreement_id?", mine.signed_at as "signed_at?",
+                  -- From the person's few agreements, not from the school's versions.
+                  (select a.version_id from agreements a
+                   where a.membership_id = $3 and a.version_id <> v.id
+                     and exists (select 1 from policy_versions o
+                                 where o.id = a.version_id and o.policy_id = v.policy_id)
+                   order by a.signed_at desc limit 1) as last_signed
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           left join agreements mine on mine.membership_id = $3 and mine.version_id = v.id
+           where v.id = $1 and v.school_id = $2
+             -- Not "v.status = 'published'" here: the planner would then walk the index of
+             -- every school's published versions instead of looking up this one.
+             and v.status || '' = 'published' and $4 = any(p.audience)"#,
+        version_id,
+        member.school.id,
+        member.membership_id,
+        member.grp
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    signable(state, member, version_id, facts, true).await
+}
+
+/// A request for a sign page, or a signature: the member asking and the version named in
+/// the path as they may sign it (None if they may not), read in the page's one query.
+pub(super) struct SignRequest {
+    pub(super) member: Member,
+    pub(super) version_id: Uuid,
+    pub(super) signable: Option<Signable>,
+}
+
+/// `MemberColumns` and `VersionFacts` side by side, as the sign page's query reads them.
+struct SignRequestRow {
+    auth: Option<serde_json::Value>,
+    id: Option<Uuid>,
+    email: Option<String>,
+    full_name: Option<String>,
+    auth_epoch: Option<i32>,
+    school_id: Option<Uuid>,
+    slug: Option<String>,
+    school_name: Option<String>,
+    membership_id: Option<Uuid>,
+    grp: Option<String>,
+    job_title: Option<String>,
+    roles: Option<Vec<String>>,
+    policy_name: Option<String>,
+    agreement_id: Option<Uuid>,
+    signed_at: Option<OffsetDateTime>,
+    last_signed: Option<Uuid>,
+    policies_changed: Option<i64>,
+}
+
+impl SignRequestRow {
+    /// Whether `kept` still holds for this row's school, judged by its `policies_changed`
+    /// counter; if so, the policy's name is filled in from it when this member's group may sign.
+    fn kept_facts_hold(&mut self, kept: &KeptFacts) -> bool {
+        if self.policies_changed != Some(kept.policies_changed) {
+            return false;
+        }
+        self.policy_name = self
+            .grp
+            .as_ref()
+            .filter(|grp| kept.audience.contains(grp))
+            .map(|_| kept.policy_name.clone());
+        true
+    }
+}
+
+/// What the sign page needs of a published version's policy, kept in memory by version id:
+/// it holds for as long as the school's `policies_changed` counter, which the page's query
+/// reads, has not moved on (any change to the school's policies or versions moves it).
+struct KeptFacts {
+    school_id: Uuid,
+    policies_changed: i64,
+    policy_name: String,
+    audience: Vec<String>,
+    /// The policy's other versions, among which is the one the person signed last.
+    others: Vec<Uuid>,
+}
+
+static KEPT: LazyLock<Cache<Uuid, Arc<KeptFacts>>> = LazyLock::new(|| Cache::new(4096));
+
+/// The sign page's one query, reading the version's facts: the session, the account, the
+/// membership, and (by a lateral join on the membership found) the policy's name if the
+/// version is published and meant for their group, their agreement to it and the version of
+/// the policy they signed last. A version found is kept for the next request.
+async fn whole(
+    state: &AppState,
+    key: &MemberKey,
+    version_id: Uuid,
+    page: bool,
+) -> Result<Option<SignRequestRow>> {
+    let row = sqlx::query_as!(
+        SignRequestRow,
+        r#"select ss.data->'auth' as auth,
+                  u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                  u.auth_epoch as "auth_epoch?",
+                  s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.roles as "roles?",
+                  f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
+                  f.signed_at as "signed_at?", f.last_signed as "last_signed?",
+                  s.policies_changed as "policies_changed?"
+           from sessions ss
+           left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+           left join schools s on s.slug = $1
+           left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                      and m.status = 'active'
+           left join lateral (
+             select p.name as policy_name, mine.id as agreement_id, mine.signed_at,
+                    -- Only for the page: a signature does without it.
+                    case when $4 then
+                      (select a.version_id from agreements a
+                       where a.membership_id = m.id and a.version_id <> v.id
+                         and exists (select 1 from policy_versions o
+                                     where o.id = a.version_id and o.policy_id = v.policy_id)
+                       order by a.signed_at desc limit 1)
+                    end as last_signed
+             from policy_versions v
+             join policies p on p.id = v.policy_id and p.school_id = v.school_id
+             -- A signature does without it too: the writer refuses a second agreement.
+             left join agreements mine on $4 and mine.membership_id = m.id
+                                          and mine.version_id = v.id
+             where v.id = $3 and v.school_id = s.id
+               and v.status || '' = 'published' and m.grp = any(p.audience)
+           ) f on true
+           where ss.id = $2 and ss.expiry_date > now()"#,
+        key.slug,
+        key.session_id,
+        version_id,
+        page
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(school_id) = row
+        .as_ref()
+        .filter(|row| row.policy_name.is_some())
+        .and_then(|row| row.school_id)
+    {
+        keep(state, school_id, version_id).await?;
+    }
+    Ok(row)
+}
+
+/// Reads a published version's policy facts into `KEPT`, with the counter they hold for.
+async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()> {
+    let facts = sqlx::query!(
+        r#"select s.policies_changed, p.name, p.audience,
+                  array(select o.id from policy_versions o
+                        where o.policy_id = v.policy_id and o.id <> v.id) as "others!"
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           join schools s on s.id = v.school_id
+           where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
+        version_id,
+        school_id
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(facts) = facts {
+        KEPT.insert(
+            version_id,
+            Arc::new(KeptFacts {
+                school_id,
+                policies_changed: facts.policies_changed,
+                policy_name: facts.name,
+                audience: facts.audience,
+                others: facts.others,
+            }),
+        );
+    }
+    Ok(())
+}
+
+/// `whole`, with the policy's facts taken from `kept`: the query reads only the person's
+/// side, and the school's `policies_changed` counter to check `kept` by.
+async fn with_kept_facts(
+    state: &AppState,
+    key: &MemberKey,
+    version_id: Uuid,
+    page: bool,
+    kept: &KeptFacts,
+) -> Result<Option<SignRequestRow>> {
+    Ok(sqlx::query_as!(
+        SignRequestRow,
+        r#"select ss.data->'auth' as auth,
+                  u.id as "id?", u.email as "email?", u.full_name as "full_name?",
+                  u.auth_epoch as "auth_epoch?",
+                  s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
+                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.roles as "roles?",
+                  null::text as "policy_name?", mine.id as "agreement_id?",
+                  mine.signed_at as "signed_at?",
+                  -- Only for the page, as in `whole`.
+                  case when $4 then
+                    (select a.version_id from agreements a
+                     where a.membership_id = m.id and a.version_id = any($5)
+                     order by a.signed_at desc limit 1)
+                  end as "last_signed?",
+                  s.policies_changed as "policies_changed?"
+           from sessions ss
+           left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
+           left join schools s on s.slug = $1
+           left join memberships m on m.user_id = u.id and m.school_id = s.id
+                                      and m.status = 'active'
+           left join agreements mine on $4 and mine.membership_id = m.id
+                                        and mine.version_id = $3
+           where ss.id = $2 and ss.expiry_date > now()"#,
+        key.slug,
+        key.session_id,
+        version_id,
+        page,
+        &kept.others
+    )
+    .fetch_optional(&state.pool)
+    .await?)
+}
+
+impl FromRequestParts<AppState> for SignRequest {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let key = MemberKey::from_parts(parts, state).await?;
+        // A path that names no version is "not found", once the person is known.
+        let named: Option<Uuid> = path_param(parts, state, "version_id").await?.parse().ok();
+        // A signature reads less than the page: see the query.
+        let page = parts.method == Method::GET;
+        let version_id = named.unwrap_or_default();
+        let kept = named.and_then(|id| KEPT.get(&id));
+        let row = match kept {
+            Some(kept) => {
+                let mut row = with_kept_facts(state, &key, version_id, page, &kept).await?;
+                let holds = row.as_mut().is_none_or(|row| {
+                    row.school_id == Some(kept.school_id) && row.kept_facts_hold(&kept)
+                });
+                if holds {
+                    row
+                } else {
+                    KEPT.remove(&version_id);
+                    whole(state, &key, version_id, page).await?
+                }
+            }
+            None => whole(state, &key, version_id, page).await?,
+        };
+        let (columns, facts) = match row {
+            None => (None, None),
+            Some(row) => (
+                Some(MemberColumns {
+                    auth: row.auth,
+                    id: row.id,
+                    email: row.email,
+                    full_name: row.full_name,
+                    auth_epoch: row.auth_epoch,
+                    school_id: row.school_id,
+                    slug: row.slug,
+                    school_name: row.school_name,
+                    membership_id: row.membership_id,
+                    grp: row.grp,
+                    job_title: row.job_title,
+                    roles: row.roles,
+                }),
+                row.policy_name.map(|policy_name| VersionFacts {
+                    policy_name,
+                    agreement_id: row.agreement_id,
+                    signed_at: row.signed_at,
+                    last_signed: row.last_signed,
+                }),
+            ),
+        };
+        let member = key.member(parts, state, columns).await?;
+        if !member.has_role("signer") {
+            return Err(refuse(&state.pool, &member, parts.uri.path()).await);
+        }
+        let version_id = named.ok_or(AppError::NotFound)?;
+        let signable = signable(state, &member, version_id, facts, page).await?;
+        Ok(SignRequest {
+            member,
+            version_id,
+            signable,
+        })
+    }
+}
+
+/// The version now published of the policy whose version `version_id` was replaced while a
+/// person had its form open.
+pub(super) async fn replacement(
+    state: &AppState,
+    member: &Member,
+    version_id: Uuid,
+) -> Result<Signable> {
+    let current = sqlx::query_scalar!(
+        "select cur.id from policy_versions old
+         join policy_versions cur on cur.policy_id = old.policy_id and cur.status = 'published'
+         where old.id = $1 and old.school_id = $2 and old.status = 'superseded'",
+        version_id,
+        member.school.id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    load_signable(state, member, current)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Two versions of a policy: (the one signed before, the one being signed).
+type FromTo = (Uuid, Uuid);
+
+/// What changed between two published versions, kept in memory: everyone who signed last
+/// year's version sees the same list in September.
+static CHANGES: LazyLock<Cache<FromTo, Arc<Vec<Change>>>> =
+    LazyLock::new(|| Cache::new(1024));
+
+/// What changed since the last version of this policy that the person signed, if any.
+pub(super) async fn changes_since_last_signed(
+    state: &AppState,
+    member: &Member,
+    signable: &Signable,
+) -> Result<Option<ChangesSince>> {
+    let Some(last) = signable.last_signed.flatten() else {
+        return Ok(None);
+    };
+    let Some(signed) = versions::published_content(&state.pool, member.school.id, last).await?
+    else {
+        return Ok(None);
+    };
+    let key = (last, signable.version.id);
+    let changes = match CHANGES.get(&key) {
+        Some(changes) => changes,
+        None => {
+            let (old, new) = (signed.clone(), signable.content.clone());
+            // Comparing two long texts takes a while: not on a request thread.
+            let compared =
+                render::off_request_threads(move || diff::compare(&old.content, &new.content))
+                    .await
+                    .unwrap_or_default();
+            let changes = Arc::new(compared);
+            CHANGES.insert(key, changes.clone());
+            changes
+        }
+    };
+    Ok(Some(ChangesSince {
+        label: signed.content.label.clone(),
+        changes: changes.to_vec(),
+    }))
+}
