@@ -141,7 +141,7 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
     Router::new()
         .merge(auth::router(limit.clone()))
         .merge(signing::router())
-        .merge(policies::editor::router())
+        .merge(policies::router())
         .merge(compliance::router(limit.clone()))
         .merge(crate::admin::router(limit))
         .route("/healthz", get(web::healthz))

@@ -392,8 +392,7 @@ type FromTo = (Uuid, Uuid);
 
 /// What changed between two published versions, kept in memory: everyone who signed last
 /// year's version sees the same list in September.
-static CHANGES: LazyLock<Cache<FromTo, Arc<Vec<Change>>>> =
-    LazyLock::new(|| Cache::new(1024));
+static CHANGES: LazyLock<Cache<FromTo, Arc<Vec<Change>>>> = LazyLock::new(|| Cache::new(1024));
 
 /// What changed since the last version of this policy that the person signed, if any.
 pub(super) async fn changes_since_last_signed(

@@ -1,0 +1,134 @@
+//! Publishing a draft, after a page that checks it first.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    publish::{self, Problem, PublishError},
+    shared::{Editor, audience_text, load_draft, urlencode},
+};
+use crate::{
+    clock,
+    domain::groups::group_name,
+    error::{AppError, Result},
+    page::Nav,
+    state::AppState,
+    store::versions::load,
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/publish.html")]
+pub(super) struct PublishPage {
+    nav: Nav,
+    slug: String,
+    version_id: Uuid,
+    policy_id: Uuid,
+    policy_name: String,
+    label: String,
+    /// The content confirmed on this page: publishing refuses anything else.
+    content_sha256: String,
+    current_label: Option<String>,
+    audience: String,
+    total: i64,
+    by_group: Vec<(String, i64)>,
+    problems: Vec<Problem>,
+}
+
+pub(super) async fn publish_page(
+    state: &AppState,
+    editor: &Editor,
+    version_id: Uuid,
+    problems: Option<Vec<Problem>>,
+) -> Result<PublishPage> {
+    let mut conn = state.pool.acquire().await?;
+    let version = load_draft(&mut conn, editor, version_id).await?;
+    let counts = publish::audience_counts(&mut conn, editor.school.id, &version.audience).await?;
+    let current_label = sqlx::query_scalar!(
+        "select label from policy_versions where policy_id = $1 and status = 'published'",
+        version.policy_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(PublishPage {
+        nav: editor.nav(),
+        slug: editor.school.slug.clone(),
+        version_id: version.id,
+        policy_id: version.policy_id,
+        problems: problems.unwrap_or_else(|| publish::problems(&version, clock::today_uk())),
+        content_sha256: version.content.sha256(),
+        policy_name: version.policy_name.clone(),
+        label: version.content.label.clone(),
+        current_label,
+        audience: audience_text(&version.audience),
+        total: counts.iter().map(|(_, n)| n).sum(),
+        by_group: counts
+            .into_iter()
+            .map(|(g, n)| (group_name(&g).to_owned(), n))
+            .collect(),
+    })
+}
+
+pub(super) async fn publish_form(
+    State(state): State<AppState>,
+    editor: Editor,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+) -> Result<PublishPage> {
+    publish_page(&state, &editor, version_id, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct PublishForm {
+    #[serde(default)]
+    content_sha256: String,
+}
+
+pub(super) async fn publish(
+    State(state): State<AppState>,
+    editor: Editor,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+    Form(form): Form<PublishForm>,
+) -> Result<Response> {
+    let outcome = publish::publish(
+        &state.pool,
+        editor.school.id,
+        version_id,
+        Some(&form.content_sha256),
+        Some(editor.user.id),
+        &state.settings.base_url,
+        clock::today_uk(),
+    )
+    .await;
+    let mut conn = state.pool.acquire().await?;
+    let version = load(&mut conn, editor.school.id, version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let policy_page = format!("/s/{}/policies/{}", editor.school.slug, version.policy_id);
+    match outcome {
+        Ok(done) => Ok(Redirect::to(&format!(
+            "{policy_page}?published={}&notified={}",
+            urlencode(&done.label),
+            done.notified
+        ))
+        .into_response()),
+        // Published a moment ago, by this person's other click or a colleague.
+        Err(PublishError::NotReady(_)) if !version.is_draft() => {
+            Ok(Redirect::to(&policy_page).into_response())
+        }
+        Err(PublishError::NotReady(problems)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            publish_page(&state, &editor, version_id, Some(problems)).await?,
+        )
+            .into_response()),
+        Err(PublishError::NotFound) => Err(AppError::NotFound),
+        Err(PublishError::Sqlx(err)) => Err(err.into()),
+        Err(PublishError::Render(err)) => Err(err.into()),
+    }
+}

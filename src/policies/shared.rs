@@ -1,0 +1,107 @@
+//! What the DPO's pages share: who may use them, the policy as they load and lock it, the
+//! limits of a draft, and the audit details of a policy or version.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    auth::session::{Member, PolicyEditors, RequireRole},
+    domain::groups::group_name,
+    error::{AppError, Result},
+    store::versions::{StoredVersion, load},
+};
+
+pub(super) type Editor = RequireRole<PolicyEditors>;
+
+pub(super) const MAX_BODY: usize = 200_000;
+pub(super) const MAX_ACKNOWLEDGEMENTS: usize = 20;
+pub(super) const BLANK_ACKNOWLEDGEMENT_ROWS: usize = 3;
+
+pub(super) struct Policy {
+    pub(super) id: Uuid,
+    pub(super) name: String,
+    pub(super) audience: Vec<String>,
+}
+
+impl Policy {
+    pub(super) fn audience_text(&self) -> String {
+        audience_text(&self.audience)
+    }
+}
+
+pub(super) fn audience_text(audience: &[String]) -> String {
+    audience
+        .iter()
+        .map(|g| group_name(g))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The policy, locked until the transaction ends: one draft is started at a time.
+pub(super) async fn lock_policy(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    policy_id: Uuid,
+) -> Result<Policy> {
+    sqlx::query_as!(
+        Policy,
+        "select id, name, audience from policies where id = $1 and school_id = $2 for update",
+        policy_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub(super) async fn load_policy(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    policy_id: Uuid,
+) -> Result<Policy> {
+    sqlx::query_as!(
+        Policy,
+        "select id, name, audience from policies where id = $1 and school_id = $2",
+        policy_id,
+        school_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub(super) async fn load_draft(
+    db: &mut PgConnection,
+    member: &Member,
+    version_id: Uuid,
+) -> Result<StoredVersion> {
+    // Locked for the rest of the transaction, so a save or delete cannot cross a publish.
+    sqlx::query!(
+        "select id from policy_versions where id = $1 and school_id = $2 for update",
+        version_id,
+        member.school.id
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    load(db, member.school.id, version_id)
+        .await?
+        .filter(StoredVersion::is_draft)
+        .ok_or(AppError::NotFound)
+}
+
+pub(super) fn policy_details(
+    policy_id: Uuid,
+    version_id: Option<Uuid>,
+    label: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({ "policy_id": policy_id, "version_id": version_id, "label": label })
+}
+
+pub(super) fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

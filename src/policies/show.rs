@@ -1,0 +1,218 @@
+//! One policy: its versions, and starting next year's.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, Query, State},
+    response::Redirect,
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    import,
+    shared::{Editor, Policy, load_policy, lock_policy, policy_details},
+};
+use crate::{
+    audit, clock,
+    domain::content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
+    error::Result,
+    page::Nav,
+    state::AppState,
+    store::versions::{insert_draft, load},
+};
+
+struct VersionRow {
+    id: Uuid,
+    label: String,
+    status: String,
+    published: Option<String>,
+    published_by: Option<String>,
+    /// The version before this one, to compare with.
+    previous: Option<Uuid>,
+}
+
+impl VersionRow {
+    fn status_text(&self) -> &'static str {
+        match self.status.as_str() {
+            "draft" => "Draft",
+            "published" => "Published",
+            _ => "Replaced",
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policies/show.html")]
+pub(super) struct ShowPage {
+    nav: Nav,
+    slug: String,
+    policy: Policy,
+    versions: Vec<VersionRow>,
+    draft: Option<Uuid>,
+    published_label: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ShowQuery {
+    published: Option<String>,
+    notified: Option<usize>,
+    deleted: Option<String>,
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    editor: Editor,
+    Path((_slug, policy_id)): Path<(String, Uuid)>,
+    Query(query): Query<ShowQuery>,
+) -> Result<ShowPage> {
+    let mut conn = state.pool.acquire().await?;
+    let policy = load_policy(&mut conn, editor.school.id, policy_id).await?;
+    let rows = sqlx::query!(
+        r#"select v.id, v.label, v.status, v.published_at, u.full_name as "published_by?"
+           from policy_versions v left join users u on u.id = v.published_by
+           where v.policy_id = $1 and v.school_id = $2
+           order by (v.status = 'draft') desc, v.published_at desc nulls last, v.created_at desc"#,
+        policy.id,
+        editor.school.id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut versions: Vec<VersionRow> = rows
+        .into_iter()
+        .map(|r| VersionRow {
+            id: r.id,
+            label: r.label,
+            status: r.status,
+            published: r.published_at.map(clock::date_time),
+            published_by: r.published_by,
+            previous: None,
+        })
+        .collect();
+    for i in 0..versions.len().saturating_sub(1) {
+        versions[i].previous = Some(versions[i + 1].id);
+    }
+    let notice = match (&query.published, query.notified, &query.deleted) {
+        (Some(label), Some(n), _) => Some(format!(
+            "Version {label} is published. {n} {} been asked to sign it.",
+            if n == 1 { "person has" } else { "people have" }
+        )),
+        (_, _, Some(label)) => Some(format!("The draft {label} has been deleted.")),
+        _ => None,
+    };
+    Ok(ShowPage {
+        nav: editor.nav(),
+        slug: editor.school.slug.clone(),
+        draft: versions.iter().find(|v| v.status == "draft").map(|v| v.id),
+        published_label: versions
+            .iter()
+            .find(|v| v.status == "published")
+            .map(|v| v.label.clone()),
+        versions,
+        policy,
+        notice,
+    })
+}
+
+/// "2024-25" -> "2025-26"; any other label gets " (next)".
+fn next_label(label: &str) -> String {
+    if let Some((start, end)) = label.split_once('-')
+        && let (Ok(start), Ok(end)) = (start.parse::<i32>(), end.parse::<i32>())
+        && start >= 2000
+        && (start + 1) % 100 == end
+    {
+        return format!("{}-{:02}", start + 1, (end + 1) % 100);
+    }
+    let base: String = label.chars().take(43).collect();
+    format!("{base} (next)")
+}
+
+#[derive(Deserialize)]
+pub(super) struct StartForm {
+    #[serde(default)]
+    start: String,
+}
+
+/// A new draft: next year's, cloned from the published version, or a blank one.
+pub(super) async fn start_version(
+    State(state): State<AppState>,
+    editor: Editor,
+    Path((_slug, policy_id)): Path<(String, Uuid)>,
+    Form(form): Form<StartForm>,
+) -> Result<Redirect> {
+    let mut tx = state.pool.begin().await?;
+    let policy = lock_policy(&mut tx, editor.school.id, policy_id).await?;
+    let published = sqlx::query_scalar!(
+        "select id from policy_versions where policy_id = $1 and school_id = $2 and status = 'published'",
+        policy.id,
+        editor.school.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let source = match published {
+        Some(id) if form.start == "clone" => load(&mut tx, editor.school.id, id).await?,
+        _ => None,
+    };
+    let content = match &source {
+        Some(source) => VersionContent {
+            label: next_label(&source.content.label),
+            ..source.content.clone()
+        },
+        None => VersionContent {
+            label: import::academic_year(clock::today_uk()),
+            title: policy.name.clone(),
+            body_md: String::new(),
+            acknowledgements: vec![Acknowledgement {
+                id: "agree".to_owned(),
+                text: "I agree to abide by all the points above.".to_owned(),
+                required: true,
+            }],
+            signature_fields: SIGNATURE_FIELDS
+                .iter()
+                .map(|(k, _)| (*k).to_owned())
+                .collect(),
+            reviewed_on: None,
+            next_review_due: None,
+            reviewed_by: String::new(),
+        },
+    };
+    let draft_id = match insert_draft(&mut tx, editor.school.id, policy.id, &content).await? {
+        Ok(id) => id,
+        Err(existing) => {
+            return Ok(Redirect::to(&format!(
+                "/s/{}/drafts/{existing}",
+                editor.school.slug
+            )));
+        }
+    };
+    let mut details = policy_details(policy.id, Some(draft_id), Some(&content.label));
+    details["from"] = serde_json::json!(source.as_ref().map(|s| s.content.label.clone()));
+    audit::record(
+        &mut *tx,
+        Some(editor.school.id),
+        Some(editor.user.id),
+        "version_created",
+        &policy.name,
+        Some(details),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/drafts/{draft_id}",
+        editor.school.slug
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_years_label_follows_the_school_year() {
+        assert_eq!(next_label("2024-25"), "2025-26");
+        assert_eq!(next_label("2099-00"), "2100-01");
+        assert_eq!(next_label("Autumn"), "Autumn (next)");
+    }
+}
