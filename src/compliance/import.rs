@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::people::{NewPerson, add_person};
+use super::person_records::{NewPerson, add_person};
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},

@@ -6,7 +6,11 @@ pub mod evidence;
 pub mod import;
 pub mod paper;
 pub mod people;
-pub mod person_email;
+mod person;
+mod person_email;
+mod person_form;
+mod person_records;
+mod roles;
 pub mod signers;
 
 use crate::state::AppState;

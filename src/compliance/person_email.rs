@@ -15,7 +15,7 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::people::{Person, load_person};
+use super::person_records::{Person, load_person};
 use crate::{
     auth::{
         email_change::{self, How, ManagerChange, TAKEN},

@@ -170,12 +170,7 @@ pub(super) struct DraftForm {
     action: String,
 }
 
-fn optional_date(
-    text: &str,
-    field: &str,
-    what: &str,
-    errors: &mut FieldErrors,
-) -> Option<Date> {
+fn optional_date(text: &str, field: &str, what: &str, errors: &mut FieldErrors) -> Option<Date> {
     let text = text.trim();
     if text.is_empty() {
         return None;

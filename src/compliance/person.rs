@@ -1,0 +1,308 @@
+//! One person: what they have signed and still owe, and leaving, re-activating and
+//! inviting them.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    person_records::{Person, load_person},
+    roles::outranks,
+};
+use crate::{
+    audit,
+    auth::{
+        email_change,
+        session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
+        tokens,
+    },
+    clock,
+    domain::{groups::group_name, render},
+    error::{AppError, Result},
+    page::Nav,
+    state::AppState,
+};
+
+struct AgreementRow {
+    policy_name: String,
+    label: String,
+    signed_at: String,
+    method: String,
+    current: bool,
+}
+
+struct OwedRow {
+    version_id: Uuid,
+    policy_name: String,
+    label: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/person.html")]
+pub(super) struct PersonPage {
+    nav: Nav,
+    slug: String,
+    person: Person,
+    agreements: Vec<AgreementRow>,
+    owed: Vec<OwedRow>,
+    can_manage: bool,
+    /// The viewer may change this person (they hold no role the viewer cannot give).
+    can_change: bool,
+    /// How the account came to be activated, when a manager chose its address first.
+    activation: Option<String>,
+    notice: Option<&'static str>,
+}
+
+impl PersonPage {
+    fn group(&self) -> &str {
+        group_name(&self.person.grp)
+    }
+
+    fn left_on(&self) -> String {
+        self.person
+            .left_on
+            .map(render::long_date)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct PersonQuery {
+    added: Option<String>,
+    saved: Option<String>,
+    left: Option<String>,
+    reactivated: Option<String>,
+    invited: Option<String>,
+    paper: Option<String>,
+    email_changed: Option<String>,
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    viewer: RequireRole<ComplianceViewers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Query(query): Query<PersonQuery>,
+) -> Result<PersonPage> {
+    let person = load_person(&state.pool, &viewer, membership_id).await?;
+    let agreements = sqlx::query!(
+        r#"select p.name as policy_name, v.label, a.signed_at, a.method, v.status = 'published' as "current!"
+           from agreements a
+           join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
+           join policies p on p.id = v.policy_id
+           where a.membership_id = $1 and a.school_id = $2
+           order by a.signed_at desc"#,
+        membership_id,
+        viewer.school.id
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|r| AgreementRow {
+        policy_name: r.policy_name,
+        label: r.label,
+        signed_at: clock::date_time(r.signed_at),
+        method: if r.method == "paper" { "Paper form".to_owned() } else { "Online".to_owned() },
+        current: r.current,
+    })
+    .collect();
+    let owed = sqlx::query_as!(
+        OwedRow,
+        r#"select v.id as version_id, p.name as policy_name, v.label
+           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience) and $3
+             and not exists (select 1 from agreements a where a.membership_id = $4 and a.version_id = v.id)
+           order by p.name"#,
+        viewer.school.id,
+        person.grp,
+        person.status == "active" && person.roles.iter().any(|r| r == "signer"),
+        membership_id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let notice = if query.added.is_some() {
+        Some(
+            "The person has been added. If they have no password yet, an invitation to create one is on its way to them by email.",
+        )
+    } else if query.saved.is_some() {
+        Some("The changes have been saved.")
+    } else if query.left.is_some() {
+        Some(
+            "The person is marked as having left. Their signatures are kept; they are no longer counted or reminded.",
+        )
+    } else if query.reactivated.is_some() {
+        Some("The person is active again.")
+    } else if query.invited.is_some() {
+        Some("A new invitation has been sent.")
+    } else if query.paper.is_some() {
+        Some("The paper signature has been recorded.")
+    } else if query.email_changed.is_some() {
+        Some(
+            "The email address has been changed. The old address has been told, and the person has been signed out everywhere.",
+        )
+    } else {
+        None
+    };
+    let mut conn = state.pool.acquire().await?;
+    let activation = email_change::activation_note(&mut conn, person.user_id).await?;
+    let can_manage = PeopleManagers::allows(&viewer);
+    Ok(PersonPage {
+        nav: viewer.nav(),
+        slug: viewer.school.slug.clone(),
+        can_change: can_manage && !outranks(&viewer, &person.roles),
+        can_manage,
+        activation,
+        person,
+        agreements,
+        owed,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct LeaveForm {
+    #[serde(default)]
+    left_on: String,
+}
+
+pub(super) async fn leave(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Form(form): Form<LeaveForm>,
+) -> Result<Response> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let left_on = if form.left_on.trim().is_empty() {
+        clock::today_uk()
+    } else {
+        match crate::domain::dates::parse_review_date(&form.left_on) {
+            Some(date) => date,
+            None => {
+                return Ok(crate::error::page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Enter a real leaving date",
+                    "The leaving date must be a real date between 1900 and 2200, like 31 August 2026. Nothing has been changed.",
+                ));
+            }
+        }
+    };
+    let mut tx = state.pool.begin().await?;
+    let marked = sqlx::query!(
+        "update memberships set status = 'left', left_on = $3
+         where id = $1 and school_id = $2 and status = 'active'",
+        person.membership_id,
+        manager.school.id,
+        left_on
+    )
+    .execute(&mut *tx)
+    .await?;
+    if marked.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
+    // A leaver's sessions end, unless they still belong to another school; this school's
+    // pages are closed to them at once by the membership check.
+    sqlx::query!(
+        "update users set auth_epoch = auth_epoch + 1 where id = $1
+         and not exists (select 1 from memberships where user_id = $1 and status = 'active')",
+        person.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_left",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?left=1",
+        manager.school.slug
+    ))
+    .into_response())
+}
+
+pub(super) async fn reactivate(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<Redirect> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    // Only a leaver comes back: an offer waiting for its answer is the person's to accept.
+    let back = sqlx::query!(
+        "update memberships set status = 'active', left_on = null
+         where id = $1 and school_id = $2 and status = 'left'",
+        person.membership_id,
+        manager.school.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    if back.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_reactivated",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?reactivated=1",
+        manager.school.slug
+    )))
+}
+
+pub(super) async fn invite(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<Redirect> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    // Only for a person who has never set a password: otherwise the email would hand their
+    // account to whoever reads it.
+    if person.status != "active" || person.has_password {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = state.pool.begin().await?;
+    tokens::invite(
+        &mut tx,
+        person.user_id,
+        manager.school.id,
+        &state.settings.base_url,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(manager.school.id),
+        Some(manager.user.id),
+        "person_invited",
+        &membership_id.to_string(),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!(
+        "/s/{}/people/{membership_id}?invited=1",
+        manager.school.slug
+    )))
+}

@@ -1,0 +1,424 @@
+//! Adding a person, and editing one (their roles only with the manager's password when
+//! they give or take away a guarded role).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    person_records::{NewPerson, Person, add_person, load_person},
+    roles::{ROLES, guarded_change, outranks, resulting_roles},
+};
+use crate::{
+    audit,
+    auth::{
+        email_change,
+        session::{Member, PeopleManagers, RequireRole},
+    },
+    domain::groups::GROUPS,
+    error::{AppError, Result},
+    input,
+    page::{FieldErrors, Nav},
+    state::AppState,
+};
+
+#[derive(Deserialize, Default, Clone)]
+pub(super) struct PersonForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    grp: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    /// The manager's own password: asked for when the admin, DPO or head role changes hands.
+    #[serde(default)]
+    password: String,
+}
+
+/// Asks for the manager's password if the roles change as `guarded_change` says.
+async fn reauth_for_roles(
+    state: &AppState,
+    manager: &Member,
+    (before, after): (&[String], &[String]),
+    password: &str,
+    errors: &mut FieldErrors,
+) -> Result<()> {
+    if errors.is_empty()
+        && guarded_change(before, after)
+        && let Some(message) =
+            crate::auth::reauth::check(&state.pool, manager.user.id, password, "roles")
+                .await?
+                .refusal(
+                    "Enter your password to give or take away the admin, DPO or head role",
+                    "Your password is not right",
+                )
+    {
+        errors.add("password", message);
+    }
+    Ok(())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/person_form.html")]
+pub(super) struct PersonFormPage {
+    nav: Nav,
+    slug: String,
+    membership_id: Option<Uuid>,
+    /// Why the address is not a field here, when it is not.
+    email_locked: Option<String>,
+    /// The address as stored, shown when it is not a field.
+    current_email: String,
+    /// Whether to offer the admin's page for changing the address.
+    admin_changes_email: bool,
+    form: PersonForm,
+    errors: FieldErrors,
+}
+
+impl PersonFormPage {
+    fn groups(&self) -> Vec<(&'static str, &'static str)> {
+        GROUPS.to_vec()
+    }
+
+    fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
+        ROLES
+            .iter()
+            .map(|(key, name)| (*key, *name, self.form.roles.iter().any(|r| r == key)))
+            .collect()
+    }
+}
+
+struct CleanPerson {
+    full_name: String,
+    email: String,
+    grp: String,
+    job_title: String,
+    roles: Vec<String>,
+}
+
+fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
+    let mut errors = FieldErrors::default();
+    let full_name = input::normalise(&form.full_name);
+    if full_name.is_empty() {
+        errors.add("full_name", "Enter the person's full name");
+    } else if let Some(message) = input::check("The full name", &full_name, false) {
+        errors.add("full_name", message);
+    } else if full_name.chars().count() > 200 {
+        errors.add("full_name", "The full name must be 200 characters or fewer");
+    }
+    let email = input::normalise(&form.email);
+    if email.is_empty() {
+        errors.add("email", "Enter the person's email address");
+    } else if let Err(message) = crate::mail::address::check(&email) {
+        errors.add("email", message);
+    }
+    if !GROUPS.iter().any(|(key, _)| *key == form.grp) {
+        errors.add("grp-staff", "Select the person's group");
+    }
+    let job_title = input::normalise(&form.job_title);
+    if let Some(message) = input::check("The job title", &job_title, false) {
+        errors.add("job_title", message);
+    } else if job_title.chars().count() > 200 {
+        errors.add("job_title", "The job title must be 200 characters or fewer");
+    }
+    // Only known roles; a forged one is ignored.
+    let roles: Vec<String> = ROLES
+        .iter()
+        .filter(|(key, _)| form.roles.iter().any(|r| r == key))
+        .map(|(key, _)| (*key).to_owned())
+        .collect();
+    (
+        CleanPerson {
+            full_name,
+            email,
+            grp: form.grp.clone(),
+            job_title,
+            roles,
+        },
+        errors,
+    )
+}
+
+pub(super) async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonFormPage {
+    PersonFormPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        membership_id: None,
+        email_locked: None,
+        current_email: String::new(),
+        admin_changes_email: false,
+        form: PersonForm {
+            grp: "staff".to_owned(),
+            roles: vec!["signer".to_owned()],
+            ..PersonForm::default()
+        },
+        errors: FieldErrors::default(),
+    }
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Form(form): Form<PersonForm>,
+) -> Result<Response> {
+    let (mut person, mut errors) = check_person(&form);
+    person.roles = resulting_roles(&manager, None, &person.roles, &[]);
+    reauth_for_roles(
+        &state,
+        &manager,
+        (&[], &person.roles),
+        &form.password,
+        &mut errors,
+    )
+    .await?;
+    if errors.is_empty() {
+        let mut tx = state.pool.begin().await?;
+        match add_person(
+            &mut tx,
+            manager.school.id,
+            Some(manager.user.id),
+            &NewPerson {
+                full_name: &person.full_name,
+                email: &person.email,
+                grp: &person.grp,
+                job_title: &person.job_title,
+                roles: &person.roles,
+            },
+            &state.settings.base_url,
+        )
+        .await?
+        {
+            Ok(membership_id) => {
+                tx.commit().await?;
+                return Ok(Redirect::to(&format!(
+                    "/s/{}/people/{membership_id}?added=1",
+                    manager.school.slug
+                ))
+                .into_response());
+            }
+            Err(message) => errors.add("email", message),
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        PersonFormPage {
+            nav: manager.nav(),
+            slug: manager.school.slug.clone(),
+            membership_id: None,
+            email_locked: None,
+            current_email: String::new(),
+            admin_changes_email: false,
+            form,
+            errors,
+        },
+    )
+        .into_response())
+}
+
+/// Why this form may not change the person's address, if it may not. Only the address of a
+/// signer who has never activated can be corrected here: anyone else's address is the key to
+/// an account that someone uses, and changing it would hand that account to whoever reads
+/// the new address.
+fn email_lock(account: &email_change::Account) -> Option<String> {
+    if account.correctable() {
+        None
+    } else if account.schools > 1 {
+        Some("This person also belongs to another school, so only they can change their email address".to_owned())
+    } else if account.activated {
+        Some(format!(
+            "{} has activated their account, so only they, from their account page, or an administrator can change its email address",
+            account.full_name
+        ))
+    } else {
+        Some("Only an administrator can change the email address of a person with a role beyond signing policies".to_owned())
+    }
+}
+
+fn edit_page(
+    manager: &Member,
+    person: &Person,
+    account: &email_change::Account,
+    form: PersonForm,
+    errors: FieldErrors,
+) -> PersonFormPage {
+    let email_locked = email_lock(account);
+    PersonFormPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        membership_id: Some(person.membership_id),
+        admin_changes_email: email_locked.is_some()
+            && manager.has_role("admin")
+            && account.schools <= 1
+            && person.membership_id != manager.membership_id,
+        email_locked,
+        current_email: person.email.clone(),
+        form,
+        errors,
+    }
+}
+
+pub(super) async fn edit_form(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+) -> Result<PersonFormPage> {
+    let person = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let mut conn = state.pool.acquire().await?;
+    let account = email_change::account(&mut conn, person.user_id).await?;
+    let form = PersonForm {
+        full_name: person.full_name.clone(),
+        email: person.email.clone(),
+        grp: person.grp.clone(),
+        job_title: person.job_title.clone(),
+        roles: person.roles.clone(),
+        password: String::new(),
+    };
+    Ok(edit_page(
+        &manager,
+        &person,
+        &account,
+        form,
+        FieldErrors::default(),
+    ))
+}
+
+pub(super) async fn save(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, membership_id)): Path<(String, Uuid)>,
+    Form(mut form): Form<PersonForm>,
+) -> Result<Response> {
+    let before = load_person(&state.pool, &manager, membership_id).await?;
+    if outranks(&manager, &before.roles) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    let account = email_change::account(&mut tx, before.user_id).await?;
+    let lock = email_lock(&account);
+    // Where the address is not a field of the form, it stays as it is.
+    if lock.is_some() && form.email.trim().is_empty() {
+        form.email.clone_from(&before.email);
+    }
+    let (mut person, mut errors) = check_person(&form);
+    person.roles = resulting_roles(&manager, Some(membership_id), &person.roles, &before.roles);
+    let email_changed = person.email != before.email;
+    if let (true, Some(why)) = (email_changed, &lock) {
+        errors.add("email", why.clone());
+    }
+    reauth_for_roles(
+        &state,
+        &manager,
+        (&before.roles, &person.roles),
+        &form.password,
+        &mut errors,
+    )
+    .await?;
+    // A person who also belongs to another school keeps the name they have there.
+    if account.schools > 1 && person.full_name != before.full_name {
+        errors.add(
+            "full_name",
+            "This person also belongs to another school, so only they can change their name",
+        );
+    }
+    if errors.is_empty() {
+        // While an offer waits, the name is the school's own, kept on the membership.
+        if before.status == "pending" {
+            sqlx::query!(
+                "update memberships set pending_name = $2 where id = $1",
+                membership_id,
+                person.full_name
+            )
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query!(
+                "update users set full_name = $2 where id = $1",
+                before.user_id,
+                person.full_name
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let corrected = if email_changed {
+            email_change::change_by_manager(
+                &mut tx,
+                &email_change::ManagerChange {
+                    user_id: before.user_id,
+                    new_email: &person.email,
+                    how: email_change::How::Correction,
+                    actor: manager.user.id,
+                    actor_name: &manager.user.full_name,
+                    school_id: manager.school.id,
+                    school_name: &manager.school.name,
+                    subject: &membership_id.to_string(),
+                },
+                &state.settings.base_url,
+            )
+            .await?
+            .map(|_| ())
+        } else {
+            Ok(())
+        };
+        match corrected {
+            Err(email_change::Taken) => {
+                errors.add("email", "Another person already uses this email address");
+            }
+            Ok(()) => {
+                sqlx::query!(
+                    "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
+                    membership_id,
+                    manager.school.id,
+                    person.grp,
+                    person.job_title,
+                    &person.roles
+                )
+                .execute(&mut *tx)
+                .await?;
+                audit::record(
+                    &mut *tx,
+                    Some(manager.school.id),
+                    Some(manager.user.id),
+                    "person_edited",
+                    &membership_id.to_string(),
+                    None,
+                )
+                .await?;
+                if before.roles != person.roles {
+                    audit::record(
+                        &mut *tx,
+                        Some(manager.school.id),
+                        Some(manager.user.id),
+                        "roles_changed",
+                        &membership_id.to_string(),
+                        Some(serde_json::json!({ "from": before.roles, "to": person.roles })),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                return Ok(Redirect::to(&format!(
+                    "/s/{}/people/{membership_id}?saved=1",
+                    manager.school.slug
+                ))
+                .into_response());
+            }
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        edit_page(&manager, &before, &account, form, errors),
+    )
+        .into_response())
+}

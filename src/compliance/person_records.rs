@@ -1,0 +1,131 @@
+//! A person of the school as stored: adding one, and loading one by membership.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    audit,
+    auth::{session::Member, tokens},
+    error::{AppError, Result, unique_violation},
+};
+
+/// Adds a person to the school (a new account, or a person already known from another
+/// school) and queues their invitation if they have no password yet. Returns the membership.
+pub struct NewPerson<'a> {
+    pub full_name: &'a str,
+    pub email: &'a str,
+    pub grp: &'a str,
+    pub job_title: &'a str,
+    pub roles: &'a [String],
+}
+
+pub async fn add_person(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    actor: Option<Uuid>,
+    person: &NewPerson<'_>,
+    base_url: &str,
+) -> anyhow::Result<std::result::Result<Uuid, &'static str>> {
+    let NewPerson {
+        full_name,
+        email,
+        grp,
+        job_title,
+        roles,
+    } = *person;
+    let user = sqlx::query!(
+        "select id, password_hash is not null as \"has_password!\" from users where lower(email) = lower($1)",
+        email
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    // An address that already has an account gets an offer the person accepts: the school
+    // learns nothing of the account (its name, its history) until they do.
+    let (user_id, has_password, offered) = match user {
+        Some(u) => (u.id, u.has_password, true),
+        None => (
+            sqlx::query_scalar!(
+                "insert into users (email, full_name) values ($1, $2) returning id",
+                email,
+                full_name
+            )
+            .fetch_one(&mut *db)
+            .await?,
+            false,
+            false,
+        ),
+    };
+    let membership = sqlx::query_scalar!(
+        "insert into memberships (user_id, school_id, grp, job_title, roles, status, pending_name, joined_at)
+         values ($1, $2, $3, $4, $5,
+                 case when $6 then 'pending' else 'active' end,
+                 case when $6 then $7 end,
+                 case when $6 then null else now() end)
+         returning id",
+        user_id,
+        school_id,
+        grp,
+        job_title,
+        roles,
+        offered,
+        full_name
+    )
+    .fetch_one(&mut *db)
+    .await;
+    let membership_id = match membership {
+        Ok(id) => id,
+        Err(err) if unique_violation(&err).as_deref() == Some("memberships_user_school_key") => {
+            return Ok(Err("This person is already on the school's list"));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if offered {
+        crate::auth::memberships::offer(db, membership_id, base_url).await?;
+    }
+    if !has_password {
+        tokens::invite(db, user_id, school_id, base_url).await?;
+    }
+    audit::record(
+        &mut *db,
+        Some(school_id),
+        actor,
+        "person_added",
+        &membership_id.to_string(),
+        Some(serde_json::json!({ "roles": roles, "group": grp, "pending": offered })),
+    )
+    .await?;
+    Ok(Ok(membership_id))
+}
+
+pub(super) struct Person {
+    pub membership_id: Uuid,
+    pub user_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub grp: String,
+    pub job_title: String,
+    pub roles: Vec<String>,
+    pub status: String,
+    pub left_on: Option<time::Date>,
+    pub has_password: bool,
+}
+
+pub(super) async fn load_person(
+    db: &sqlx::PgPool,
+    member: &Member,
+    membership_id: Uuid,
+) -> Result<Person> {
+    sqlx::query_as!(
+        Person,
+        r#"select m.id as membership_id, u.id as user_id,
+                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title, m.roles,
+                  m.status, m.left_on, u.password_hash is not null as "has_password!"
+           from memberships m join users u on u.id = m.user_id
+           where m.id = $1 and m.school_id = $2"#,
+        membership_id,
+        member.school.id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
