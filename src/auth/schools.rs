@@ -1,0 +1,77 @@
+//! The page that sends a signed-in person to their school, or lets them choose one.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Query, State},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{memberships, session::CurrentUser};
+use crate::{
+    error::Result,
+    page::Nav,
+    state::AppState,
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/schools.html")]
+struct SchoolsPage {
+    nav: Nav,
+    schools: Vec<SchoolLink>,
+    offers: Vec<memberships::Offer>,
+    notice: Option<&'static str>,
+}
+
+impl SchoolsPage {
+    fn group<'a>(&self, key: &'a str) -> &'a str {
+        crate::domain::groups::group_name(key)
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SchoolsQuery {
+    accepted: Option<String>,
+    declined: Option<String>,
+}
+
+struct SchoolLink {
+    slug: String,
+    name: String,
+}
+
+/// One school: straight to it. Several (a DPO serving many schools), or an offer waiting for
+/// an answer: choose.
+pub(super) async fn schools(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<SchoolsQuery>,
+) -> Result<Response> {
+    let schools = sqlx::query_as!(
+        SchoolLink,
+        r#"select s.slug, s.name from memberships m join schools s on s.id = m.school_id
+           where m.user_id = $1 and m.status = 'active' order by s.name"#,
+        user.id
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let offers = memberships::waiting(&state.pool, user.id).await?;
+    let notice = if query.accepted.is_some() {
+        Some("You have joined the school. Its policies are waiting for you below.")
+    } else if query.declined.is_some() {
+        Some("You have declined the school's offer. It has been removed.")
+    } else {
+        None
+    };
+    if let ([only], true, None) = (schools.as_slice(), offers.is_empty(), notice) {
+        return Ok(Redirect::to(&format!("/s/{}/", only.slug)).into_response());
+    }
+    Ok(SchoolsPage {
+        nav: user.nav(),
+        schools,
+        offers,
+        notice,
+    }
+    .into_response())
+}
