@@ -151,13 +151,3 @@ fn unstorable_input(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
-
-/// The constraint a unique violation broke, so the caller can say plainly what clashed.
-pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
-    match err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            db.constraint().map(ToOwned::to_owned)
-        }
-        _ => None,
-    }
-}

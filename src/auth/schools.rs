@@ -8,12 +8,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{memberships, session::CurrentUser};
-use crate::{
-    error::Result,
-    page::Nav,
-    state::AppState,
-};
+use super::session::CurrentUser;
+use crate::store::memberships;
+use crate::{error::Result, page::Nav, state::AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "auth/schools.html")]

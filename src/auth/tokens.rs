@@ -10,23 +10,21 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use rand::Rng;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
 use super::password;
+use crate::store::tokens::{digest, issue, void_all};
 use crate::{
-    audit, clock,
+    audit,
     error::Result,
-    mail::{self, Invitation, PasswordReset},
+    mail::{self, PasswordReset},
     page::{FieldErrors, Nav},
     state::AppState,
 };
 
-pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 pub const RESET_LIFETIME: Duration = Duration::hours(1);
 
 pub fn router() -> Router<AppState> {
@@ -36,87 +34,6 @@ pub fn router() -> Router<AppState> {
             "/password/{token}",
             get(set_password_form).post(set_password),
         )
-}
-
-pub(crate) fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A new token for `user_id`; returns (token id, the secret that goes in the link).
-pub(crate) async fn issue(
-    db: &mut PgConnection,
-    user_id: Uuid,
-    purpose: &str,
-    lifetime: Duration,
-) -> sqlx::Result<(Uuid, String)> {
-    let secret: String = rand::rng()
-        .random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let id = sqlx::query_scalar!(
-        "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
-         values ($1, $2, $3, now() + $4::interval) returning id",
-        user_id,
-        purpose,
-        digest(&secret),
-        sqlx::postgres::types::PgInterval::try_from(lifetime).unwrap_or_default()
-    )
-    .fetch_one(db)
-    .await?;
-    Ok((id, secret))
-}
-
-/// Queues an invitation to set a password, in the caller's transaction.
-pub async fn invite(
-    db: &mut PgConnection,
-    user_id: Uuid,
-    school_id: Uuid,
-    base_url: &str,
-) -> anyhow::Result<()> {
-    let person = sqlx::query!(
-        "select u.email, u.full_name, s.name as school_name from users u, schools s where u.id = $1 and s.id = $2",
-        user_id,
-        school_id
-    )
-    .fetch_one(&mut *db)
-    .await?;
-    let (token_id, secret) = issue(db, user_id, "invite", INVITATION_LIFETIME).await?;
-    let link = format!("{base_url}/password/{secret}");
-    let expires = clock::date_time(OffsetDateTime::now_utc() + INVITATION_LIFETIME);
-    let email = Invitation {
-        first_name: person
-            .full_name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default(),
-        school_name: &person.school_name,
-        link: &link,
-        expires: &expires,
-    }
-    .render(
-        &person.email,
-        format!(
-            "{}: create your password for AUP Portal",
-            person.school_name
-        ),
-    )?;
-    mail::queue(db, Some(school_id), &format!("invite:{token_id}"), &email).await?;
-    Ok(())
-}
-
-/// Ends every link the person was sent and has not used: invitations, resets, email changes.
-pub async fn void_all(db: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "update account_tokens set used_at = now() where user_id = $1 and used_at is null",
-        user_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 #[derive(Template, WebTemplate)]

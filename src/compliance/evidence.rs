@@ -17,12 +17,10 @@ use super::{
     dashboard::published,
     signers::{csv_cell, signers},
 };
+use crate::store::email_changes;
 use crate::{
     audit,
-    auth::{
-        email_change,
-        session::{ComplianceViewers, Member, RequireRole},
-    },
+    auth::session::{ComplianceViewers, Member, RequireRole},
     clock,
     domain::groups::group_name,
     error::{AppError, Result},
@@ -247,7 +245,7 @@ async fn evidence(
     .fetch_all(&state.pool)
     .await?;
     let mut conn = state.pool.acquire().await?;
-    let activation = email_change::activation_note(&mut conn, person.user_id).await?;
+    let activation = email_changes::activation_note(&mut conn, person.user_id).await?;
     Ok((person, activation, rows))
 }
 

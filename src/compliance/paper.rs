@@ -20,8 +20,9 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
+    db::unique_violation,
     domain::{content::Acknowledgement, dates::parse_review_date},
-    error::{AppError, Result, unique_violation},
+    error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
 };

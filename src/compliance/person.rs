@@ -16,13 +16,10 @@ use super::{
     person_records::{Person, load_person},
     roles::outranks,
 };
+use crate::store::{email_changes, tokens};
 use crate::{
     audit,
-    auth::{
-        email_change,
-        session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
-        tokens,
-    },
+    auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
     clock,
     domain::{groups::group_name, render},
     error::{AppError, Result},
@@ -150,7 +147,7 @@ pub(super) async fn show(
         None
     };
     let mut conn = state.pool.acquire().await?;
-    let activation = email_change::activation_note(&mut conn, person.user_id).await?;
+    let activation = email_changes::activation_note(&mut conn, person.user_id).await?;
     let can_manage = PeopleManagers::allows(&viewer);
     Ok(PersonPage {
         nav: viewer.nav(),

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::person_records::{Person, load_person};
+use crate::store::email_changes::{self, How, ManagerChange, TAKEN};
 use crate::{
     auth::{
-        email_change::{self, How, ManagerChange, TAKEN},
         reauth,
         session::{Admins, RequireRole},
     },
@@ -88,7 +88,7 @@ async fn change(
     let person = load_person(&state.pool, &admin, membership_id).await?;
     let email = form.email.trim().to_owned();
     let mut tx = state.pool.begin().await?;
-    let account = email_change::account(&mut tx, person.user_id).await?;
+    let account = email_changes::account(&mut tx, person.user_id).await?;
     let mut errors = FieldErrors::default();
     if person.membership_id == admin.membership_id {
         errors.add(
@@ -113,7 +113,7 @@ async fn change(
         errors.add("password", message);
     }
     if errors.is_empty() {
-        let changed = email_change::change_by_manager(
+        let changed = email_changes::change_by_manager(
             &mut tx,
             &ManagerChange {
                 user_id: person.user_id,
@@ -142,7 +142,7 @@ async fn change(
                 ))
                 .into_response());
             }
-            Err(email_change::Taken) => errors.add("email", TAKEN),
+            Err(email_changes::Taken) => errors.add("email", TAKEN),
         }
     }
     Ok((

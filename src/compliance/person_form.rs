@@ -16,12 +16,10 @@ use super::{
     person_records::{NewPerson, Person, add_person, load_person},
     roles::{ROLES, guarded_change, outranks, resulting_roles},
 };
+use crate::store::email_changes;
 use crate::{
     audit,
-    auth::{
-        email_change,
-        session::{Member, PeopleManagers, RequireRole},
-    },
+    auth::session::{Member, PeopleManagers, RequireRole},
     domain::groups::GROUPS,
     error::{AppError, Result},
     input,
@@ -229,7 +227,7 @@ pub(super) async fn create(
 /// signer who has never activated can be corrected here: anyone else's address is the key to
 /// an account that someone uses, and changing it would hand that account to whoever reads
 /// the new address.
-fn email_lock(account: &email_change::Account) -> Option<String> {
+fn email_lock(account: &email_changes::Account) -> Option<String> {
     if account.correctable() {
         None
     } else if account.schools > 1 {
@@ -247,7 +245,7 @@ fn email_lock(account: &email_change::Account) -> Option<String> {
 fn edit_page(
     manager: &Member,
     person: &Person,
-    account: &email_change::Account,
+    account: &email_changes::Account,
     form: PersonForm,
     errors: FieldErrors,
 ) -> PersonFormPage {
@@ -277,7 +275,7 @@ pub(super) async fn edit_form(
         return Err(AppError::Forbidden);
     }
     let mut conn = state.pool.acquire().await?;
-    let account = email_change::account(&mut conn, person.user_id).await?;
+    let account = email_changes::account(&mut conn, person.user_id).await?;
     let form = PersonForm {
         full_name: person.full_name.clone(),
         email: person.email.clone(),
@@ -306,7 +304,7 @@ pub(super) async fn save(
         return Err(AppError::Forbidden);
     }
     let mut tx = state.pool.begin().await?;
-    let account = email_change::account(&mut tx, before.user_id).await?;
+    let account = email_changes::account(&mut tx, before.user_id).await?;
     let lock = email_lock(&account);
     // Where the address is not a field of the form, it stays as it is.
     if lock.is_some() && form.email.trim().is_empty() {
@@ -353,12 +351,12 @@ pub(super) async fn save(
             .await?;
         }
         let corrected = if email_changed {
-            email_change::change_by_manager(
+            email_changes::change_by_manager(
                 &mut tx,
-                &email_change::ManagerChange {
+                &email_changes::ManagerChange {
                     user_id: before.user_id,
                     new_email: &person.email,
-                    how: email_change::How::Correction,
+                    how: email_changes::How::Correction,
                     actor: manager.user.id,
                     actor_name: &manager.user.full_name,
                     school_id: manager.school.id,
@@ -373,7 +371,7 @@ pub(super) async fn save(
             Ok(())
         };
         match corrected {
-            Err(email_change::Taken) => {
+            Err(email_changes::Taken) => {
                 errors.add("email", "Another person already uses this email address");
             }
             Ok(()) => {

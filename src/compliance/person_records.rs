@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    auth::{session::Member, tokens},
-    error::{AppError, Result, unique_violation},
+    auth::session::Member,
+    db::unique_violation,
+    error::{AppError, Result},
+    store::tokens,
 };
 
 /// Adds a person to the school (a new account, or a person already known from another
@@ -80,7 +82,7 @@ pub async fn add_person(
         Err(err) => return Err(err.into()),
     };
     if offered {
-        crate::auth::memberships::offer(db, membership_id, base_url).await?;
+        crate::store::memberships::offer(db, membership_id, base_url).await?;
     }
     if !has_password {
         tokens::invite(db, user_id, school_id, base_url).await?;

@@ -69,6 +69,16 @@ pub fn database_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// The constraint a unique violation broke, so the caller can say plainly what clashed.
+pub fn unique_violation(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint().map(ToOwned::to_owned)
+        }
+        _ => None,
+    }
+}
+
 pub async fn connect(options: PgConnectOptions) -> anyhow::Result<PgPool> {
     LazyLock::force(&STARTED);
     PgPoolOptions::new()

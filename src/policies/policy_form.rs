@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::shared::{Editor, load_policy, policy_details};
 use crate::{
     audit,
+    db::unique_violation,
     domain::groups::GROUPS,
-    error::{Result, unique_violation},
+    error::Result,
     page::{FieldErrors, Nav},
     state::AppState,
 };

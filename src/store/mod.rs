@@ -1,4 +1,7 @@
 //! The SQL of the table families more than one page needs, below the features and the state.
 
 pub mod agreements;
+pub mod email_changes;
+pub mod memberships;
+pub mod tokens;
 pub mod versions;

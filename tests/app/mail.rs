@@ -406,7 +406,7 @@ async fn an_invitation_link_sets_a_new_persons_password_and_expires_after_seven_
     .await
     .unwrap();
     let mut tx = app.pool.begin().await.unwrap();
-    aup_portal::auth::tokens::invite(&mut tx, user_id, school_id, &app.address)
+    aup_portal::store::tokens::invite(&mut tx, user_id, school_id, &app.address)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -453,7 +453,7 @@ async fn an_invitation_link_sets_a_new_persons_password_and_expires_after_seven_
 
     // A second invitation, expired, no longer works.
     let mut tx = app.pool.begin().await.unwrap();
-    aup_portal::auth::tokens::invite(&mut tx, user_id, school_id, &app.address)
+    aup_portal::store::tokens::invite(&mut tx, user_id, school_id, &app.address)
         .await
         .unwrap();
     tx.commit().await.unwrap();
