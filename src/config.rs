@@ -104,14 +104,36 @@ pub enum Command {
     },
 }
 
+/// The scheduled jobs, as `jobs run` names them.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// Review reminders to DPOs and SBMs.
+    Reviews,
+    /// Reminders to people who owe a signature.
+    Reminders,
+    /// The evidence chain heads to DPOs and admins.
+    Heads,
+    /// Send the email waiting in the outbox.
+    Outbox,
+}
+
+impl std::fmt::Display for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum as _;
+        match self.to_possible_value() {
+            Some(value) => f.write_str(value.get_name()),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum JobsCommand {
     /// Run one job and print what it sent (or, with --dry-run, would send).
     Run {
-        /// reviews (review reminders to DPOs and SBMs), reminders (to people who owe a signature),
-        /// heads (the evidence chain heads to DPOs and admins) or outbox (send the email waiting).
-        #[arg(value_parser = ["reviews", "reminders", "heads", "outbox"])]
-        job: String,
+        /// The job to run.
+        #[arg(value_enum)]
+        job: Job,
         /// The day to run it for, YYYY-MM-DD. Unset: today in the UK.
         #[arg(long, value_parser = parse_date)]
         as_of: Option<time::Date>,

@@ -190,9 +190,9 @@ async fn run_command(
         } => {
             let as_of = as_of.unwrap_or_else(clock::today_uk);
             let base_url = config.base_url();
-            let report = match job.as_str() {
-                "reviews" => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
-                "heads" => jobs::JobReport {
+            let report = match job {
+                config::Job::Reviews => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
+                config::Job::Heads => jobs::JobReport {
                     lines: jobs::heads::heads(
                         &pool,
                         as_of,
@@ -202,11 +202,11 @@ async fn run_command(
                     )
                     .await?,
                 },
-                "reminders" => {
+                config::Job::Reminders => {
                     jobs::reminders(&pool, as_of, &base_url, config.reminder_policy(), dry_run)
                         .await?
                 }
-                _ => {
+                config::Job::Outbox => {
                     let mailer = config.mailer(&base_url)?;
                     let now = as_of
                         .midnight()
