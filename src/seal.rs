@@ -34,10 +34,7 @@ fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
     for e in entries {
         let _ = writeln!(text, "{} {} {}", e.kind, e.row_id, e.row_sha256);
     }
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Rows taken off the queue at most in one transaction: a school with more is sealed in parts.

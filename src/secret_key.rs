@@ -75,7 +75,7 @@ impl SecretKey {
     fn to_text(&self) -> String {
         self.keys
             .iter()
-            .map(|(version, bytes)| format!("{HEADER} {version} {}\n", hex(bytes)))
+            .map(|(version, bytes)| format!("{HEADER} {version} {}\n", hex::encode(bytes)))
             .collect()
     }
 
@@ -147,13 +147,13 @@ impl SecretKey {
 
     /// The current key's public name, kept in the database: an HMAC of a fixed label.
     pub fn id(&self) -> String {
-        hex(&mac_with(self.current(), "key id", b"")[..8])
+        hex::encode(&mac_with(self.current(), "key id", b"")[..8])
     }
 
     /// HMAC-SHA256 under the current key, derived for `purpose`, as lower-case hex: for a
     /// lookup column whose rows live shorter than a key (failed sign-ins, a day).
     pub fn mac_hex(&self, purpose: &str, data: &[u8]) -> String {
-        hex(&mac_with(self.current(), purpose, data))
+        hex::encode(mac_with(self.current(), purpose, data))
     }
 
     /// A keyed hash that outlives rotations: "v<version>:<hex>", checked by `verify_mac`.
@@ -189,7 +189,12 @@ impl SecretKey {
             aead::Aad::from(context.as_bytes()),
             &mut sealed,
         );
-        format!("v{}.{}.{}", self.version, hex(&nonce_bytes), hex(&sealed))
+        format!(
+            "v{}.{}.{}",
+            self.version,
+            hex::encode(nonce_bytes),
+            hex::encode(&sealed)
+        )
     }
 
     /// The plaintext of what `seal` made with any of these keys and `context`; None if the
@@ -198,8 +203,8 @@ impl SecretKey {
         let mut parts = sealed.split('.');
         let version = parts.next()?.strip_prefix('v')?.parse::<u32>().ok()?;
         let key = self.bytes(version)?;
-        let nonce: [u8; 12] = decode_hex_vec(parts.next()?)?.try_into().ok()?;
-        let mut data = decode_hex_vec(parts.next()?)?;
+        let nonce: [u8; 12] = hex::decode(parts.next()?).ok()?.try_into().ok()?;
+        let mut data = hex::decode(parts.next()?).ok()?;
         let plain = aead_key(key)
             .open_in_place(
                 aead::Nonce::assume_unique_for_key(nonce),
@@ -254,26 +259,8 @@ fn warn_if_readable_by_others(path: &Path) {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
-fn decode_hex_vec(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 fn decode_hex(text: &str) -> Option<[u8; 32]> {
-    decode_hex_vec(text)?.try_into().ok()
+    hex::decode(text).ok()?.try_into().ok()
 }
 
 #[cfg(test)]

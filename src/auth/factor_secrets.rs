@@ -86,8 +86,5 @@ pub async fn seal_again(pool: &sqlx::PgPool, next: &SecretKey) -> anyhow::Result
 }
 
 fn digest(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(code.as_bytes()))
 }

@@ -17,7 +17,7 @@ use tower_sessions::{
 /// The key a session is stored under: the SHA-256 of its cookie's value, so the table holds
 /// nothing a reader could present as a cookie.
 pub fn stored_id(id: &Id) -> String {
-    crate::secret_key::hex(&Sha256::digest(id.to_string().as_bytes()))
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 
 /// A session's data: what `Record::data` holds.

@@ -107,7 +107,7 @@ async fn request_reset(
             let link = format!("{}/password/{secret}", state.settings.base_url);
             let school_name = user.school_name.unwrap_or_else(|| "AUP Portal".to_owned());
             let message = PasswordReset {
-                first_name: user.full_name.split_whitespace().next().unwrap_or_default(),
+                first_name: mail::first_name(&user.full_name),
                 school_name: &school_name,
                 link: &link,
             }

@@ -379,11 +379,7 @@ pub async fn chase(
         );
         let published_on = render::long_date(clock::uk(version.published_at).date());
         let email = SignReminder {
-            first_name: person
-                .full_name
-                .split_whitespace()
-                .next()
-                .unwrap_or_default(),
+            first_name: crate::mail::first_name(&person.full_name),
             school_name: &member.school.name,
             policy_name: &version.policy_name,
             label: &version.label,

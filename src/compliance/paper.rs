@@ -327,10 +327,7 @@ async fn record(
     let mut tx = state.pool.begin().await?;
     let scan_id = match (&form.scan, scan_type) {
         (Some(bytes), Some(kind)) => {
-            let sha256: String = Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let sha256 = hex::encode(Sha256::digest(bytes));
             Some(
                 sqlx::query_scalar!(
                     "insert into scans (school_id, content_type, sha256, size_bytes, bytes, uploaded_by)

@@ -319,7 +319,7 @@ fn password_file(path: &Path) -> anyhow::Result<String> {
             path.display()
         );
     }
-    let password = crate::secret_key::hex(&rand::random::<[u8; 24]>());
+    let password = hex::encode(rand::random::<[u8; 24]>());
     use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
     let mut file = fs::OpenOptions::new()
         .write(true)

@@ -84,8 +84,7 @@ impl VersionContent {
     }
 
     pub fn sha256(&self) -> String {
-        let digest = Sha256::digest(self.canonical_json().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(Sha256::digest(self.canonical_json().as_bytes()))
     }
 }
 

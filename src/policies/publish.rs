@@ -162,11 +162,7 @@ pub async fn publish(
     let sign_url = format!("{base_url}/s/{school_slug}/versions/{version_id}/sign");
     for person in &recipients {
         let email = VersionPublished {
-            first_name: person
-                .full_name
-                .split_whitespace()
-                .next()
-                .unwrap_or_default(),
+            first_name: mail::first_name(&person.full_name),
             school_name: &version.school_name,
             policy_name: &version.policy_name,
             label: &version.content.label,

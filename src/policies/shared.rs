@@ -97,11 +97,7 @@ pub(super) fn policy_details(
     serde_json::json!({ "policy_id": policy_id, "version_id": version_id, "label": label })
 }
 
+/// Text for a query string, percent-encoded.
 pub(super) fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -72,13 +72,7 @@ pub(super) async fn home(State(state): State<AppState>, member: Member) -> Resul
     Ok(HomePage {
         nav: member.nav(),
         slug: member.school.slug.clone(),
-        first_name: member
-            .user
-            .full_name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        first_name: crate::mail::first_name(&member.user.full_name).to_owned(),
         waiting,
         signed,
     })

@@ -202,12 +202,7 @@ pub(super) async fn sign(
         state.settings.base_url, member.school.slug
     );
     let receipt = mail::Receipt {
-        first_name: member
-            .user
-            .full_name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default(),
+        first_name: mail::first_name(&member.user.full_name),
         school_name: &member.school.name,
         policy_name: &version.policy_name,
         label: &version.label,

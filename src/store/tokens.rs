@@ -13,11 +13,10 @@ use crate::{
 };
 
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+
+/// How a token is stored: its SHA-256, in hex.
 pub fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A new token for `user_id`; returns (token id, the secret that goes in the link).
@@ -27,11 +26,7 @@ pub async fn issue(
     purpose: &str,
     lifetime: Duration,
 ) -> sqlx::Result<(Uuid, String)> {
-    let secret: String = rand::rng()
-        .random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let secret = hex::encode(rand::rng().random::<[u8; 32]>());
     let id = sqlx::query_scalar!(
         "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
          values ($1, $2, $3, now() + $4::interval) returning id",
@@ -63,11 +58,7 @@ pub async fn invite(
     let link = format!("{base_url}/password/{secret}");
     let expires = clock::date_time(OffsetDateTime::now_utc() + INVITATION_LIFETIME);
     let email = Invitation {
-        first_name: person
-            .full_name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default(),
+        first_name: mail::first_name(&person.full_name),
         school_name: &person.school_name,
         link: &link,
         expires: &expires,

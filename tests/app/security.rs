@@ -895,7 +895,7 @@ async fn authenticator_secrets_recovery_codes_and_session_ids_are_not_kept_in_cl
         .filter(char::is_ascii_alphanumeric)
         .collect();
     use sha2::Digest;
-    let sha = aup_portal::secret_key::hex(&sha2::Sha256::digest(plain.as_bytes()));
+    let sha = hex::encode(sha2::Sha256::digest(plain.as_bytes()));
     assert!(
         codes
             .iter()
@@ -933,7 +933,7 @@ async fn authenticator_secrets_recovery_codes_and_session_ids_are_not_kept_in_cl
         .and_then(|v| v.split_once('='))
         .map(|(_, value)| value.to_owned())
         .expect("a session cookie");
-    let hashed = aup_portal::secret_key::hex(&sha2::Sha256::digest(cookie.as_bytes()));
+    let hashed = hex::encode(sha2::Sha256::digest(cookie.as_bytes()));
     assert_eq!(
         app.count(&format!(
             "select count(*) from sessions where id = '{cookie}'"
