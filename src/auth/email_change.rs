@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{reauth, session::CurrentUser, tokens};
 use crate::store::email_changes::{
-    CONFIRM_LIFETIME, How, TAKEN, Taken, switch, taken, tell_old_address,
+    CONFIRM_LIFETIME, How, Switched, TAKEN, switch, taken, tell_old_address,
 };
 use crate::store::tokens::{digest, issue};
 use crate::{
@@ -213,8 +213,8 @@ async fn confirm_change(
         return Ok(tokens::link_invalid());
     }
     let old = match switch(&mut tx, change.user_id, &change.new_email).await? {
-        Ok(old) => old,
-        Err(Taken) => {
+        Switched::Made(old) => old,
+        Switched::Taken => {
             return Ok((
                 StatusCode::CONFLICT,
                 ConfirmEmailPage {

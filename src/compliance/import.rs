@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::person_records::{NewPerson, add_person};
+use super::person_records::{Added, NewPerson, add_person};
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
@@ -277,9 +277,8 @@ pub async fn apply(
                     job_title: &row.job_title,
                     roles: &signer,
                 };
-                if add_person(tx, school_id, actor, &person, base_url)
-                    .await?
-                    .is_ok()
+                if let Added::Member(_) =
+                    add_person(tx, school_id, actor, &person, base_url).await?
                 {
                     applied.added += 1;
                 }

@@ -134,7 +134,7 @@ async fn change(
         )
         .await?;
         match changed {
-            Ok(_) => {
+            email_changes::Switched::Made(_) => {
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!(
                     "/s/{}/people/{membership_id}?email_changed=1",
@@ -142,7 +142,7 @@ async fn change(
                 ))
                 .into_response());
             }
-            Err(email_changes::Taken) => errors.add("email", TAKEN),
+            email_changes::Switched::Taken => errors.add("email", TAKEN),
         }
     }
     Ok((

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    person_records::{NewPerson, Person, add_person, load_person},
+    person_records::{Added, NewPerson, Person, add_person, load_person},
     roles::{ROLES, guarded_change, outranks, resulting_roles},
 };
 use crate::store::email_changes;
@@ -196,7 +196,7 @@ pub(super) async fn create(
         )
         .await?
         {
-            Ok(membership_id) => {
+            Added::Member(membership_id) => {
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!(
                     "/s/{}/people/{membership_id}?added=1",
@@ -204,7 +204,9 @@ pub(super) async fn create(
                 ))
                 .into_response());
             }
-            Err(message) => errors.add("email", message),
+            Added::AlreadyListed => {
+                errors.add("email", "This person is already on the school's list");
+            }
         }
     }
     Ok((
@@ -350,8 +352,9 @@ pub(super) async fn save(
             .execute(&mut *tx)
             .await?;
         }
-        let corrected = if email_changed {
-            email_changes::change_by_manager(
+        // The address is corrected first: if another account has it, nothing else changes.
+        let taken = email_changed
+            && email_changes::change_by_manager(
                 &mut tx,
                 &email_changes::ManagerChange {
                     user_id: before.user_id,
@@ -366,52 +369,46 @@ pub(super) async fn save(
                 &state.settings.base_url,
             )
             .await?
-            .map(|_| ())
+                == email_changes::Switched::Taken;
+        if taken {
+            errors.add("email", "Another person already uses this email address");
         } else {
-            Ok(())
-        };
-        match corrected {
-            Err(email_changes::Taken) => {
-                errors.add("email", "Another person already uses this email address");
-            }
-            Ok(()) => {
-                sqlx::query!(
-                    "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
-                    membership_id,
-                    manager.school.id,
-                    person.grp,
-                    person.job_title,
-                    &person.roles
-                )
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
+                membership_id,
+                manager.school.id,
+                person.grp,
+                person.job_title,
+                &person.roles
+            )
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut *tx,
+                Some(manager.school.id),
+                Some(manager.user.id),
+                "person_edited",
+                &membership_id.to_string(),
+                None,
+            )
+            .await?;
+            if before.roles != person.roles {
                 audit::record(
                     &mut *tx,
                     Some(manager.school.id),
                     Some(manager.user.id),
-                    "person_edited",
+                    "roles_changed",
                     &membership_id.to_string(),
-                    None,
+                    Some(serde_json::json!({ "from": before.roles, "to": person.roles })),
                 )
                 .await?;
-                if before.roles != person.roles {
-                    audit::record(
-                        &mut *tx,
-                        Some(manager.school.id),
-                        Some(manager.user.id),
-                        "roles_changed",
-                        &membership_id.to_string(),
-                        Some(serde_json::json!({ "from": before.roles, "to": person.roles })),
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-                return Ok(Redirect::to(&format!(
-                    "/s/{}/people/{membership_id}?saved=1",
-                    manager.school.slug
-                ))
-                .into_response());
             }
+            tx.commit().await?;
+            return Ok(Redirect::to(&format!(
+                "/s/{}/people/{membership_id}?saved=1",
+                manager.school.slug
+            ))
+            .into_response());
         }
     }
     Ok((

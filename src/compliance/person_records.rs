@@ -21,13 +21,22 @@ pub struct NewPerson<'a> {
     pub roles: &'a [String],
 }
 
+/// What `add_person` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Added {
+    /// The new membership.
+    Member(Uuid),
+    /// The person is on the school's list already; nothing changed.
+    AlreadyListed,
+}
+
 pub async fn add_person(
     db: &mut PgConnection,
     school_id: Uuid,
     actor: Option<Uuid>,
     person: &NewPerson<'_>,
     base_url: &str,
-) -> anyhow::Result<std::result::Result<Uuid, &'static str>> {
+) -> anyhow::Result<Added> {
     let NewPerson {
         full_name,
         email,
@@ -77,7 +86,7 @@ pub async fn add_person(
     let membership_id = match membership {
         Ok(id) => id,
         Err(err) if unique_violation(&err).as_deref() == Some("memberships_user_school_key") => {
-            return Ok(Err("This person is already on the school's list"));
+            return Ok(Added::AlreadyListed);
         }
         Err(err) => return Err(err.into()),
     };
@@ -96,7 +105,7 @@ pub async fn add_person(
         Some(serde_json::json!({ "roles": roles, "group": grp, "pending": offered })),
     )
     .await?;
-    Ok(Ok(membership_id))
+    Ok(Added::Member(membership_id))
 }
 
 pub(super) struct Person {

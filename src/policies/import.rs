@@ -432,8 +432,10 @@ pub async fn import_into_school(
     };
     let draft_id =
         match crate::store::versions::insert_draft(&mut tx, school_id, policy_id, content).await? {
-            Ok(id) => id,
-            Err(_) => bail!("{name} already has a draft: publish or delete it first"),
+            crate::store::versions::NewDraft::Inserted(id) => id,
+            crate::store::versions::NewDraft::Exists(_) => {
+                bail!("{name} already has a draft: publish or delete it first")
+            }
         };
     crate::audit::record(
         &mut *tx,

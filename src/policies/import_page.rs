@@ -20,7 +20,7 @@ use crate::{
     error::Result,
     page::{FieldErrors, Nav},
     state::AppState,
-    store::versions::insert_draft,
+    store::versions::{NewDraft, insert_draft},
 };
 
 #[derive(Template, WebTemplate)]
@@ -74,7 +74,7 @@ pub(super) async fn import(
     if errors.is_empty() {
         let imported = import::import_text(&form.text, &import::academic_year(clock::today_uk()));
         match insert_draft(&mut tx, editor.school.id, policy.id, &imported.content).await? {
-            Ok(draft_id) => {
+            NewDraft::Inserted(draft_id) => {
                 audit::record(
                     &mut *tx,
                     Some(editor.school.id),
@@ -95,7 +95,7 @@ pub(super) async fn import(
                 ))
                 .into_response());
             }
-            Err(_) => errors.add(
+            NewDraft::Exists(_) => errors.add(
                 "text",
                 "This policy already has a draft. Delete it or publish it before importing another",
             ),

@@ -20,7 +20,7 @@ use crate::{
     error::Result,
     page::Nav,
     state::AppState,
-    store::versions::{insert_draft, load},
+    store::versions::{NewDraft, insert_draft, load},
 };
 
 struct VersionRow {
@@ -179,8 +179,8 @@ pub(super) async fn start_version(
         },
     };
     let draft_id = match insert_draft(&mut tx, editor.school.id, policy.id, &content).await? {
-        Ok(id) => id,
-        Err(existing) => {
+        NewDraft::Inserted(id) => id,
+        NewDraft::Exists(existing) => {
             return Ok(Redirect::to(&format!(
                 "/s/{}/drafts/{existing}",
                 editor.school.slug

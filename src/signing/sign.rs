@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use super::{
     already_signed::already_signed_page,
-    signable::{SignRequest, Signable, changes_since_last_signed, load_signable, replacement},
+    signable::{
+        LastSigned, SignRequest, Signable, changes_since_last_signed, load_signable, replacement,
+    },
 };
 use crate::{
     auth::session::Member,
@@ -127,22 +129,31 @@ fn check(form: &SignForm, version: &VersionView, account_name: &str) -> FieldErr
     errors
 }
 
-/// The version a submitted form signs, as it stands now (the one published in its place if
-/// it was replaced while the form was open), with the form if it can be signed as filled in.
-/// Otherwise the answer to give instead: "already signed", or the form again with what to
-/// put right.
+/// What a submitted form can do now.
+// Made once a request and moved straight into a match: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Now {
+    /// Sign this version, as it stands now (the one published in its place if it was replaced
+    /// while the form was open), with the form as filled in.
+    Sign(Signable, SignForm),
+    /// Not sign: the answer to give instead, "already signed" or the form again with what to
+    /// put right.
+    Answer(Response),
+}
+
+/// What the submitted form can do now: sign the version, or get another answer.
 async fn signable_now(
     state: &AppState,
     member: &Member,
     (version_id, loaded): (Uuid, Option<Signable>),
     form: SignForm,
-) -> Result<Result<(Signable, SignForm), Response>> {
+) -> Result<Now> {
     let mut signable = match loaded {
         Some(signable) => signable,
         None => replacement(state, member, version_id).await?,
     };
     let errors = check(&form, &signable.version, &member.user.full_name);
-    if !errors.is_empty() && signable.last_signed.is_none() {
+    if !errors.is_empty() && signable.last_signed == LastSigned::NotRead {
         // A signature's request read neither whether they have signed nor what they signed
         // last; the form shown again needs both.
         if let Some(now) = load_signable(state, member, signable.version.id).await? {
@@ -151,14 +162,14 @@ async fn signable_now(
     }
     if let Some(signed) = signable.signed {
         let page = already_signed_page(member, &signable.version, signed);
-        return Ok(Err((StatusCode::CONFLICT, page).into_response()));
+        return Ok(Now::Answer((StatusCode::CONFLICT, page).into_response()));
     }
     if !errors.is_empty() {
         return form_again(state, member, signable, form, errors)
             .await
-            .map(Err);
+            .map(Now::Answer);
     }
-    Ok(Ok((signable, form)))
+    Ok(Now::Sign(signable, form))
 }
 
 pub(super) async fn sign(
@@ -174,8 +185,8 @@ pub(super) async fn sign(
 ) -> Result<Response> {
     let (signable, form) = match signable_now(&state, &member, (version_id, signable), form).await?
     {
-        Ok(ready) => ready,
-        Err(answer) => return Ok(answer),
+        Now::Sign(signable, form) => (signable, form),
+        Now::Answer(answer) => return Ok(answer),
     };
     let version = &signable.version;
     let ticks: BTreeMap<&str, bool> = version
@@ -237,9 +248,11 @@ pub(super) async fn sign(
         // Signed in another tab a moment ago, or the version was replaced since it was read.
         let now = load_signable(&state, &member, version.id).await?;
         return match signable_now(&state, &member, (version.id, now), form).await? {
-            Err(answer) => Ok(answer),
+            Now::Answer(answer) => Ok(answer),
             // The new version's form, filled in as it was, with the reason it is shown.
-            Ok((now, form)) => form_again(&state, &member, now, form, FieldErrors::default()).await,
+            Now::Sign(now, form) => {
+                form_again(&state, &member, now, form, FieldErrors::default()).await
+            }
         };
     }
     Ok(Redirect::to(&format!(

@@ -34,9 +34,19 @@ pub(super) struct Signable {
     /// request does not read it: the writer stores no second agreement, and the answer then
     /// says "already signed".
     pub(super) signed: Option<(Uuid, OffsetDateTime)>,
-    /// The last other version of this policy that they signed; `None` if it was not read
-    /// (a signature needs it only when the form is shown again).
-    pub(super) last_signed: Option<Option<Uuid>>,
+    /// The last other version of this policy that they signed, if it was read (a signature
+    /// needs it only when the form is shown again).
+    pub(super) last_signed: LastSigned,
+}
+
+/// The last other version of a policy that a person signed, as a sign page's query read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LastSigned {
+    /// Not read: a signature's request does not need it.
+    NotRead,
+    /// They have signed no other version of this policy.
+    Never,
+    Version(Uuid),
 }
 
 /// What the database says about a version for the member asking, if it is published and
@@ -68,7 +78,11 @@ async fn signable(
         version: content.view(version_id, facts.policy_name, member.school.name.clone()),
         content,
         signed: facts.agreement_id.zip(facts.signed_at),
-        last_signed: last_signed_read.then_some(facts.last_signed),
+        last_signed: match (last_signed_read, facts.last_signed) {
+            (false, _) => LastSigned::NotRead,
+            (true, None) => LastSigned::Never,
+            (true, Some(version)) => LastSigned::Version(version),
+        },
     }))
 }
 
@@ -400,7 +414,7 @@ pub(super) async fn changes_since_last_signed(
     member: &Member,
     signable: &Signable,
 ) -> Result<Option<ChangesSince>> {
-    let Some(last) = signable.last_signed.flatten() else {
+    let LastSigned::Version(last) = signable.last_signed else {
         return Ok(None);
     };
     let Some(signed) = versions::published_content(&state.pool, member.school.id, last).await?

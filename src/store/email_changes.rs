@@ -75,8 +75,14 @@ pub async fn account(db: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Accou
 }
 
 /// The address is already another account's.
-#[derive(Debug)]
-pub struct Taken;
+/// What a change of address did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Switched<T> {
+    /// Made: with the old address, or the change's id.
+    Made(T),
+    /// Another account already uses the new address; nothing changed.
+    Taken,
+}
 
 pub const TAKEN: &str = "Another account already uses this email address";
 
@@ -96,9 +102,9 @@ pub async fn switch(
     db: &mut PgConnection,
     user_id: Uuid,
     new_email: &str,
-) -> anyhow::Result<std::result::Result<String, Taken>> {
+) -> anyhow::Result<Switched<String>> {
     if taken(db, user_id, new_email).await? {
-        return Ok(Err(Taken));
+        return Ok(Switched::Taken);
     }
     let old = sqlx::query_scalar!("select email from users where id = $1 for update", user_id)
         .fetch_one(&mut *db)
@@ -112,12 +118,12 @@ pub async fn switch(
     .await;
     match updated {
         Err(err) if unique_violation(&err).as_deref() == Some("users_email_key") => {
-            return Ok(Err(Taken));
+            return Ok(Switched::Taken);
         }
         other => other?,
     };
     tokens::void_all(db, user_id).await?;
-    Ok(Ok(old))
+    Ok(Switched::Made(old))
 }
 
 /// Tells the old address what happened, so a change nobody expected is noticed.
@@ -164,11 +170,11 @@ pub async fn change_by_manager(
     db: &mut PgConnection,
     change: &ManagerChange<'_>,
     base_url: &str,
-) -> anyhow::Result<std::result::Result<Uuid, Taken>> {
+) -> anyhow::Result<Switched<Uuid>> {
     let before = account(db, change.user_id).await?;
     let old = match switch(db, change.user_id, change.new_email).await? {
-        Ok(old) => old,
-        Err(taken) => return Ok(Err(taken)),
+        Switched::Made(old) => old,
+        Switched::Taken => return Ok(Switched::Taken),
     };
     let change_id = sqlx::query_scalar!(
         "insert into email_changes (user_id, old_email, new_email, how, changed_by, school_id, confirmed_at)
@@ -209,7 +215,7 @@ pub async fn change_by_manager(
             .await?;
         }
     }
-    Ok(Ok(change_id))
+    Ok(Switched::Made(change_id))
 }
 
 /// "Activated after an email change by Priya Shah on 1 December 2026 at 9:05am": for a person

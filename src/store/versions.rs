@@ -213,13 +213,21 @@ pub async fn create_published(
     .await
 }
 
-/// A new draft of a policy locked by `lock_policy`; `Err(existing)` if it has one already.
+/// What `insert_draft` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewDraft {
+    Inserted(Uuid),
+    /// The policy has a draft already (a policy has one at a time): this one.
+    Exists(Uuid),
+}
+
+/// A new draft of a policy locked by `lock_policy`, unless it has one already.
 pub async fn insert_draft(
     db: &mut PgConnection,
     school_id: Uuid,
     policy_id: Uuid,
     content: &VersionContent,
-) -> sqlx::Result<std::result::Result<Uuid, Uuid>> {
+) -> sqlx::Result<NewDraft> {
     let existing = sqlx::query_scalar!(
         "select id from policy_versions where policy_id = $1 and status = 'draft'",
         policy_id
@@ -227,7 +235,7 @@ pub async fn insert_draft(
     .fetch_optional(&mut *db)
     .await?;
     if let Some(existing) = existing {
-        return Ok(Err(existing));
+        return Ok(NewDraft::Exists(existing));
     }
     let inserted = sqlx::query_scalar!(
         r#"insert into policy_versions
@@ -248,5 +256,5 @@ pub async fn insert_draft(
     )
     .fetch_one(&mut *db)
     .await?;
-    Ok(Ok(inserted))
+    Ok(NewDraft::Inserted(inserted))
 }
