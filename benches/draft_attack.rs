@@ -182,7 +182,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let app = Application::build(Settings::for_base_url(base.clone()), pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
+    tokio::spawn(app.run_until_stopped(
+        std::future::pending(),
+        aup_portal::startup::Background::Nothing,
+    ));
 
     let version: uuid::Uuid = sqlx::query_scalar(
         "select v.id from policy_versions v join policies p on p.id = v.policy_id

@@ -274,7 +274,7 @@ async fn run_command(
             grace_minutes,
             expect,
         } => match seal::verify(&pool, time::Duration::minutes(grace_minutes.into())).await? {
-            Ok(v) => {
+            seal::Verdict::Intact(v) => {
                 println!(
                     "The evidence is intact: {} chains, {} seals covering {} rows; {} rows wait to be sealed.",
                     v.chains, v.seals, v.rows, v.unsealed
@@ -283,7 +283,9 @@ async fn run_command(
                     let text = std::fs::read_to_string(&file)
                         .with_context(|| format!("cannot read {}", file.display()))?;
                     let expected = seal::parse_heads(&text).map_err(anyhow::Error::msg)?;
-                    if let Err(problem) = seal::check_heads(&pool, &expected).await? {
+                    if let seal::Verdict::Tampered(problem) =
+                        seal::check_heads(&pool, &expected).await?
+                    {
                         anyhow::bail!(
                             "the evidence has been rebuilt since the heads in {} were recorded:\n{problem}",
                             file.display()
@@ -301,7 +303,9 @@ async fn run_command(
                 }
                 Ok(())
             }
-            Err(problem) => anyhow::bail!("the evidence has been tampered with: {problem}"),
+            seal::Verdict::Tampered(problem) => {
+                anyhow::bail!("the evidence has been tampered with: {problem}")
+            }
         },
         Command::RotateKey => {
             let path = key_path(config, embedded)?;
@@ -436,7 +440,8 @@ async fn serve(
     }
     let app = Application::build(Settings::new(config, base_url, key), pool, listener);
     tracing::info!(%address, "serving");
-    app.run_until_stopped(shutdown_signal(), Some(mailer)).await
+    app.run_until_stopped(shutdown_signal(), startup::Background::Jobs { mailer })
+        .await
 }
 
 /// Ctrl+C or SIGTERM: stop taking requests, let those in flight finish.

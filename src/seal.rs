@@ -132,7 +132,7 @@ pub fn parse_heads(text: &str) -> Result<Vec<(Uuid, i64, String)>, String> {
 pub async fn check_heads(
     pool: &PgPool,
     expected: &[(Uuid, i64, String)],
-) -> anyhow::Result<Result<(), String>> {
+) -> anyhow::Result<Verdict<()>> {
     let mut problems = vec![];
     for (school, seq, sha) in expected {
         let found: Option<String> =
@@ -152,13 +152,40 @@ pub async fn check_heads(
         }
     }
     Ok(if problems.is_empty() {
-        Ok(())
+        Verdict::Intact(())
     } else {
-        Err(problems.join("\n"))
+        Verdict::Tampered(problems.join("\n"))
     })
 }
 
-#[derive(Debug)]
+/// What a check of the evidence found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict<T> {
+    /// Nothing is wrong: with what was checked.
+    Intact(T),
+    /// What has been changed, removed or left unsealed, in words.
+    Tampered(String),
+}
+
+impl<T> Verdict<T> {
+    /// What was checked, if the evidence is intact.
+    pub fn intact(self) -> Option<T> {
+        match self {
+            Verdict::Intact(checked) => Some(checked),
+            Verdict::Tampered(_) => None,
+        }
+    }
+
+    /// What was found, if the evidence has been tampered with.
+    pub fn tampered(self) -> Option<String> {
+        match self {
+            Verdict::Intact(_) => None,
+            Verdict::Tampered(found) => Some(found),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
 pub struct Verified {
     pub chains: usize,
     pub seals: usize,
@@ -176,10 +203,7 @@ pub const GRACE: time::Duration = time::Duration::minutes(5);
 /// audit event and scan that no seal covers, once `grace` has passed since it was stored,
 /// and every queue row whose row is gone: a row can be kept from the sealer by whoever can
 /// write to the queue, and must not pass unnoticed.
-pub async fn verify(
-    pool: &PgPool,
-    grace: time::Duration,
-) -> anyhow::Result<Result<Verified, String>> {
+pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verdict<Verified>> {
     let mut conn = pool.acquire().await?;
     let schools: Vec<Uuid> = sqlx::query_scalar("select distinct school_id from seals order by 1")
         .fetch_all(&mut *conn)
@@ -201,12 +225,12 @@ pub async fn verify(
         let mut prev = GENESIS.to_owned();
         for (expected_seq, (seq, stored_prev, stored_sha)) in (1..).zip(&seals) {
             if *seq != expected_seq {
-                return Ok(Err(format!(
+                return Ok(Verdict::Tampered(format!(
                     "school {school}: seal {expected_seq} is missing"
                 )));
             }
             if *stored_prev != prev {
-                return Ok(Err(format!(
+                return Ok(Verdict::Tampered(format!(
                     "school {school}: seal {seq} does not follow seal {}",
                     seq - 1
                 )));
@@ -219,7 +243,7 @@ pub async fn verify(
             .fetch_all(&mut *conn)
             .await?;
             if chain_hash(*school, *seq, &prev, &entries) != *stored_sha {
-                return Ok(Err(format!(
+                return Ok(Verdict::Tampered(format!(
                     "school {school}: seal {seq} does not match the rows it lists"
                 )));
             }
@@ -247,13 +271,13 @@ pub async fn verify(
                 };
                 match now {
                     None => {
-                        return Ok(Err(format!(
+                        return Ok(Verdict::Tampered(format!(
                             "school {school}: seal {seq}: {what} {} has been deleted",
                             entry.row_id
                         )));
                     }
                     Some(hash) if hash != entry.row_sha256 => {
-                        return Ok(Err(format!(
+                        return Ok(Verdict::Tampered(format!(
                             "school {school}: seal {seq}: {what} {} has been changed since it was sealed",
                             entry.row_id
                         )));
@@ -276,13 +300,13 @@ pub async fn verify(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(scan) = changed_scan {
-        return Ok(Err(format!(
+        return Ok(Verdict::Tampered(format!(
             "scan {scan} has been changed since it was stored"
         )));
     }
     let unsealed = never_sealed(&mut conn, grace).await?;
     if !unsealed.is_empty() {
-        return Ok(Err(unsealed.join("\n")));
+        return Ok(Verdict::Tampered(unsealed.join("\n")));
     }
     verified.unsealed = usize::try_from(
         sqlx::query_scalar::<_, i64>("select count(*) from seal_queue")
@@ -290,7 +314,7 @@ pub async fn verify(
             .await?,
     )
     .unwrap_or(0);
-    Ok(Ok(verified))
+    Ok(Verdict::Intact(verified))
 }
 
 /// Rows stored more than `grace` ago that no seal covers, and queue rows whose row is gone,

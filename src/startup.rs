@@ -35,6 +35,14 @@ pub const DRAIN: Duration = Duration::from_secs(8);
 /// The largest request body, but for the upload of a paper form's scan.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// What runs beside the web server.
+pub enum Background {
+    /// Nothing: the tests that run the jobs themselves, and the benchmarks.
+    Nothing,
+    /// The scheduled jobs and the sealer; and the mail sender, given a mail server.
+    Jobs { mailer: Option<mail::smtp::Mailer> },
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -63,27 +71,30 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown`; with `jobs`, also runs the scheduled jobs and the mail sender.
+    /// Serves until `shutdown`, with what `background` says beside it.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-        jobs: Option<Option<mail::smtp::Mailer>>,
+        background: Background,
     ) -> anyhow::Result<()> {
         crate::auth::password::warm_up();
         let sweeper = tokio::spawn(self.store.clone().sweep_every(Duration::from_secs(300)));
-        let jobs = jobs.map(|mailer| {
-            let pool = self.state.pool.clone();
-            let sealer = tokio::spawn(crate::seal::run_forever(pool.clone()));
-            let jobs = tokio::spawn(crate::jobs::run_forever(
-                pool,
-                mailer,
-                self.state.settings.base_url.clone(),
-                self.state.settings.reminders,
-                self.state.settings.outbox_keep_days,
-                self.state.settings.operator_email.clone(),
-            ));
-            (sealer, jobs)
-        });
+        let jobs = match background {
+            Background::Nothing => None,
+            Background::Jobs { mailer } => {
+                let pool = self.state.pool.clone();
+                let sealer = tokio::spawn(crate::seal::run_forever(pool.clone()));
+                let jobs = tokio::spawn(crate::jobs::run_forever(
+                    pool,
+                    mailer,
+                    self.state.settings.base_url.clone(),
+                    self.state.settings.reminders,
+                    self.state.settings.outbox_keep_days,
+                    self.state.settings.operator_email.clone(),
+                ));
+                Some((sealer, jobs))
+            }
+        };
         // Requests in flight get DRAIN to finish; then the portal stops anyway, so that a
         // client that never finishes its request cannot hold up a restart.
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();

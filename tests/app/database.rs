@@ -133,6 +133,7 @@ async fn every_kind_of_evidence_refuses_update_delete_and_truncate() {
     aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
+        .intact()
         .expect("still intact");
 }
 
@@ -160,12 +161,14 @@ async fn verify_catches_a_changed_scan() {
     aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
+        .intact()
         .expect("intact");
     behind_the_portals_back(&app, &["scans"], "update scans set bytes = '\\x00'").await;
     let broken = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
-        .expect_err("the changed scan is found");
+        .tampered()
+        .expect("the changed scan is found");
     assert_eq!(
         broken,
         format!("scan {scan} has been changed since it was stored")
@@ -200,6 +203,7 @@ async fn verify_catches_a_missing_seal_in_the_middle_or_at_the_end_of_a_chain() 
         aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
             .await
             .unwrap()
+            .intact()
             .expect("intact");
         let seq: i64 = if which == "min" { 1 } else { 3 };
         let lost: Vec<String> =
@@ -224,18 +228,19 @@ async fn verify_catches_a_missing_seal_in_the_middle_or_at_the_end_of_a_chain() 
             .unwrap();
         if which == "min" {
             assert_eq!(
-                broken.expect_err("the gap is found"),
+                broken.tampered().expect("the gap is found"),
                 format!("school {school}: seal 1 is missing")
             );
         } else {
             // The chain is whole but shorter: the rows its last seal covered are no longer
             // covered by any, which verify says once the grace period has passed (and
             // `verify --expect` says at once, from the recorded heads).
-            broken.expect("within the grace period");
+            broken.intact().expect("within the grace period");
             let found = aup_portal::seal::verify(&app.pool, time::Duration::ZERO)
                 .await
                 .unwrap()
-                .expect_err("the rows left unsealed are found");
+                .tampered()
+                .expect("the rows left unsealed are found");
             assert!(!lost.is_empty());
             for row in &lost {
                 assert!(
@@ -417,6 +422,7 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
     let verified = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
+        .intact()
         .expect("intact");
     assert_eq!(verified.rows, covered);
     assert_eq!(verified.unsealed, 0);
@@ -441,7 +447,8 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
     let broken = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
-        .expect_err("tampering found");
+        .tampered()
+        .expect("tampering found");
     assert!(
         broken.contains(&format!(
             "agreement {receipt} has been changed since it was sealed"
@@ -452,7 +459,11 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
 
 #[tokio::test]
 async fn a_running_portal_seals_a_new_agreement_within_seconds() {
-    let app = spawn_app_running(|_| {}, Some(None)).await;
+    let app = spawn_app_running(
+        |_| {},
+        aup_portal::startup::Background::Jobs { mailer: None },
+    )
+    .await;
     app.sign_in(STAFF).await;
     sign_cranbrook(&app).await;
     let agreement: uuid::Uuid = sqlx::query_scalar("select id from agreements")
@@ -574,6 +585,7 @@ async fn each_school_has_a_chain_of_its_own_and_a_later_seal_follows_the_last() 
     let verified = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap()
+        .intact()
         .expect("intact");
     assert_eq!(verified.unsealed, 0);
     assert!(verified.chains >= 3, "{}", verified.chains);
@@ -673,7 +685,10 @@ async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
     let fresh = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
         .await
         .unwrap();
-    assert!(fresh.is_ok(), "{fresh:?}");
+    assert!(
+        matches!(fresh, aup_portal::seal::Verdict::Intact(_)),
+        "{fresh:?}"
+    );
     // ...after it, verify names it. A queue row whose row is gone is named too.
     sqlx::query(
         "insert into seal_queue (kind, row_id, school_id) values ('audit_event', '999999', $1)",
@@ -685,7 +700,8 @@ async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
     let found = aup_portal::seal::verify(&app.pool, time::Duration::ZERO)
         .await
         .unwrap()
-        .expect_err("unsealed rows are found");
+        .tampered()
+        .expect("unsealed rows are found");
     assert!(
         found.contains(&format!("agreement {sneaked} is not covered by any seal")),
         "{found}"
@@ -856,6 +872,7 @@ async fn the_portals_own_login_adds_evidence_but_cannot_rewrite_it() {
     let verified = aup_portal::seal::verify(&runtime, aup_portal::seal::GRACE)
         .await
         .unwrap()
+        .intact()
         .expect("intact");
     assert_eq!(verified.unsealed, 0);
     runtime.close().await;

@@ -90,7 +90,10 @@ async fn while_the_database_is_away_pages_say_so_and_the_portal_recovers_by_itse
     let address = format!("http://{}", listener.local_addr().unwrap());
     let portal_pool = pool.clone();
     let app = Application::build(Settings::for_base_url(address.clone()), pool, listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
+    tokio::spawn(app.run_until_stopped(
+        std::future::pending(),
+        aup_portal::startup::Background::Nothing,
+    ));
     let app = TestApp {
         address,
         pool: seeded.pool.clone(),
@@ -247,7 +250,12 @@ async fn serve_with_jobs(pool: sqlx::PgPool, sink: &SmtpSink) -> String {
     let address = format!("http://{}", listener.local_addr().unwrap());
     let mailer = sink.mailer(&address);
     let app = Application::build(Settings::for_base_url(address.clone()), pool, listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), Some(Some(mailer))));
+    tokio::spawn(app.run_until_stopped(
+        std::future::pending(),
+        aup_portal::startup::Background::Jobs {
+            mailer: Some(mailer),
+        },
+    ));
     address
 }
 

@@ -1,6 +1,10 @@
 use std::str::FromStr;
 
-use aup_portal::{db, startup::Application, state::Settings};
+use aup_portal::{
+    db,
+    startup::{Application, Background},
+    state::Settings,
+};
 use reqwest::{StatusCode, redirect};
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgConnectOptions};
 use tokio::net::TcpListener;
@@ -81,14 +85,14 @@ pub async fn spawn_app() -> TestApp {
 /// The portal with the demo school, on a free port, settings adjusted by `adjust`. Its
 /// background loops (sealer, jobs, mail) do not run: tests call them when they mean to.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_running(adjust, None).await
+    spawn_app_running(adjust, Background::Nothing).await
 }
 
-/// As `spawn_app_with`, and with `jobs` the background loops run as in `serve`: the sealer,
+/// As `spawn_app_with`, with `background` running beside it as in `serve`: the sealer,
 /// the scheduled jobs and (with a mailer) the mail sender.
 pub async fn spawn_app_running(
     adjust: impl FnOnce(&mut Settings),
-    jobs: Option<Option<aup_portal::mail::smtp::Mailer>>,
+    background: Background,
 ) -> TestApp {
     let (pool, _) = fresh_database().await;
     aup_portal::demo::seed(&pool, PASSWORD)
@@ -99,7 +103,7 @@ pub async fn spawn_app_running(
     let mut settings = Settings::for_base_url(address.clone());
     adjust(&mut settings);
     let app = Application::build(settings, pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), jobs));
+    tokio::spawn(app.run_until_stopped(std::future::pending(), background));
     TestApp {
         address,
         pool,

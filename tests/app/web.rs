@@ -38,7 +38,10 @@ async fn health_answers_and_readiness_follows_the_database() {
     let address = format!("http://{}", listener.local_addr().unwrap());
     let settings = aup_portal::state::Settings::for_base_url(address.clone());
     let app = aup_portal::startup::Application::build(settings, pool.clone(), listener);
-    tokio::spawn(app.run_until_stopped(std::future::pending(), None));
+    tokio::spawn(app.run_until_stopped(
+        std::future::pending(),
+        aup_portal::startup::Background::Nothing,
+    ));
     pool.close().await;
     let http = client();
     let health = http.get(format!("{address}/healthz")).send().await.unwrap();
