@@ -23,6 +23,7 @@ use crate::{
     auth::session::{ComplianceViewers, Member, RequireRole},
     clock,
     domain::groups::group_name,
+    domain::statuses::{AgreementMethod, MembershipStatus},
     error::{AppError, Result},
     page::Nav,
     state::AppState,
@@ -117,12 +118,7 @@ async fn dashboard_csv(
             p.signed_at.map(iso_uk).unwrap_or_default(),
             version.label.clone(),
             p.content_sha256.clone().unwrap_or_default(),
-            match p.method.as_deref() {
-                Some("paper") => "Paper",
-                Some(_) => "Online",
-                None => "",
-            }
-            .to_owned(),
+            p.method.map(|m| m.to_string()).unwrap_or_default(),
         ]);
     }
     audit::record(
@@ -159,7 +155,7 @@ struct EvidenceRow {
     content_sha256: String,
     ip: Option<String>,
     user_agent: Option<String>,
-    method: String,
+    method: AgreementMethod,
     recorded_by: Option<String>,
     note: Option<String>,
     scan_id: Option<Uuid>,
@@ -205,7 +201,7 @@ struct PersonFacts {
     email: String,
     grp: String,
     job_title: String,
-    status: String,
+    status: MembershipStatus,
 }
 
 async fn evidence(
@@ -216,7 +212,7 @@ async fn evidence(
     let person = sqlx::query_as!(
         PersonFacts,
         r#"select u.id as user_id, coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp,
-                  m.job_title, m.status from memberships m join users u on u.id = m.user_id
+                  m.job_title, m.status as "status: MembershipStatus" from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,
         membership_id,
         member.school.id
@@ -227,7 +223,8 @@ async fn evidence(
     let rows = sqlx::query_as!(
         EvidenceRow,
         r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at, a.full_name,
-                  a.role_stated, a.acknowledgements, a.content_sha256, host(a.ip) as ip, a.user_agent, a.method,
+                  a.role_stated, a.acknowledgements, a.content_sha256, host(a.ip) as ip, a.user_agent,
+                  a.method as "method: AgreementMethod",
                   r.full_name as "recorded_by?", a.note, a.scan_id, s.sha256 as "scan_sha256?",
                   se.seq as "seal_seq?", se.sha256 as "seal_sha256?"
            from agreements a
@@ -330,7 +327,7 @@ async fn person_csv(
             person.email.clone(),
             group_name(&person.grp).to_owned(),
             person.job_title.clone(),
-            person.status.clone(),
+            person.status.to_string(),
             activation.clone().unwrap_or_default(),
             a.policy_name.clone(),
             a.label.clone(),
@@ -343,7 +340,7 @@ async fn person_csv(
             a.content_sha256.clone(),
             a.ip.clone().unwrap_or_default(),
             a.user_agent.clone().unwrap_or_default(),
-            a.method.clone(),
+            a.method.to_string(),
             a.recorded_by.clone().unwrap_or_default(),
             a.note.clone().unwrap_or_default(),
             a.scan_sha256.clone().unwrap_or_default(),

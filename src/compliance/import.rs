@@ -21,6 +21,7 @@ use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
     domain::groups::{GROUPS, group_name},
+    domain::statuses::MembershipStatus,
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
@@ -200,7 +201,7 @@ pub async fn plan(
     let emails: Vec<String> = rows.iter().map(|r| r.email.to_lowercase()).collect();
     let existing = sqlx::query!(
         "select m.id, lower(u.email) as \"email!\", coalesce(m.pending_name, u.full_name) as \"full_name!\",
-                m.grp, m.job_title, m.status
+                m.grp, m.job_title, m.status as \"status: MembershipStatus\"
          from memberships m join users u on u.id = m.user_id
          where m.school_id = $1 and lower(u.email) = any($2)",
         school_id,
@@ -234,7 +235,7 @@ pub async fn plan(
                             }
                         ));
                     }
-                    if e.status == "left" {
+                    if e.status == MembershipStatus::Left {
                         changes.push("back from having left".to_owned());
                     }
                     if changes.is_empty() {

@@ -14,6 +14,7 @@ use super::{person, person_form};
 use crate::{
     auth::session::{PeopleManagers, RequireRole},
     domain::groups::GROUPS,
+    domain::statuses::MembershipStatus,
     error::Result,
     page::Nav,
     state::AppState,
@@ -74,7 +75,7 @@ struct PersonRow {
     email: String,
     grp: String,
     job_title: String,
-    status: String,
+    status: MembershipStatus,
     signed: Option<bool>,
 }
 
@@ -138,7 +139,7 @@ async fn list(
     let people = sqlx::query_as!(
         PersonRow,
         r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
-                  u.email, m.grp, m.job_title, m.status,
+                  u.email, m.grp, m.job_title, m.status as "status: MembershipStatus",
                   case when $7::uuid is null then null
                        else exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)
                   end as signed

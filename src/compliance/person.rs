@@ -21,6 +21,7 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
     clock,
+    domain::statuses::{AgreementMethod, MembershipStatus},
     domain::{groups::group_name, render},
     error::{AppError, Result},
     page::Nav,
@@ -31,7 +32,7 @@ struct AgreementRow {
     policy_name: String,
     label: String,
     signed_at: String,
-    method: String,
+    method: AgreementMethod,
     current: bool,
 }
 
@@ -89,7 +90,7 @@ pub(super) async fn show(
 ) -> Result<PersonPage> {
     let person = load_person(&state.pool, &viewer, membership_id).await?;
     let agreements = sqlx::query!(
-        r#"select p.name as policy_name, v.label, a.signed_at, a.method, v.status = 'published' as "current!"
+        r#"select p.name as policy_name, v.label, a.signed_at, a.method as "method: AgreementMethod", v.status = 'published' as "current!"
            from agreements a
            join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
            join policies p on p.id = v.policy_id
@@ -105,7 +106,7 @@ pub(super) async fn show(
         policy_name: r.policy_name,
         label: r.label,
         signed_at: clock::date_time(r.signed_at),
-        method: if r.method == "paper" { "Paper form".to_owned() } else { "Online".to_owned() },
+        method: r.method,
         current: r.current,
     })
     .collect();
@@ -118,7 +119,7 @@ pub(super) async fn show(
            order by p.name"#,
         viewer.school.id,
         person.grp,
-        person.status == "active" && person.roles.iter().any(|r| r == "signer"),
+        person.status == MembershipStatus::Active && person.roles.iter().any(|r| r == "signer"),
         membership_id
     )
     .fetch_all(&state.pool)
@@ -277,7 +278,7 @@ pub(super) async fn invite(
     let person = load_person(&state.pool, &manager, membership_id).await?;
     // Only for a person who has never set a password: otherwise the email would hand their
     // account to whoever reads it.
-    if person.status != "active" || person.has_password {
+    if person.status != MembershipStatus::Active || person.has_password {
         return Err(AppError::NotFound);
     }
     let mut tx = state.pool.begin().await?;

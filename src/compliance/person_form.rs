@@ -21,6 +21,7 @@ use crate::{
     audit,
     auth::session::{Member, PeopleManagers, RequireRole},
     domain::groups::GROUPS,
+    domain::statuses::MembershipStatus,
     error::{AppError, Result},
     input,
     page::{FieldErrors, Nav},
@@ -335,7 +336,7 @@ pub(super) async fn save(
     }
     if errors.is_empty() {
         // While an offer waits, the name is the school's own, kept on the membership.
-        if before.status == "pending" {
+        if before.status == MembershipStatus::Pending {
             sqlx::query!(
                 "update memberships set pending_name = $2 where id = $1",
                 membership_id,

@@ -7,6 +7,7 @@ use crate::{
     audit,
     auth::session::Member,
     db::unique_violation,
+    domain::statuses::MembershipStatus,
     error::{AppError, Result},
     store::tokens,
 };
@@ -116,7 +117,7 @@ pub(super) struct Person {
     pub grp: String,
     pub job_title: String,
     pub roles: Vec<String>,
-    pub status: String,
+    pub status: MembershipStatus,
     pub left_on: Option<time::Date>,
     pub has_password: bool,
 }
@@ -130,7 +131,7 @@ pub(super) async fn load_person(
         Person,
         r#"select m.id as membership_id, u.id as user_id,
                   coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title, m.roles,
-                  m.status, m.left_on, u.password_hash is not null as "has_password!"
+                  m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!"
            from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,
         membership_id,

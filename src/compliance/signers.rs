@@ -4,7 +4,10 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::clock;
+use crate::{
+    clock,
+    domain::statuses::{AgreementMethod, MembershipStatus},
+};
 
 /// One person who must sign a version, and whether (and how) they have.
 #[derive(Clone, Debug)]
@@ -14,10 +17,10 @@ pub struct Signer {
     pub email: String,
     pub grp: String,
     pub job_title: String,
-    pub status: String,
+    pub status: MembershipStatus,
     pub joined: OffsetDateTime,
     pub signed_at: Option<OffsetDateTime>,
-    pub method: Option<String>,
+    pub method: Option<AgreementMethod>,
     /// The hash on the agreement itself: the content that was on screen.
     pub content_sha256: Option<String>,
     pub last_reminded: Option<OffsetDateTime>,

@@ -1,5 +1,5 @@
-select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status,
-       m.created_at as joined, a.signed_at as "signed_at?", a.method as "method?",
+select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status as "status: MembershipStatus",
+       m.created_at as joined, a.signed_at as "signed_at?", a.method as "method?: AgreementMethod",
        a.content_sha256 as "content_sha256?",
        (select max(r.reminded_at) from reminders r
          where r.membership_id = m.id and r.version_id = $2) as last_reminded

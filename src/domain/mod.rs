@@ -7,4 +7,5 @@ pub mod diff;
 pub mod groups;
 pub mod render;
 pub mod samples;
+pub mod statuses;
 pub mod version_view;

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     audit, clock,
     domain::content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
+    domain::statuses::VersionStatus,
     error::Result,
     page::Nav,
     state::AppState,
@@ -26,21 +27,11 @@ use crate::{
 struct VersionRow {
     id: Uuid,
     label: String,
-    status: String,
+    status: VersionStatus,
     published: Option<String>,
     published_by: Option<String>,
     /// The version before this one, to compare with.
     previous: Option<Uuid>,
-}
-
-impl VersionRow {
-    fn status_text(&self) -> &'static str {
-        match self.status.as_str() {
-            "draft" => "Draft",
-            "published" => "Published",
-            _ => "Replaced",
-        }
-    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -71,7 +62,7 @@ pub(super) async fn show(
     let mut conn = state.pool.acquire().await?;
     let policy = load_policy(&mut conn, editor.school.id, policy_id).await?;
     let rows = sqlx::query!(
-        r#"select v.id, v.label, v.status, v.published_at, u.full_name as "published_by?"
+        r#"select v.id, v.label, v.status as "status: VersionStatus", v.published_at, u.full_name as "published_by?"
            from policy_versions v left join users u on u.id = v.published_by
            where v.policy_id = $1 and v.school_id = $2
            order by (v.status = 'draft') desc, v.published_at desc nulls last, v.created_at desc"#,
@@ -105,10 +96,13 @@ pub(super) async fn show(
     Ok(ShowPage {
         nav: editor.nav(),
         slug: editor.school.slug.clone(),
-        draft: versions.iter().find(|v| v.status == "draft").map(|v| v.id),
+        draft: versions
+            .iter()
+            .find(|v| v.status == VersionStatus::Draft)
+            .map(|v| v.id),
         published_label: versions
             .iter()
-            .find(|v| v.status == "published")
+            .find(|v| v.status == VersionStatus::Published)
             .map(|v| v.label.clone()),
         versions,
         policy,

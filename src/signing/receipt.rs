@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     auth::session::Member,
     clock,
+    domain::statuses::AgreementMethod,
     domain::{
         content::{Acknowledgement, SIGNATURE_FIELDS},
         render,
@@ -54,7 +55,7 @@ pub(super) async fn receipt(
 ) -> Result<ReceiptPage> {
     let row = sqlx::query!(
         r#"select a.id, a.signed_at, a.full_name, a.role_stated, a.content_sha256, host(a.ip) as ip,
-                  a.user_agent, a.method,
+                  a.user_agent, a.method as "method: AgreementMethod",
                   a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
                   v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
                   v.signature_fields,
@@ -116,9 +117,9 @@ pub(super) async fn receipt(
         content_sha256: row.content_sha256,
         ip: row.ip,
         user_agent: row.user_agent,
-        method: match row.method.as_str() {
-            "paper" => "Paper form, recorded by the school".to_owned(),
-            _ => "Signed online".to_owned(),
+        method: match row.method {
+            AgreementMethod::Paper => "Paper form, recorded by the school".to_owned(),
+            AgreementMethod::Online => "Signed online".to_owned(),
         },
     })
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::domain::{
     content::{Acknowledgement, VersionContent},
     render,
+    statuses::VersionStatus,
     version_view::VersionView,
 };
 
@@ -21,7 +22,7 @@ pub struct StoredVersion {
     pub policy_name: String,
     pub audience: Vec<String>,
     pub school_name: String,
-    pub status: String,
+    pub status: VersionStatus,
     pub content: VersionContent,
     pub content_sha256: Option<String>,
     pub published_at: Option<OffsetDateTime>,
@@ -50,7 +51,7 @@ impl StoredVersion {
     }
 
     pub fn is_draft(&self) -> bool {
-        self.status == "draft"
+        self.status == VersionStatus::Draft
     }
 }
 
@@ -61,7 +62,8 @@ pub async fn load(
     version_id: Uuid,
 ) -> sqlx::Result<Option<StoredVersion>> {
     let row = sqlx::query!(
-        r#"select v.id, v.policy_id, p.name as policy_name, p.audience, s.name as school_name, v.status,
+        r#"select v.id, v.policy_id, p.name as policy_name, p.audience, s.name as school_name,
+                  v.status as "status: VersionStatus",
                   v.label, v.title, v.body_md,
                   v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
                   v.signature_fields, v.reviewed_on, v.next_review_due, v.reviewed_by,

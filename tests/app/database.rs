@@ -935,3 +935,44 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         assert_eq!(granted, allowed[table.as_str()], "{table}");
     }
 }
+
+/// The statuses are Rust enums, and the database still refuses a word outside them: the
+/// CHECK constraints stay the rule for whatever writes to the tables.
+#[tokio::test]
+async fn the_database_still_refuses_a_status_outside_the_enums() {
+    let app = spawn_app().await;
+    sign_one(&app).await;
+    for (statement, constraint) in [
+        (
+            "insert into policy_versions (policy_id, school_id, label, title, body_md, status,
+                                          published_at, content_sha256)
+             select policy_id, school_id, 'Next', 'Next', 'Text', 'archived', now(),
+                    content_sha256
+             from policy_versions limit 1",
+            "policy_versions_status_check",
+        ),
+        (
+            "update memberships set status = 'suspended'",
+            "memberships_status_check",
+        ),
+        (
+            "insert into agreements (school_id, membership_id, version_id, full_name,
+                                     acknowledgements, content_sha256, method, recorded_by)
+             select school_id, membership_id, version_id, full_name, acknowledgements,
+                    content_sha256, 'fax', (select id from users limit 1)
+             from agreements",
+            "agreements_method_check",
+        ),
+        (
+            "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
+             select id, 'magic', repeat('0', 64), now() from users limit 1",
+            "account_tokens_purpose_check",
+        ),
+    ] {
+        let err = sqlx::query(statement)
+            .execute(&app.pool)
+            .await
+            .expect_err(statement);
+        assert!(err.to_string().contains(constraint), "{statement}: {err}");
+    }
+}

@@ -1,0 +1,135 @@
+//! The words the database stores for a version's status, a membership's status, how an
+//! agreement was made, what a link is for and what a seal covers, as types. Each is stored as
+//! text under a CHECK constraint that lists the same words; `Display` gives the word a
+//! person reads on every page and in every export.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a policy version is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// Being written; signers never see it.
+    Draft,
+    /// The version in force: its audience must sign it.
+    Published,
+    /// Replaced by a newer published version; its agreements are kept.
+    Superseded,
+}
+
+impl fmt::Display for VersionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VersionStatus::Draft => "Draft",
+            VersionStatus::Published => "Published",
+            VersionStatus::Superseded => "Replaced",
+        })
+    }
+}
+
+/// A person's place in a school.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    Active,
+    /// Left the school: their history is kept, and they are no longer counted or chased.
+    Left,
+    /// Offered to an existing account, waiting for the person to accept.
+    Pending,
+}
+
+impl fmt::Display for MembershipStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MembershipStatus::Active => "Active",
+            MembershipStatus::Left => "Left",
+            MembershipStatus::Pending => "Waiting for them to accept",
+        })
+    }
+}
+
+/// How an agreement was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementMethod {
+    /// Signed in the portal.
+    Online,
+    /// Signed on the paper form and recorded by the school.
+    Paper,
+}
+
+impl fmt::Display for AgreementMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AgreementMethod::Online => "Online",
+            AgreementMethod::Paper => "Paper form",
+        })
+    }
+}
+
+/// What a single-use link is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPurpose {
+    /// A new person sets their first password.
+    Invite,
+    /// A person who forgot their password sets a new one.
+    Reset,
+    /// A person confirms their new email address.
+    EmailChange,
+}
+
+impl TokenPurpose {
+    /// The word stored, and the one the audit event records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::Invite => "invite",
+            TokenPurpose::Reset => "reset",
+            TokenPurpose::EmailChange => "email_change",
+        }
+    }
+}
+
+impl fmt::Display for TokenPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenPurpose::Invite => "Invitation",
+            TokenPurpose::Reset => "Password reset",
+            TokenPurpose::EmailChange => "Email change",
+        })
+    }
+}
+
+/// The kind of row a seal entry covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SealKind {
+    Agreement,
+    AuditEvent,
+}
+
+impl SealKind {
+    /// The word stored, and the one the seal's text is made of.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealKind::Agreement => "agreement",
+            SealKind::AuditEvent => "audit_event",
+        }
+    }
+}
+
+impl fmt::Display for SealKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SealKind::Agreement => "agreement",
+            SealKind::AuditEvent => "audit event",
+        })
+    }
+}
