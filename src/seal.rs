@@ -18,13 +18,40 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// The kind of row a seal entry covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum SealKind {
+    Agreement,
+    AuditEvent,
+}
+
+impl SealKind {
+    /// The word stored, and the one the seal's text is made of.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealKind::Agreement => "agreement",
+            SealKind::AuditEvent => "audit_event",
+        }
+    }
+}
+
+impl std::fmt::Display for SealKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SealKind::Agreement => "agreement",
+            SealKind::AuditEvent => "audit event",
+        })
+    }
+}
+
 /// Audit events outside any school (sign-ins) are sealed in the chain of the nil school id.
 pub const NO_SCHOOL: Uuid = Uuid::nil();
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(sqlx::FromRow, Debug)]
 struct Entry {
-    kind: String,
+    kind: SealKind,
     row_id: String,
     row_sha256: String,
 }
@@ -32,7 +59,7 @@ struct Entry {
 fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
     let mut text = format!("aup-seal-v1\n{school}\n{seq}\n{prev}\n");
     for e in entries {
-        let _ = writeln!(text, "{} {} {}", e.kind, e.row_id, e.row_sha256);
+        let _ = writeln!(text, "{} {} {}", e.kind.as_str(), e.row_id, e.row_sha256);
     }
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -248,14 +275,14 @@ pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verd
                 )));
             }
             for entry in &entries {
-                let now: Option<String> = match entry.kind.as_str() {
-                    "agreement" => sqlx::query_scalar(
+                let now: Option<String> = match entry.kind {
+                    SealKind::Agreement => sqlx::query_scalar(
                         "select agreement_row_sha256(a) from agreements a where a.id::text = $1",
                     )
                     .bind(&entry.row_id)
                     .fetch_optional(&mut *conn)
                     .await?,
-                    _ => {
+                    SealKind::AuditEvent => {
                         sqlx::query_scalar(
                             "select audit_row_sha256(e) from audit_events e where e.id::text = $1",
                         )
@@ -264,11 +291,7 @@ pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verd
                         .await?
                     }
                 };
-                let what = if entry.kind == "agreement" {
-                    "agreement"
-                } else {
-                    "audit event"
-                };
+                let what = entry.kind;
                 match now {
                     None => {
                         return Ok(Verdict::Tampered(format!(
@@ -352,7 +375,7 @@ async fn never_sealed(
             )
         })
         .collect();
-    let orphans: Vec<(String, String)> = sqlx::query_as(
+    let orphans: Vec<(SealKind, String)> = sqlx::query_as(
         "select q.kind, q.row_id from seal_queue q
          where (q.kind = 'agreement' and not exists (select 1 from agreements a where a.id::text = q.row_id))
             or (q.kind = 'audit_event' and not exists (select 1 from audit_events e where e.id::text = q.row_id))
@@ -360,12 +383,11 @@ async fn never_sealed(
     )
     .fetch_all(&mut *conn)
     .await?;
-    found.extend(orphans.into_iter().map(|(kind, id)| {
-        format!(
-            "the seal queue lists {} {id}, which does not exist",
-            kind.replace('_', " ")
-        )
-    }));
+    found.extend(
+        orphans
+            .into_iter()
+            .map(|(kind, id)| format!("the seal queue lists {kind} {id}, which does not exist")),
+    );
     Ok(found)
 }
 
@@ -376,7 +398,7 @@ mod tests {
     #[test]
     fn the_chain_hash_of_the_test_vector_never_changes() {
         let entries = [Entry {
-            kind: "agreement".into(),
+            kind: SealKind::Agreement,
             row_id: "00000000-0000-0000-0000-000000000001".into(),
             row_sha256: "ab".repeat(32),
         }];

@@ -25,6 +25,7 @@ use crate::store::email_changes::{
 use crate::store::tokens::{digest, issue};
 use crate::{
     audit, clock,
+    domain::statuses::TokenPurpose,
     error::Result,
     mail::{self, EmailConfirm, first_name},
     page::{FieldErrors, Nav},
@@ -103,7 +104,13 @@ async fn request_change(
         )
             .into_response());
     }
-    let (token_id, secret) = issue(&mut tx, user.id, "email_change", CONFIRM_LIFETIME).await?;
+    let (token_id, secret) = issue(
+        &mut tx,
+        user.id,
+        TokenPurpose::EmailChange,
+        CONFIRM_LIFETIME,
+    )
+    .await?;
     let change_id = sqlx::query_scalar!(
         "insert into email_changes (user_id, old_email, new_email, how, changed_by, token_id)
          values ($1, $2, $3, 'self', $1, $4) returning id",

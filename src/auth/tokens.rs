@@ -19,6 +19,7 @@ use super::password;
 use crate::store::tokens::{digest, issue, void_all};
 use crate::{
     audit,
+    domain::statuses::TokenPurpose,
     error::Result,
     mail::{self, PasswordReset},
     page::{FieldErrors, Nav},
@@ -103,7 +104,8 @@ async fn request_reset(
         .fetch_one(&mut *tx)
         .await?;
         if !recent {
-            let (token_id, secret) = issue(&mut tx, user.id, "reset", RESET_LIFETIME).await?;
+            let (token_id, secret) =
+                issue(&mut tx, user.id, TokenPurpose::Reset, RESET_LIFETIME).await?;
             let link = format!("{}/password/{secret}", state.settings.base_url);
             let school_name = user.school_name.unwrap_or_else(|| "AUP Portal".to_owned());
             let message = PasswordReset {
@@ -155,14 +157,14 @@ struct LinkInvalidPage {
 struct ValidToken {
     id: Uuid,
     user_id: Uuid,
-    purpose: String,
+    purpose: TokenPurpose,
 }
 
 async fn valid_token(db: &mut PgConnection, secret: &str) -> sqlx::Result<Option<ValidToken>> {
     sqlx::query_as!(
         ValidToken,
-        "select id, user_id, purpose from account_tokens
-         where token_sha256 = $1 and used_at is null and expires_at > now()",
+        r#"select id, user_id, purpose as "purpose: TokenPurpose" from account_tokens
+         where token_sha256 = $1 and used_at is null and expires_at > now()"#,
         digest(secret)
     )
     .fetch_optional(db)
@@ -187,7 +189,7 @@ async fn set_password_form(
     Ok(match valid_token(&mut conn, &token).await? {
         Some(valid) => SetPasswordPage {
             nav: Nav::default(),
-            invitation: valid.purpose == "invite",
+            invitation: valid.purpose == TokenPurpose::Invite,
             token,
             errors: FieldErrors::default(),
         }
@@ -227,7 +229,7 @@ async fn set_password(
             StatusCode::UNPROCESSABLE_ENTITY,
             SetPasswordPage {
                 nav: Nav::default(),
-                invitation: valid.purpose == "invite",
+                invitation: valid.purpose == TokenPurpose::Invite,
                 token,
                 errors,
             },

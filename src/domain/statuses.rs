@@ -1,7 +1,7 @@
 //! The words the database stores for a version's status, a membership's status, how an
-//! agreement was made, what a link is for and what a seal covers, as types. Each is stored as
-//! text under a CHECK constraint that lists the same words; `Display` gives the word a
-//! person reads on every page and in every export.
+//! agreement was made and what a link is for, as types (what a seal covers is
+//! `seal::SealKind`). Each is stored as text under a CHECK constraint that lists the same
+//! words; `Display` gives the word a person reads on every page and in every export.
 
 use std::fmt;
 
@@ -102,34 +102,6 @@ impl fmt::Display for TokenPurpose {
             TokenPurpose::Invite => "Invitation",
             TokenPurpose::Reset => "Password reset",
             TokenPurpose::EmailChange => "Email change",
-        })
-    }
-}
-
-/// The kind of row a seal entry covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum SealKind {
-    Agreement,
-    AuditEvent,
-}
-
-impl SealKind {
-    /// The word stored, and the one the seal's text is made of.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SealKind::Agreement => "agreement",
-            SealKind::AuditEvent => "audit_event",
-        }
-    }
-}
-
-impl fmt::Display for SealKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SealKind::Agreement => "agreement",
-            SealKind::AuditEvent => "audit event",
         })
     }
 }

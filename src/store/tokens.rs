@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     clock,
+    domain::statuses::TokenPurpose,
     mail::{self, Invitation},
 };
 
@@ -23,7 +24,7 @@ pub fn digest(token: &str) -> String {
 pub async fn issue(
     db: &mut PgConnection,
     user_id: Uuid,
-    purpose: &str,
+    purpose: TokenPurpose,
     lifetime: Duration,
 ) -> sqlx::Result<(Uuid, String)> {
     let secret = hex::encode(rand::rng().random::<[u8; 32]>());
@@ -31,7 +32,7 @@ pub async fn issue(
         "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
          values ($1, $2, $3, now() + $4::interval) returning id",
         user_id,
-        purpose,
+        purpose.as_str(),
         digest(&secret),
         sqlx::postgres::types::PgInterval::try_from(lifetime).unwrap_or_default()
     )
@@ -54,7 +55,7 @@ pub async fn invite(
     )
     .fetch_one(&mut *db)
     .await?;
-    let (token_id, secret) = issue(db, user_id, "invite", INVITATION_LIFETIME).await?;
+    let (token_id, secret) = issue(db, user_id, TokenPurpose::Invite, INVITATION_LIFETIME).await?;
     let link = format!("{base_url}/password/{secret}");
     let expires = clock::date_time(OffsetDateTime::now_utc() + INVITATION_LIFETIME);
     let email = Invitation {

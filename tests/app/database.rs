@@ -968,6 +968,10 @@ async fn the_database_still_refuses_a_status_outside_the_enums() {
              select id, 'magic', repeat('0', 64), now() from users limit 1",
             "account_tokens_purpose_check",
         ),
+        (
+            "insert into seal_queue (school_id, kind, row_id) values (gen_random_uuid(), 'scan', 'x')",
+            "seal_queue_kind_check",
+        ),
     ] {
         let err = sqlx::query(statement)
             .execute(&app.pool)
