@@ -6,7 +6,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::password;
+use crate::{auth::password, domain::roles::Role};
 
 pub const SCHOOL_SLUG: &str = "cranbrook";
 pub const SCHOOL_NAME: &str = "Cranbrook Primary School";
@@ -16,7 +16,7 @@ pub struct DemoPerson {
     pub name: &'static str,
     pub grp: &'static str,
     pub job_title: &'static str,
-    pub roles: &'static [&'static str],
+    pub roles: &'static [Role],
 }
 
 pub const PEOPLE: [DemoPerson; 4] = [
@@ -25,28 +25,28 @@ pub const PEOPLE: [DemoPerson; 4] = [
         name: "Sam Taylor",
         grp: "staff",
         job_title: "Class teacher",
-        roles: &["signer"],
+        roles: &[Role::Signer],
     },
     DemoPerson {
         email: "governor@cranbrook.example",
         name: "Alex Morgan",
         grp: "governor",
         job_title: "Parent governor",
-        roles: &["signer"],
+        roles: &[Role::Signer],
     },
     DemoPerson {
         email: "sbm@cranbrook.example",
         name: "Priya Shah",
         grp: "staff",
         job_title: "School business manager",
-        roles: &["signer", "sbm"],
+        roles: &[Role::Signer, Role::Sbm],
     },
     DemoPerson {
         email: "dpo@cranbrook.example",
         name: "Jordan Lee",
         grp: "external",
         job_title: "Data protection officer",
-        roles: &["dpo"],
+        roles: &[Role::Dpo],
     },
 ];
 
@@ -91,7 +91,6 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let roles: Vec<String> = person.roles.iter().map(|r| (*r).to_owned()).collect();
         sqlx::query!(
             "insert into memberships (user_id, school_id, grp, job_title, roles) values ($1, $2, $3, $4, $5)
              on conflict on constraint memberships_user_school_key do update
@@ -102,11 +101,11 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
             school_id,
             person.grp,
             person.job_title,
-            &roles
+            person.roles as &[Role]
         )
         .execute(&mut *tx)
         .await?;
-        if person.roles.contains(&"dpo") {
+        if person.roles.contains(&Role::Dpo) {
             dpo = Some(user_id);
         }
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::{error::AppError, page::Nav, state::AppState};
+use crate::{domain::roles::Role, error::AppError, page::Nav, state::AppState};
 
 const AUTH_KEY: &str = "auth";
 /// A page view refreshes the idle timer at most this often, so reading pages rarely writes.
@@ -187,12 +187,12 @@ pub struct Member {
     pub membership_id: Uuid,
     pub grp: String,
     pub job_title: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
 }
 
 impl Member {
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 
     pub fn nav(&self) -> Nav {
@@ -207,7 +207,7 @@ impl Member {
         if PolicyEditors::allows(self) {
             links.push((format!("/s/{slug}/policies"), "Manage policies"));
         }
-        if self.has_role("admin") {
+        if self.has_role(Role::Admin) {
             links.push((format!("/s/{slug}/admin/mail"), "Email"));
             links.push((format!("/s/{slug}/admin/audit"), "Audit log"));
             links.push((format!("/s/{slug}/admin/settings"), "Settings"));
@@ -237,7 +237,7 @@ pub struct MemberColumns {
     pub membership_id: Option<Uuid>,
     pub grp: Option<String>,
     pub job_title: Option<String>,
-    pub roles: Option<Vec<String>>,
+    pub roles: Option<Vec<Role>>,
 }
 
 /// What that query looks up: the session named by the cookie and the school named by
@@ -335,7 +335,7 @@ impl FromRequestParts<AppState> for Member {
                       u.auth_epoch as "auth_epoch?",
                       s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
                       m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
-                      m.roles as "roles?"
+                      m.roles as "roles?: Vec<Role>"
                from sessions ss
                left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
                left join schools s on s.slug = $1
@@ -353,35 +353,35 @@ impl FromRequestParts<AppState> for Member {
 
 /// A set of portal roles that may use a page.
 pub trait Roles: Send + Sync {
-    const ROLES: &'static [&'static str];
+    const ROLES: &'static [Role];
 
     fn allows(member: &Member) -> bool {
-        Self::ROLES.iter().any(|r| member.has_role(r))
+        Self::ROLES.iter().any(|r| member.has_role(*r))
     }
 }
 
 /// The DPO, who owns the policy text, and the school's admin.
 pub struct PolicyEditors;
 impl Roles for PolicyEditors {
-    const ROLES: &'static [&'static str] = &["dpo", "admin"];
+    const ROLES: &'static [Role] = &[Role::Dpo, Role::Admin];
 }
 
 /// Who keeps the list of people and chases signatures: the SBM, and the admin.
 pub struct PeopleManagers;
 impl Roles for PeopleManagers {
-    const ROLES: &'static [&'static str] = &["sbm", "admin"];
+    const ROLES: &'static [Role] = &[Role::Sbm, Role::Admin];
 }
 
 /// Who sees the compliance dashboard: the SBM, the head and SLT (read-only), the admin.
 pub struct ComplianceViewers;
 impl Roles for ComplianceViewers {
-    const ROLES: &'static [&'static str] = &["sbm", "head", "admin"];
+    const ROLES: &'static [Role] = &[Role::Sbm, Role::Head, Role::Admin];
 }
 
 /// The school's administrators.
 pub struct Admins;
 impl Roles for Admins {
-    const ROLES: &'static [&'static str] = &["admin"];
+    const ROLES: &'static [Role] = &[Role::Admin];
 }
 
 /// A member of the school holding one of `R`'s roles. Other members get 403 (and the refusal

@@ -21,6 +21,7 @@ use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
     domain::groups::{GROUPS, group_name},
+    domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
     page::{FieldErrors, Nav},
@@ -266,7 +267,7 @@ pub async fn apply(
     base_url: &str,
 ) -> anyhow::Result<Applied> {
     let mut applied = Applied::default();
-    let signer = ["signer".to_owned()];
+    let signer = [Role::Signer];
     for item in planned {
         let row = &item.row;
         match &item.outcome {

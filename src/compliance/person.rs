@@ -21,6 +21,7 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
     clock,
+    domain::roles::Role,
     domain::statuses::{AgreementMethod, MembershipStatus},
     domain::{groups::group_name, render},
     error::{AppError, Result},
@@ -119,7 +120,7 @@ pub(super) async fn show(
            order by p.name"#,
         viewer.school.id,
         person.grp,
-        person.status == MembershipStatus::Active && person.roles.iter().any(|r| r == "signer"),
+        person.status == MembershipStatus::Active && person.roles.contains(&Role::Signer),
         membership_id
     )
     .fetch_all(&state.pool)

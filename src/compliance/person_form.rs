@@ -14,13 +14,14 @@ use uuid::Uuid;
 
 use super::{
     person_records::{Added, NewPerson, Person, add_person, load_person},
-    roles::{ROLES, guarded_change, outranks, resulting_roles},
+    roles::{guarded_change, outranks, resulting_roles},
 };
 use crate::store::email_changes;
 use crate::{
     audit,
     auth::session::{Member, PeopleManagers, RequireRole},
     domain::groups::GROUPS,
+    domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
     input,
@@ -49,7 +50,7 @@ pub(super) struct PersonForm {
 async fn reauth_for_roles(
     state: &AppState,
     manager: &Member,
-    (before, after): (&[String], &[String]),
+    (before, after): (&[Role], &[Role]),
     password: &str,
     errors: &mut FieldErrors,
 ) -> Result<()> {
@@ -90,9 +91,16 @@ impl PersonFormPage {
     }
 
     fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
-        ROLES
-            .iter()
-            .map(|(key, name)| (*key, *name, self.form.roles.iter().any(|r| r == key)))
+        Role::ALL
+            .into_iter()
+            .map(|role| {
+                let key = role.as_str();
+                (
+                    key,
+                    role.description(),
+                    self.form.roles.iter().any(|r| r == key),
+                )
+            })
             .collect()
     }
 }
@@ -102,7 +110,7 @@ struct CleanPerson {
     email: String,
     grp: String,
     job_title: String,
-    roles: Vec<String>,
+    roles: Vec<Role>,
 }
 
 fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
@@ -131,10 +139,9 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
         errors.add("job_title", "The job title must be 200 characters or fewer");
     }
     // Only known roles; a forged one is ignored.
-    let roles: Vec<String> = ROLES
-        .iter()
-        .filter(|(key, _)| form.roles.iter().any(|r| r == key))
-        .map(|(key, _)| (*key).to_owned())
+    let roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|role| form.roles.iter().any(|r| r == role.as_str()))
         .collect();
     (
         CleanPerson {
@@ -158,7 +165,7 @@ pub(super) async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonForm
         admin_changes_email: false,
         form: PersonForm {
             grp: "staff".to_owned(),
-            roles: vec!["signer".to_owned()],
+            roles: vec![Role::Signer.as_str().to_owned()],
             ..PersonForm::default()
         },
         errors: FieldErrors::default(),
@@ -258,7 +265,7 @@ fn edit_page(
         slug: manager.school.slug.clone(),
         membership_id: Some(person.membership_id),
         admin_changes_email: email_locked.is_some()
-            && manager.has_role("admin")
+            && manager.has_role(Role::Admin)
             && account.schools <= 1
             && person.membership_id != manager.membership_id,
         email_locked,
@@ -284,7 +291,7 @@ pub(super) async fn edit_form(
         email: person.email.clone(),
         grp: person.grp.clone(),
         job_title: person.job_title.clone(),
-        roles: person.roles.clone(),
+        roles: person.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         password: String::new(),
     };
     Ok(edit_page(
@@ -380,7 +387,7 @@ pub(super) async fn save(
                 manager.school.id,
                 person.grp,
                 person.job_title,
-                &person.roles
+                &person.roles as &[Role]
             )
             .execute(&mut *tx)
             .await?;

@@ -7,6 +7,7 @@ use crate::{
     audit,
     auth::session::Member,
     db::unique_violation,
+    domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
     store::tokens,
@@ -19,7 +20,7 @@ pub struct NewPerson<'a> {
     pub email: &'a str,
     pub grp: &'a str,
     pub job_title: &'a str,
-    pub roles: &'a [String],
+    pub roles: &'a [Role],
 }
 
 /// What `add_person` did.
@@ -78,7 +79,7 @@ pub async fn add_person(
         school_id,
         grp,
         job_title,
-        roles,
+        roles as &[Role],
         offered,
         full_name
     )
@@ -116,7 +117,7 @@ pub(super) struct Person {
     pub email: String,
     pub grp: String,
     pub job_title: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub status: MembershipStatus,
     pub left_on: Option<time::Date>,
     pub has_password: bool,
@@ -130,7 +131,8 @@ pub(super) async fn load_person(
     sqlx::query_as!(
         Person,
         r#"select m.id as membership_id, u.id as user_id,
-                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title, m.roles,
+                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title,
+                  m.roles as "roles: Vec<Role>",
                   m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!"
            from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,

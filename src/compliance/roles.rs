@@ -1,39 +1,25 @@
-//! The roles a person can hold in a school, and which of them a manager may give.
+//! Which roles a manager may give, and which changes of role need their password again.
 
 use uuid::Uuid;
 
-use crate::auth::session::Member;
-
-pub const ROLES: [(&str, &str); 5] = [
-    ("signer", "Signs the policies for their group"),
-    ("sbm", "School business manager: people and compliance"),
-    (
-        "head",
-        "Headteacher or SLT: sees compliance, changes nothing",
-    ),
-    (
-        "dpo",
-        "Data protection officer: writes and publishes policies",
-    ),
-    ("admin", "Administrator: everything, and the portal's email"),
-];
+use crate::{auth::session::Member, domain::roles::Role};
 
 /// The roles a manager may give or take away: an admin any, an SBM none with more power
 /// than their own.
-fn grantable(manager: &Member) -> &'static [&'static str] {
-    if manager.has_role("admin") {
-        &["signer", "sbm", "head", "dpo", "admin"]
+fn grantable(manager: &Member) -> &'static [Role] {
+    if manager.has_role(Role::Admin) {
+        &Role::ALL
     } else {
-        &["signer", "head", "sbm"]
+        &[Role::Signer, Role::Head, Role::Sbm]
     }
 }
 
 /// A person has more power than the manager when they hold a role the manager cannot give:
 /// then the manager may not edit them, mark them as left or bring them back (an SBM cannot
 /// touch the DPO or the admin).
-pub(super) fn outranks(manager: &Member, roles: &[String]) -> bool {
+pub(super) fn outranks(manager: &Member, roles: &[Role]) -> bool {
     let may = grantable(manager);
-    roles.iter().any(|role| !may.contains(&role.as_str()))
+    roles.iter().any(|role| !may.contains(role))
 }
 
 /// The roles a person ends up with: what the manager ticked of the roles they may grant, and
@@ -41,34 +27,32 @@ pub(super) fn outranks(manager: &Member, roles: &[String]) -> bool {
 pub(super) fn resulting_roles(
     manager: &Member,
     membership_id: Option<Uuid>,
-    ticked: &[String],
-    current: &[String],
-) -> Vec<String> {
+    ticked: &[Role],
+    current: &[Role],
+) -> Vec<Role> {
     if membership_id == Some(manager.membership_id) {
         return current.to_vec();
     }
     let may = grantable(manager);
-    ROLES
-        .iter()
-        .map(|(key, _)| *key)
-        .filter(|key| {
-            if may.contains(key) {
-                ticked.iter().any(|r| r == key)
+    Role::ALL
+        .into_iter()
+        .filter(|role| {
+            if may.contains(role) {
+                ticked.contains(role)
             } else {
-                current.iter().any(|r| r == key)
+                current.contains(role)
             }
         })
-        .map(str::to_owned)
         .collect()
 }
 
 /// Roles that reach the whole school's personal data or its policies: giving or taking one
 /// away needs the manager's password again.
-const GUARDED_ROLES: [&str; 3] = ["admin", "dpo", "head"];
+const GUARDED_ROLES: [Role; 3] = [Role::Admin, Role::Dpo, Role::Head];
 
 /// Whether going from `before` to `after` gives or takes away a guarded role.
-pub(super) fn guarded_change(before: &[String], after: &[String]) -> bool {
+pub(super) fn guarded_change(before: &[Role], after: &[Role]) -> bool {
     GUARDED_ROLES
         .iter()
-        .any(|role| before.iter().any(|r| r == role) != after.iter().any(|r| r == role))
+        .any(|role| before.contains(role) != after.contains(role))
 }

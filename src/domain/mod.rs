@@ -6,6 +6,7 @@ pub mod dates;
 pub mod diff;
 pub mod groups;
 pub mod render;
+pub mod roles;
 pub mod samples;
 pub mod statuses;
 pub mod version_view;

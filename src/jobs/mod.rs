@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::{
     clock,
     domain::render,
+    domain::roles::Role,
     mail::{self, OutgoingEmail, ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
 };
 
@@ -99,7 +100,7 @@ pub async fn reviews(
     let rows = sqlx::query!(
         r#"select v.id as version_id, v.label, v.next_review_due as "due!", p.id as policy_id, p.name as policy_name,
                   s.id as school_id, s.slug, s.name as school_name,
-                  m.id as membership_id, m.roles, u.email, u.full_name
+                  m.id as membership_id, m.roles as "roles: Vec<Role>", u.email, u.full_name
            from policy_versions v
            join policies p on p.id = v.policy_id and p.school_id = v.school_id
            join schools s on s.id = v.school_id
@@ -123,7 +124,11 @@ pub async fn reviews(
             format!("review-due:{}:{}", r.version_id, r.membership_id)
         };
         // The DPO goes straight to the policy; an SBM to the school's pages.
-        let link = if r.roles.iter().any(|role| role == "dpo" || role == "admin") {
+        let link = if r
+            .roles
+            .iter()
+            .any(|role| matches!(role, Role::Dpo | Role::Admin))
+        {
             format!("{base_url}/s/{}/policies/{}", r.slug, r.policy_id)
         } else {
             format!("{base_url}/s/{}/", r.slug)

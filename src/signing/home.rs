@@ -6,7 +6,9 @@ use axum::extract::State;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{auth::session::Member, clock, error::Result, page::Nav, state::AppState};
+use crate::{
+    auth::session::Member, clock, domain::roles::Role, error::Result, page::Nav, state::AppState,
+};
 
 struct Waiting {
     version_id: Uuid,
@@ -39,7 +41,7 @@ pub(super) struct HomePage {
 }
 
 pub(super) async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
-    let signer = member.has_role("signer");
+    let signer = member.has_role(Role::Signer);
     let waiting = sqlx::query_as!(
         Waiting,
         r#"select v.id as version_id, p.name as policy_name, v.label

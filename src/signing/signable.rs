@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::session::{Member, MemberColumns, MemberKey, path_param, refuse},
+    domain::roles::Role,
     domain::{
         diff::{self, Change},
         render,
@@ -66,7 +67,7 @@ async fn signable(
     facts: Option<VersionFacts>,
     last_signed_read: bool,
 ) -> Result<Option<Signable>> {
-    let Some(facts) = facts.filter(|_| member.has_role("signer")) else {
+    let Some(facts) = facts.filter(|_| member.has_role(Role::Signer)) else {
         return Ok(None);
     };
     let Some(content) =
@@ -140,7 +141,7 @@ struct SignRequestRow {
     membership_id: Option<Uuid>,
     grp: Option<String>,
     job_title: Option<String>,
-    roles: Option<Vec<String>>,
+    roles: Option<Vec<Role>>,
     policy_name: Option<String>,
     agreement_id: Option<Uuid>,
     signed_at: Option<OffsetDateTime>,
@@ -195,7 +196,7 @@ async fn whole(
                   u.auth_epoch as "auth_epoch?",
                   s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
                   m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
-                  m.roles as "roles?",
+                  m.roles as "roles?: Vec<Role>",
                   f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
                   f.signed_at as "signed_at?", f.last_signed as "last_signed?",
                   s.policies_changed as "policies_changed?"
@@ -286,7 +287,7 @@ async fn with_kept_facts(
                   u.auth_epoch as "auth_epoch?",
                   s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
                   m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
-                  m.roles as "roles?",
+                  m.roles as "roles?: Vec<Role>",
                   null::text as "policy_name?", mine.id as "agreement_id?",
                   mine.signed_at as "signed_at?",
                   -- Only for the page, as in `whole`.
@@ -366,7 +367,7 @@ impl FromRequestParts<AppState> for SignRequest {
             ),
         };
         let member = key.member(parts, state, columns).await?;
-        if !member.has_role("signer") {
+        if !member.has_role(Role::Signer) {
             return Err(refuse(&state.pool, &member, parts.uri.path()).await);
         }
         let version_id = named.ok_or(AppError::NotFound)?;

@@ -956,6 +956,10 @@ async fn the_database_still_refuses_a_status_outside_the_enums() {
             "memberships_status_check",
         ),
         (
+            "update memberships set roles = array['signer', 'owner']",
+            "memberships_roles_check",
+        ),
+        (
             "insert into agreements (school_id, membership_id, version_id, full_name,
                                      acknowledgements, content_sha256, method, recorded_by)
              select school_id, membership_id, version_id, full_name, acknowledgements,
