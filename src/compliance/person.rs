@@ -89,7 +89,9 @@ pub(super) async fn show(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Query(query): Query<PersonQuery>,
 ) -> Result<PersonPage> {
-    let person = load_person(&state.pool, &viewer, membership_id).await?;
+    let person = load_person(&state.pool, &viewer, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let agreements = sqlx::query!(
         r#"select p.name as policy_name, v.label, a.signed_at, a.method as "method: AgreementMethod", v.status = 'published' as "current!"
            from agreements a
@@ -176,7 +178,9 @@ pub(super) async fn leave(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Form(form): Form<LeaveForm>,
 ) -> Result<Response> {
-    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let person = load_person(&state.pool, &manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if outranks(&manager, &person.roles) {
         return Err(AppError::Forbidden);
     }
@@ -238,7 +242,9 @@ pub(super) async fn reactivate(
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Redirect> {
-    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let person = load_person(&state.pool, &manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if outranks(&manager, &person.roles) {
         return Err(AppError::Forbidden);
     }
@@ -276,7 +282,9 @@ pub(super) async fn invite(
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Redirect> {
-    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let person = load_person(&state.pool, &manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     // Only for a person who has never set a password: otherwise the email would hand their
     // account to whoever reads it.
     if person.status != MembershipStatus::Active || person.has_password {

@@ -22,7 +22,7 @@ use crate::{
         reauth,
         session::{Admins, RequireRole},
     },
-    error::Result,
+    error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
     web::AttemptLimit,
@@ -67,7 +67,9 @@ async fn form_page(
     admin: RequireRole<Admins>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<PersonEmailPage> {
-    let person = load_person(&state.pool, &admin, membership_id).await?;
+    let person = load_person(&state.pool, &admin, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(page(&admin, person, String::new(), FieldErrors::default()))
 }
 
@@ -85,7 +87,9 @@ async fn change(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Form(form): Form<EmailForm>,
 ) -> Result<Response> {
-    let person = load_person(&state.pool, &admin, membership_id).await?;
+    let person = load_person(&state.pool, &admin, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let email = form.email.trim().to_owned();
     let mut tx = state.pool.begin().await?;
     let account = email_changes::account(&mut tx, person.user_id).await?;

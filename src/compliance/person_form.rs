@@ -280,7 +280,9 @@ pub(super) async fn edit_form(
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<PersonFormPage> {
-    let person = load_person(&state.pool, &manager, membership_id).await?;
+    let person = load_person(&state.pool, &manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if outranks(&manager, &person.roles) {
         return Err(AppError::Forbidden);
     }
@@ -309,7 +311,9 @@ pub(super) async fn save(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Form(mut form): Form<PersonForm>,
 ) -> Result<Response> {
-    let before = load_person(&state.pool, &manager, membership_id).await?;
+    let before = load_person(&state.pool, &manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if outranks(&manager, &before.roles) {
         return Err(AppError::Forbidden);
     }

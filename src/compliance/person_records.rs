@@ -4,13 +4,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    audit,
-    auth::session::Member,
-    db::unique_violation,
-    domain::roles::Role,
-    domain::statuses::MembershipStatus,
-    error::{AppError, Result},
-    store::tokens,
+    audit, auth::session::Member, db::unique_violation, domain::roles::Role,
+    domain::statuses::MembershipStatus, store::tokens,
 };
 
 /// Adds a person to the school (a new account, or a person already known from another
@@ -123,11 +118,12 @@ pub(super) struct Person {
     pub has_password: bool,
 }
 
+/// The person of this membership, if it is one of the member's school.
 pub(super) async fn load_person(
     db: &sqlx::PgPool,
     member: &Member,
     membership_id: Uuid,
-) -> Result<Person> {
+) -> sqlx::Result<Option<Person>> {
     sqlx::query_as!(
         Person,
         r#"select m.id as membership_id, u.id as user_id,
@@ -140,6 +136,5 @@ pub(super) async fn load_person(
         member.school.id
     )
     .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
+    .await
 }
