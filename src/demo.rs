@@ -6,7 +6,10 @@ use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{auth::password, domain::roles::Role};
+use crate::{
+    auth::password,
+    domain::{groups::Group, roles::Role},
+};
 
 pub const SCHOOL_SLUG: &str = "cranbrook";
 pub const SCHOOL_NAME: &str = "Cranbrook Primary School";
@@ -14,7 +17,7 @@ pub const SCHOOL_NAME: &str = "Cranbrook Primary School";
 pub struct DemoPerson {
     pub email: &'static str,
     pub name: &'static str,
-    pub grp: &'static str,
+    pub grp: Group,
     pub job_title: &'static str,
     pub roles: &'static [Role],
 }
@@ -23,28 +26,28 @@ pub const PEOPLE: [DemoPerson; 4] = [
     DemoPerson {
         email: "staff@cranbrook.example",
         name: "Sam Taylor",
-        grp: "staff",
+        grp: Group::Staff,
         job_title: "Class teacher",
         roles: &[Role::Signer],
     },
     DemoPerson {
         email: "governor@cranbrook.example",
         name: "Alex Morgan",
-        grp: "governor",
+        grp: Group::Governor,
         job_title: "Parent governor",
         roles: &[Role::Signer],
     },
     DemoPerson {
         email: "sbm@cranbrook.example",
         name: "Priya Shah",
-        grp: "staff",
+        grp: Group::Staff,
         job_title: "School business manager",
         roles: &[Role::Signer, Role::Sbm],
     },
     DemoPerson {
         email: "dpo@cranbrook.example",
         name: "Jordan Lee",
-        grp: "external",
+        grp: Group::External,
         job_title: "Data protection officer",
         roles: &[Role::Dpo],
     },
@@ -99,7 +102,7 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
                      joined_at = coalesce(memberships.joined_at, now())",
             user_id,
             school_id,
-            person.grp,
+            person.grp as Group,
             person.job_title,
             person.roles as &[Role]
         )

@@ -21,12 +21,6 @@ struct SchoolsPage {
     notice: Option<&'static str>,
 }
 
-impl SchoolsPage {
-    fn group<'a>(&self, key: &'a str) -> &'a str {
-        crate::domain::groups::group_name(key)
-    }
-}
-
 #[derive(Deserialize)]
 pub(super) struct SchoolsQuery {
     accepted: Option<String>,

@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::{domain::roles::Role, error::AppError, page::Nav, state::AppState};
+use crate::{
+    domain::{groups::Group, roles::Role},
+    error::AppError,
+    page::Nav,
+    state::AppState,
+};
 
 const AUTH_KEY: &str = "auth";
 /// A page view refreshes the idle timer at most this often, so reading pages rarely writes.
@@ -185,7 +190,7 @@ pub struct Member {
     pub user: CurrentUser,
     pub school: School,
     pub membership_id: Uuid,
-    pub grp: String,
+    pub grp: Group,
     pub job_title: String,
     pub roles: Vec<Role>,
 }
@@ -235,7 +240,7 @@ pub struct MemberColumns {
     pub slug: Option<String>,
     pub school_name: Option<String>,
     pub membership_id: Option<Uuid>,
-    pub grp: Option<String>,
+    pub grp: Option<Group>,
     pub job_title: Option<String>,
     pub roles: Option<Vec<Role>>,
 }
@@ -334,7 +339,7 @@ impl FromRequestParts<AppState> for Member {
                       u.id as "id?", u.email as "email?", u.full_name as "full_name?",
                       u.auth_epoch as "auth_epoch?",
                       s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                      m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                      m.id as "membership_id?", m.grp as "grp?: Group", m.job_title as "job_title?",
                       m.roles as "roles?: Vec<Role>"
                from sessions ss
                left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid

@@ -21,7 +21,7 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
     clock,
-    domain::{groups::group_name, render},
+    domain::{groups::Group, render},
     error::{AppError, Result},
     mail::{self, SignReminder},
     page::Nav,
@@ -44,7 +44,7 @@ pub struct Published {
     pub id: Uuid,
     pub policy_name: String,
     pub label: String,
-    pub audience: Vec<String>,
+    pub audience: Vec<Group>,
     pub published_at: OffsetDateTime,
     pub content_sha256: String,
 }
@@ -52,7 +52,8 @@ pub struct Published {
 pub async fn published(db: &sqlx::PgPool, school_id: Uuid, version_id: Uuid) -> Result<Published> {
     sqlx::query_as!(
         Published,
-        r#"select v.id, p.name as policy_name, v.label, p.audience, v.published_at as "published_at!",
+        r#"select v.id, p.name as policy_name, v.label, p.audience as "audience: Vec<Group>",
+                  v.published_at as "published_at!",
                   v.content_sha256 as "content_sha256!"
            from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
            where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
@@ -207,7 +208,7 @@ async fn dashboard(
         .map(|s| OutstandingRow {
             membership_id: s.membership_id,
             full_name: s.full_name.clone(),
-            grp: group_name(&s.grp).to_owned(),
+            grp: s.grp.to_string(),
             job_title: s.job_title.clone(),
             days: s.days_outstanding(version.published_at, today),
             last_reminded: s.last_reminded.map(clock::date_time),
@@ -237,7 +238,7 @@ async fn dashboard(
         slug: viewer.school.slug.clone(),
         published_on: render::long_date(clock::uk(version.published_at).date()),
         chart: Chart::build(&people, version.published_at, today),
-        by_group: tally_by(&people, |s| group_name(&s.grp).to_owned()),
+        by_group: tally_by(&people, |s| s.grp.to_string()),
         by_job_title: tally_by(&people, |s| {
             if s.job_title.is_empty() {
                 "No job title".to_owned()

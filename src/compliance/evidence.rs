@@ -22,7 +22,7 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, RequireRole},
     clock,
-    domain::groups::group_name,
+    domain::groups::Group,
     domain::statuses::{AgreementMethod, MembershipStatus},
     error::{AppError, Result},
     page::Nav,
@@ -112,7 +112,7 @@ async fn dashboard_csv(
         rows.push(vec![
             p.full_name.clone(),
             p.email.clone(),
-            group_name(&p.grp).to_owned(),
+            p.grp.to_string(),
             p.job_title.clone(),
             if signed { "Signed" } else { "Outstanding" }.to_owned(),
             p.signed_at.map(iso_uk).unwrap_or_default(),
@@ -199,7 +199,7 @@ struct PersonFacts {
     user_id: Uuid,
     full_name: String,
     email: String,
-    grp: String,
+    grp: Group,
     job_title: String,
     status: MembershipStatus,
 }
@@ -211,7 +211,8 @@ async fn evidence(
 ) -> Result<(PersonFacts, Option<String>, Vec<EvidenceRow>)> {
     let person = sqlx::query_as!(
         PersonFacts,
-        r#"select u.id as user_id, coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp,
+        r#"select u.id as user_id, coalesce(m.pending_name, u.full_name) as "full_name!", u.email,
+                  m.grp as "grp: Group",
                   m.job_title, m.status as "status: MembershipStatus" from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,
         membership_id,
@@ -278,7 +279,7 @@ async fn person_page(
         nav: viewer.nav(),
         slug: viewer.school.slug.clone(),
         membership_id,
-        group: group_name(&person.grp).to_owned(),
+        group: person.grp.to_string(),
         person,
         activation,
         rows,
@@ -325,7 +326,7 @@ async fn person_csv(
         rows.push(vec![
             person.full_name.clone(),
             person.email.clone(),
-            group_name(&person.grp).to_owned(),
+            person.grp.to_string(),
             person.job_title.clone(),
             person.status.to_string(),
             activation.clone().unwrap_or_default(),

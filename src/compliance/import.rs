@@ -20,7 +20,7 @@ use super::person_records::{Added, NewPerson, add_person};
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
-    domain::groups::{GROUPS, group_name},
+    domain::groups::Group,
     domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
@@ -39,7 +39,7 @@ pub struct Row {
     pub line: usize,
     pub full_name: String,
     pub email: String,
-    pub grp: String,
+    pub grp: Group,
     pub job_title: String,
 }
 
@@ -65,12 +65,12 @@ fn column(header: &str) -> Option<&'static str> {
 }
 
 /// "Governors", " staff " and "Volunteer" are groups; anything else is not.
-fn group_of(text: &str) -> Option<&'static str> {
+fn group_of(text: &str) -> Option<Group> {
     let text = text.trim().to_lowercase();
-    GROUPS
-        .iter()
-        .map(|(key, _)| *key)
-        .find(|key| text == *key || text.strip_suffix('s') == Some(key))
+    Group::ALL.into_iter().find(|group| {
+        let key = group.as_str();
+        text == key || text.strip_suffix('s') == Some(key)
+    })
 }
 
 /// Reads the file: good rows, and bad rows with their line numbers and reasons.
@@ -169,7 +169,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), Strin
                 line,
                 full_name,
                 email,
-                grp: group_of(&group_text).unwrap_or("staff").to_owned(),
+                grp: group_of(&group_text).unwrap_or(Group::Staff),
                 job_title: crate::input::normalise(&title_at.map(cell).unwrap_or_default())
                     .chars()
                     .take(200)
@@ -202,7 +202,7 @@ pub async fn plan(
     let emails: Vec<String> = rows.iter().map(|r| r.email.to_lowercase()).collect();
     let existing = sqlx::query!(
         "select m.id, lower(u.email) as \"email!\", coalesce(m.pending_name, u.full_name) as \"full_name!\",
-                m.grp, m.job_title, m.status as \"status: MembershipStatus\"
+                m.grp as \"grp: Group\", m.job_title, m.status as \"status: MembershipStatus\"
          from memberships m join users u on u.id = m.user_id
          where m.school_id = $1 and lower(u.email) = any($2)",
         school_id,
@@ -224,7 +224,7 @@ pub async fn plan(
                         changes.push(format!("name from {}", e.full_name));
                     }
                     if e.grp != row.grp {
-                        changes.push(format!("group from {}", group_name(&e.grp)));
+                        changes.push(format!("group from {}", e.grp));
                     }
                     if e.job_title != row.job_title {
                         changes.push(format!(
@@ -275,7 +275,7 @@ pub async fn apply(
                 let person = NewPerson {
                     full_name: &row.full_name,
                     email: &row.email,
-                    grp: &row.grp,
+                    grp: row.grp,
                     job_title: &row.job_title,
                     roles: &signer,
                 };
@@ -305,7 +305,7 @@ pub async fn apply(
                      where id = $1 and school_id = $2",
                     membership_id,
                     school_id,
-                    row.grp,
+                    row.grp as Group,
                     row.job_title,
                     row.full_name
                 )
@@ -423,7 +423,7 @@ async fn preview_page(
         line: p.row.line,
         full_name: p.row.full_name.clone(),
         email: p.row.email.clone(),
-        group: group_name(&p.row.grp).to_owned(),
+        group: p.row.grp.to_string(),
         job_title: p.row.job_title.clone(),
         what,
     };
@@ -540,8 +540,8 @@ mod tests {
                     Alex Morgan,alex@school.example,Governors,Parent governor\n";
         let (rows, bad) = parse(file.as_bytes()).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].grp, "staff");
-        assert_eq!(rows[1].grp, "governor");
+        assert_eq!(rows[0].grp, Group::Staff);
+        assert_eq!(rows[1].grp, Group::Governor);
         assert_eq!(rows[1].line, 8);
         let lines: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
         assert_eq!(

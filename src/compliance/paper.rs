@@ -21,7 +21,7 @@ use crate::{
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
     db::unique_violation,
-    domain::{content::Acknowledgement, dates::parse_review_date},
+    domain::{content::Acknowledgement, dates::parse_review_date, groups::Group},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
@@ -88,15 +88,15 @@ impl PaperPage {
 struct Person {
     user_id: Uuid,
     full_name: String,
-    grp: String,
+    grp: Group,
     job_title: String,
 }
 
 async fn load_person(state: &AppState, school_id: Uuid, membership_id: Uuid) -> Result<Person> {
     sqlx::query_as!(
         Person,
-        "select u.id as user_id, u.full_name, m.grp, m.job_title from memberships m join users u on u.id = m.user_id
-         where m.id = $1 and m.school_id = $2 and m.status = 'active'",
+        r#"select u.id as user_id, u.full_name, m.grp as "grp: Group", m.job_title from memberships m join users u on u.id = m.user_id
+         where m.id = $1 and m.school_id = $2 and m.status = 'active'"#,
         membership_id,
         school_id
     )
@@ -110,7 +110,7 @@ async fn owed(
     state: &AppState,
     school_id: Uuid,
     membership_id: Uuid,
-    grp: &str,
+    grp: Group,
 ) -> Result<Vec<Owed>> {
     Ok(sqlx::query_as!(
         Owed,
@@ -120,7 +120,7 @@ async fn owed(
              and not exists (select 1 from agreements a where a.membership_id = $3 and a.version_id = v.id)
            order by p.name"#,
         school_id,
-        grp,
+        grp as Group,
         membership_id
     )
     .fetch_all(&state.pool)
@@ -139,7 +139,7 @@ async fn paper_form(
     Query(query): Query<PaperQuery>,
 ) -> Result<PaperPage> {
     let person = load_person(&state, manager.school.id, membership_id).await?;
-    let versions = owed(&state, manager.school.id, membership_id, &person.grp).await?;
+    let versions = owed(&state, manager.school.id, membership_id, person.grp).await?;
     let version_id = query
         .version
         .filter(|v| versions.iter().any(|o| &o.version_id == v))
@@ -217,7 +217,7 @@ async fn record(
     multipart: Multipart,
 ) -> Result<Response> {
     let person = load_person(&state, manager.school.id, membership_id).await?;
-    let versions = owed(&state, manager.school.id, membership_id, &person.grp).await?;
+    let versions = owed(&state, manager.school.id, membership_id, person.grp).await?;
     let mut errors = FieldErrors::default();
     let form = match read_form(multipart).await {
         Ok(form) => form,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{person, person_form};
 use crate::{
     auth::session::{PeopleManagers, RequireRole},
-    domain::groups::GROUPS,
+    domain::groups::Group,
     domain::statuses::MembershipStatus,
     error::Result,
     page::Nav,
@@ -73,7 +73,7 @@ struct PersonRow {
     membership_id: Uuid,
     full_name: String,
     email: String,
-    grp: String,
+    grp: Group,
     job_title: String,
     status: MembershipStatus,
     signed: Option<bool>,
@@ -96,8 +96,11 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn groups(&self) -> Vec<(&'static str, &'static str)> {
-        GROUPS.to_vec()
+    fn groups(&self) -> Vec<(&'static str, String)> {
+        Group::ALL
+            .into_iter()
+            .map(|group| (group.as_str(), group.to_string()))
+            .collect()
     }
 
     fn selected(&self, field: &str, value: &str) -> bool {
@@ -139,7 +142,8 @@ async fn list(
     let people = sqlx::query_as!(
         PersonRow,
         r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
-                  u.email, m.grp, m.job_title, m.status as "status: MembershipStatus",
+                  u.email, m.grp as "grp: Group", m.job_title,
+                  m.status as "status: MembershipStatus",
                   case when $7::uuid is null then null
                        else exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)
                   end as signed

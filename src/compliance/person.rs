@@ -23,7 +23,7 @@ use crate::{
     clock,
     domain::roles::Role,
     domain::statuses::{AgreementMethod, MembershipStatus},
-    domain::{groups::group_name, render},
+    domain::{groups::Group, render},
     error::{AppError, Result},
     page::Nav,
     state::AppState,
@@ -60,8 +60,8 @@ pub(super) struct PersonPage {
 }
 
 impl PersonPage {
-    fn group(&self) -> &str {
-        group_name(&self.person.grp)
+    fn group(&self) -> String {
+        self.person.grp.to_string()
     }
 
     fn left_on(&self) -> String {
@@ -121,7 +121,7 @@ pub(super) async fn show(
              and not exists (select 1 from agreements a where a.membership_id = $4 and a.version_id = v.id)
            order by p.name"#,
         viewer.school.id,
-        person.grp,
+        person.grp as Group,
         person.status == MembershipStatus::Active && person.roles.contains(&Role::Signer),
         membership_id
     )

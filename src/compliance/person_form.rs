@@ -20,7 +20,7 @@ use crate::store::email_changes;
 use crate::{
     audit,
     auth::session::{Member, PeopleManagers, RequireRole},
-    domain::groups::GROUPS,
+    domain::groups::Group,
     domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
@@ -86,8 +86,11 @@ pub(super) struct PersonFormPage {
 }
 
 impl PersonFormPage {
-    fn groups(&self) -> Vec<(&'static str, &'static str)> {
-        GROUPS.to_vec()
+    fn groups(&self) -> Vec<(&'static str, String)> {
+        Group::ALL
+            .into_iter()
+            .map(|group| (group.as_str(), group.to_string()))
+            .collect()
     }
 
     fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
@@ -108,7 +111,7 @@ impl PersonFormPage {
 struct CleanPerson {
     full_name: String,
     email: String,
-    grp: String,
+    grp: Group,
     job_title: String,
     roles: Vec<Role>,
 }
@@ -129,7 +132,8 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
     } else if let Err(message) = crate::mail::address::check(&email) {
         errors.add("email", message);
     }
-    if !GROUPS.iter().any(|(key, _)| *key == form.grp) {
+    let grp = form.grp.parse::<Group>();
+    if grp.is_err() {
         errors.add("grp-staff", "Select the person's group");
     }
     let job_title = input::normalise(&form.job_title);
@@ -147,7 +151,7 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
         CleanPerson {
             full_name,
             email,
-            grp: form.grp.clone(),
+            grp: grp.unwrap_or(Group::Staff),
             job_title,
             roles,
         },
@@ -164,7 +168,7 @@ pub(super) async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonForm
         current_email: String::new(),
         admin_changes_email: false,
         form: PersonForm {
-            grp: "staff".to_owned(),
+            grp: Group::Staff.as_str().to_owned(),
             roles: vec![Role::Signer.as_str().to_owned()],
             ..PersonForm::default()
         },
@@ -196,7 +200,7 @@ pub(super) async fn create(
             &NewPerson {
                 full_name: &person.full_name,
                 email: &person.email,
-                grp: &person.grp,
+                grp: person.grp,
                 job_title: &person.job_title,
                 roles: &person.roles,
             },
@@ -291,7 +295,7 @@ pub(super) async fn edit_form(
     let form = PersonForm {
         full_name: person.full_name.clone(),
         email: person.email.clone(),
-        grp: person.grp.clone(),
+        grp: person.grp.as_str().to_owned(),
         job_title: person.job_title.clone(),
         roles: person.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         password: String::new(),
@@ -389,7 +393,7 @@ pub(super) async fn save(
                 "update memberships set grp = $3, job_title = $4, roles = $5 where id = $1 and school_id = $2",
                 membership_id,
                 manager.school.id,
-                person.grp,
+                person.grp as Group,
                 person.job_title,
                 &person.roles as &[Role]
             )

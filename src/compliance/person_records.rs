@@ -4,8 +4,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
-    audit, auth::session::Member, db::unique_violation, domain::roles::Role,
-    domain::statuses::MembershipStatus, store::tokens,
+    audit,
+    auth::session::Member,
+    db::unique_violation,
+    domain::{groups::Group, roles::Role, statuses::MembershipStatus},
+    store::tokens,
 };
 
 /// Adds a person to the school (a new account, or a person already known from another
@@ -13,7 +16,7 @@ use crate::{
 pub struct NewPerson<'a> {
     pub full_name: &'a str,
     pub email: &'a str,
-    pub grp: &'a str,
+    pub grp: Group,
     pub job_title: &'a str,
     pub roles: &'a [Role],
 }
@@ -72,7 +75,7 @@ pub async fn add_person(
          returning id",
         user_id,
         school_id,
-        grp,
+        grp as Group,
         job_title,
         roles as &[Role],
         offered,
@@ -110,7 +113,7 @@ pub(super) struct Person {
     pub user_id: Uuid,
     pub full_name: String,
     pub email: String,
-    pub grp: String,
+    pub grp: Group,
     pub job_title: String,
     pub roles: Vec<Role>,
     pub status: MembershipStatus,
@@ -127,7 +130,7 @@ pub(super) async fn load_person(
     sqlx::query_as!(
         Person,
         r#"select m.id as membership_id, u.id as user_id,
-                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp, m.job_title,
+                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp as "grp: Group", m.job_title,
                   m.roles as "roles: Vec<Role>",
                   m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!"
            from memberships m join users u on u.id = m.user_id

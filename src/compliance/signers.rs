@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use crate::{
     clock,
-    domain::statuses::{AgreementMethod, MembershipStatus},
+    domain::{
+        groups::Group,
+        statuses::{AgreementMethod, MembershipStatus},
+    },
 };
 
 /// One person who must sign a version, and whether (and how) they have.
@@ -15,7 +18,7 @@ pub struct Signer {
     pub membership_id: Uuid,
     pub full_name: String,
     pub email: String,
-    pub grp: String,
+    pub grp: Group,
     pub job_title: String,
     pub status: MembershipStatus,
     pub joined: OffsetDateTime,
@@ -39,7 +42,7 @@ pub async fn signers(
     db: &sqlx::PgPool,
     school_id: Uuid,
     version_id: Uuid,
-    audience: &[String],
+    audience: &[Group],
 ) -> sqlx::Result<Vec<Signer>> {
     // In a file of its own so that the dashboard benchmark explains this very query.
     sqlx::query_file_as!(
@@ -47,7 +50,7 @@ pub async fn signers(
         "src/compliance/signers.sql",
         school_id,
         version_id,
-        audience
+        audience as &[Group]
     )
     .fetch_all(db)
     .await

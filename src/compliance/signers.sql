@@ -1,4 +1,4 @@
-select m.id as membership_id, u.full_name, u.email, m.grp, m.job_title, m.status as "status: MembershipStatus",
+select m.id as membership_id, u.full_name, u.email, m.grp as "grp: Group", m.job_title, m.status as "status: MembershipStatus",
        m.created_at as joined, a.signed_at as "signed_at?", a.method as "method?: AgreementMethod",
        a.content_sha256 as "content_sha256?",
        (select max(r.reminded_at) from reminders r

@@ -3,11 +3,14 @@
 
 use time::macros::date;
 
-use super::content::{Acknowledgement, VersionContent};
+use super::{
+    content::{Acknowledgement, VersionContent},
+    groups::Group,
+};
 
 pub struct SamplePolicy {
     pub name: &'static str,
-    pub audience: &'static [&'static str],
+    pub audience: &'static [Group],
     pub content: VersionContent,
 }
 
@@ -21,7 +24,7 @@ fn all_fields() -> Vec<String> {
 pub fn cranbrook() -> SamplePolicy {
     SamplePolicy {
         name: "Staff and Governors AUP",
-        audience: &["staff", "governor"],
+        audience: &[Group::Staff, Group::Governor],
         content: VersionContent {
             label: "2024-25".into(),
             title: "Acceptable Use Policy (AUP): Staff and Governors agreement form".into(),
@@ -55,7 +58,7 @@ pub fn cranbrook() -> SamplePolicy {
 pub fn staff() -> SamplePolicy {
     SamplePolicy {
         name: "Staff Acceptable Usage Policy",
-        audience: &["staff"],
+        audience: &[Group::Staff],
         content: VersionContent {
             label: "2025-26".into(),
             title: "Staff Acceptable Usage Policy".into(),

@@ -7,6 +7,7 @@ use time::Date;
 use crate::domain::{
     content::{Acknowledgement, VersionContent},
     dates::parse_review_date,
+    groups::Group,
 };
 
 /// What the import found, for the DPO to check before saving.
@@ -389,16 +390,15 @@ pub async fn import_into_school(
     let name = request
         .policy_name
         .map_or_else(|| content.title.clone(), str::to_owned);
-    let known: Vec<&str> = crate::domain::groups::GROUPS
-        .iter()
-        .map(|(key, _)| *key)
-        .collect();
-    if let Some(bad) = request
-        .audience
-        .iter()
-        .find(|g| !known.contains(&g.as_str()))
-    {
-        bail!("'{bad}' is not a group: use {}", known.join(", "));
+    let mut audience = Vec::with_capacity(request.audience.len());
+    for word in request.audience {
+        match word.parse::<Group>() {
+            Ok(group) => audience.push(group),
+            Err(()) => bail!(
+                "'{word}' is not a group: use {}",
+                Group::ALL.map(Group::as_str).join(", ")
+            ),
+        }
     }
     let policy_id = match sqlx::query_scalar!(
         "select id from policies where school_id = $1 and lower(name) = lower($2)",
@@ -414,7 +414,7 @@ pub async fn import_into_school(
                 "insert into policies (school_id, name, audience) values ($1, $2, $3) returning id",
                 school_id,
                 name,
-                request.audience
+                &audience as &[Group]
             )
             .fetch_one(&mut *tx)
             .await?;

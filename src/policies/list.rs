@@ -6,8 +6,15 @@ use axum::extract::State;
 use time::Date;
 use uuid::Uuid;
 
-use super::shared::{Editor, audience_text};
-use crate::{clock, domain::render, error::Result, page::Nav, state::AppState};
+use super::shared::Editor;
+use crate::{
+    clock,
+    domain::groups::{Group, audience_text},
+    domain::render,
+    error::Result,
+    page::Nav,
+    state::AppState,
+};
 
 struct PolicyRow {
     id: Uuid,
@@ -40,7 +47,7 @@ pub fn review_flag(due: Date, today: Date) -> Option<&'static str> {
 
 pub(super) async fn list(State(state): State<AppState>, editor: Editor) -> Result<ListPage> {
     let rows = sqlx::query!(
-        r#"select p.id, p.name, p.audience,
+        r#"select p.id, p.name, p.audience as "audience: Vec<Group>",
                   pub.label as "published_label?", pub.published_at as "published_at?",
                   pub.next_review_due as "next_review_due?",
                   d.id as "draft_id?", d.label as "draft_label?"

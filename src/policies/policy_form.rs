@@ -15,7 +15,7 @@ use super::shared::{Editor, load_policy, policy_details};
 use crate::{
     audit,
     db::unique_violation,
-    domain::groups::GROUPS,
+    domain::groups::Group,
     error::Result,
     page::{FieldErrors, Nav},
     state::AppState,
@@ -34,10 +34,17 @@ pub(super) struct PolicyFormPage {
 }
 
 impl PolicyFormPage {
-    fn groups(&self) -> Vec<(&'static str, &'static str, bool)> {
-        GROUPS
-            .iter()
-            .map(|(key, name)| (*key, *name, self.audience.iter().any(|g| g == key)))
+    fn groups(&self) -> Vec<(&'static str, String, bool)> {
+        Group::ALL
+            .into_iter()
+            .map(|group| {
+                let key = group.as_str();
+                (
+                    key,
+                    group.to_string(),
+                    self.audience.iter().any(|g| g == key),
+                )
+            })
             .collect()
     }
 }
@@ -50,11 +57,10 @@ pub(super) struct PolicyForm {
     audience: Vec<String>,
 }
 
-fn check_audience(audience: &[String], errors: &mut FieldErrors) -> Vec<String> {
-    let chosen: Vec<String> = GROUPS
-        .iter()
-        .filter(|(key, _)| audience.iter().any(|g| g == key))
-        .map(|(key, _)| (*key).to_owned())
+fn check_audience(audience: &[String], errors: &mut FieldErrors) -> Vec<Group> {
+    let chosen: Vec<Group> = Group::ALL
+        .into_iter()
+        .filter(|group| audience.iter().any(|g| g == group.as_str()))
         .collect();
     if chosen.is_empty() {
         errors.add("audience-staff", "Select who must sign this policy");
@@ -68,7 +74,7 @@ pub(super) async fn new_policy_form(editor: Editor) -> PolicyFormPage {
         slug: editor.school.slug.clone(),
         policy_id: None,
         name: String::new(),
-        audience: vec!["staff".to_owned()],
+        audience: vec![Group::Staff.as_str().to_owned()],
         errors: FieldErrors::default(),
     }
 }
@@ -94,7 +100,7 @@ pub(super) async fn create_policy(
             "insert into policies (school_id, name, audience) values ($1, $2, $3) returning id",
             editor.school.id,
             name,
-            &audience
+            &audience as &[Group]
         )
         .fetch_one(&mut *tx)
         .await;
@@ -148,7 +154,11 @@ pub(super) async fn audience_form(
         slug: editor.school.slug.clone(),
         policy_id: Some(policy.id),
         name: policy.name,
-        audience: policy.audience,
+        audience: policy
+            .audience
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
         errors: FieldErrors::default(),
     })
 }
@@ -181,7 +191,7 @@ pub(super) async fn change_audience(
         "update policies set audience = $3 where id = $1 and school_id = $2",
         policy.id,
         editor.school.id,
-        &audience
+        &audience as &[Group]
     )
     .execute(&mut *tx)
     .await?;

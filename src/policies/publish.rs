@@ -10,7 +10,7 @@ use crate::{
     mail::{self, VersionPublished},
 };
 use crate::{
-    domain::groups::group_name,
+    domain::groups::Group,
     store::versions::{StoredVersion, load},
 };
 
@@ -18,14 +18,14 @@ use crate::{
 pub async fn audience_counts(
     db: &mut PgConnection,
     school_id: Uuid,
-    audience: &[String],
-) -> sqlx::Result<Vec<(String, i64)>> {
+    audience: &[Group],
+) -> sqlx::Result<Vec<(Group, i64)>> {
     let rows = sqlx::query!(
-        r#"select grp, count(*) as "count!" from memberships
+        r#"select grp as "grp: Group", count(*) as "count!" from memberships
            where school_id = $1 and status = 'active' and 'signer' = any(roles) and grp = any($2)
            group by grp order by grp"#,
         school_id,
-        audience
+        audience as &[Group]
     )
     .fetch_all(db)
     .await?;
@@ -152,7 +152,7 @@ pub async fn publish(
          from memberships m join users u on u.id = m.user_id
          where m.school_id = $1 and m.status = 'active' and 'signer' = any(m.roles) and m.grp = any($2)",
         school_id,
-        &version.audience
+        &version.audience as &[Group]
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -196,7 +196,7 @@ pub async fn publish(
             "content_sha256": hash,
             "superseded": superseded,
             "notified": recipients.len(),
-            "audience": version.audience.iter().map(|g| group_name(g)).collect::<Vec<_>>(),
+            "audience": version.audience.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })),
     )
     .await?;

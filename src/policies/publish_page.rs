@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::{
     publish::{self, Problem, PublishError},
-    shared::{Editor, audience_text, load_draft, urlencode},
+    shared::{Editor, load_draft, urlencode},
 };
 use crate::{
     clock,
-    domain::groups::group_name,
+    domain::groups::audience_text,
     error::{AppError, Result},
     page::Nav,
     state::AppState,
@@ -71,7 +71,7 @@ pub(super) async fn publish_page(
         total: counts.iter().map(|(_, n)| n).sum(),
         by_group: counts
             .into_iter()
-            .map(|(g, n)| (group_name(&g).to_owned(), n))
+            .map(|(g, n)| (g.to_string(), n))
             .collect(),
     })
 }

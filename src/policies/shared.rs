@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::session::{Member, PolicyEditors, RequireRole},
-    domain::groups::group_name,
+    domain::groups::{Group, audience_text},
     error::{AppError, Result},
     store::versions::{StoredVersion, load},
 };
@@ -20,21 +20,13 @@ pub(super) const BLANK_ACKNOWLEDGEMENT_ROWS: usize = 3;
 pub(super) struct Policy {
     pub(super) id: Uuid,
     pub(super) name: String,
-    pub(super) audience: Vec<String>,
+    pub(super) audience: Vec<Group>,
 }
 
 impl Policy {
     pub(super) fn audience_text(&self) -> String {
         audience_text(&self.audience)
     }
-}
-
-pub(super) fn audience_text(audience: &[String]) -> String {
-    audience
-        .iter()
-        .map(|g| group_name(g))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The policy, locked until the transaction ends: one draft is started at a time.
@@ -45,7 +37,8 @@ pub(super) async fn lock_policy(
 ) -> Result<Policy> {
     sqlx::query_as!(
         Policy,
-        "select id, name, audience from policies where id = $1 and school_id = $2 for update",
+        r#"select id, name, audience as "audience: Vec<Group>" from policies
+           where id = $1 and school_id = $2 for update"#,
         policy_id,
         school_id
     )
@@ -61,7 +54,8 @@ pub(super) async fn load_policy(
 ) -> Result<Policy> {
     sqlx::query_as!(
         Policy,
-        "select id, name, audience from policies where id = $1 and school_id = $2",
+        r#"select id, name, audience as "audience: Vec<Group>" from policies
+           where id = $1 and school_id = $2"#,
         policy_id,
         school_id
     )

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    auth::session::Member, clock, domain::roles::Role, error::Result, page::Nav, state::AppState,
+    auth::session::Member, clock, domain::groups::Group, domain::roles::Role, error::Result,
+    page::Nav, state::AppState,
 };
 
 struct Waiting {
@@ -51,7 +52,7 @@ pub(super) async fn home(State(state): State<AppState>, member: Member) -> Resul
              and $4
            order by p.name"#,
         member.school.id,
-        member.grp,
+        member.grp as Group,
         member.membership_id,
         signer
     )

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::session::{Member, MemberColumns, MemberKey, path_param, refuse},
+    domain::groups::Group,
     domain::roles::Role,
     domain::{
         diff::{self, Change},
@@ -113,7 +114,7 @@ pub(super) async fn load_signable(
         version_id,
         member.school.id,
         member.membership_id,
-        member.grp
+        member.grp as Group
     )
     .fetch_optional(&state.pool)
     .await?;
@@ -139,7 +140,7 @@ struct SignRequestRow {
     slug: Option<String>,
     school_name: Option<String>,
     membership_id: Option<Uuid>,
-    grp: Option<String>,
+    grp: Option<Group>,
     job_title: Option<String>,
     roles: Option<Vec<Role>>,
     policy_name: Option<String>,
@@ -172,7 +173,7 @@ struct KeptFacts {
     school_id: Uuid,
     policies_changed: i64,
     policy_name: String,
-    audience: Vec<String>,
+    audience: Vec<Group>,
     /// The policy's other versions, among which is the one the person signed last.
     others: Vec<Uuid>,
 }
@@ -195,7 +196,7 @@ async fn whole(
                   u.id as "id?", u.email as "email?", u.full_name as "full_name?",
                   u.auth_epoch as "auth_epoch?",
                   s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.id as "membership_id?", m.grp as "grp?: Group", m.job_title as "job_title?",
                   m.roles as "roles?: Vec<Role>",
                   f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
                   f.signed_at as "signed_at?", f.last_signed as "last_signed?",
@@ -244,7 +245,7 @@ async fn whole(
 /// Reads a published version's policy facts into `KEPT`, with the counter they hold for.
 async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()> {
     let facts = sqlx::query!(
-        r#"select s.policies_changed, p.name, p.audience,
+        r#"select s.policies_changed, p.name, p.audience as "audience: Vec<Group>",
                   array(select o.id from policy_versions o
                         where o.policy_id = v.policy_id and o.id <> v.id) as "others!"
            from policy_versions v
@@ -286,7 +287,7 @@ async fn with_kept_facts(
                   u.id as "id?", u.email as "email?", u.full_name as "full_name?",
                   u.auth_epoch as "auth_epoch?",
                   s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                  m.id as "membership_id?", m.grp as "grp?", m.job_title as "job_title?",
+                  m.id as "membership_id?", m.grp as "grp?: Group", m.job_title as "job_title?",
                   m.roles as "roles?: Vec<Role>",
                   null::text as "policy_name?", mine.id as "agreement_id?",
                   mine.signed_at as "signed_at?",

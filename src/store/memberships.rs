@@ -4,7 +4,10 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::mail::{self, MembershipOffer};
+use crate::{
+    domain::groups::Group,
+    mail::{self, MembershipOffer},
+};
 
 /// Tells the person a school has offered them a place, in the caller's transaction.
 pub async fn offer(
@@ -43,14 +46,14 @@ pub async fn offer(
 pub struct Offer {
     pub membership_id: Uuid,
     pub school_name: String,
-    pub grp: String,
+    pub grp: Group,
     pub job_title: String,
 }
 
 pub async fn waiting(db: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<Vec<Offer>> {
     sqlx::query_as!(
         Offer,
-        "select m.id as membership_id, s.name as school_name, m.grp, m.job_title
+        "select m.id as membership_id, s.name as school_name, m.grp as \"grp: Group\", m.job_title
          from memberships m join schools s on s.id = m.school_id
          where m.user_id = $1 and m.status = 'pending' order by s.name",
         user_id

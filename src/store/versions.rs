@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     content::{Acknowledgement, VersionContent},
+    groups::Group,
     render,
     statuses::VersionStatus,
     version_view::VersionView,
@@ -20,7 +21,7 @@ pub struct StoredVersion {
     pub id: Uuid,
     pub policy_id: Uuid,
     pub policy_name: String,
-    pub audience: Vec<String>,
+    pub audience: Vec<Group>,
     pub school_name: String,
     pub status: VersionStatus,
     pub content: VersionContent,
@@ -62,7 +63,8 @@ pub async fn load(
     version_id: Uuid,
 ) -> sqlx::Result<Option<StoredVersion>> {
     let row = sqlx::query!(
-        r#"select v.id, v.policy_id, p.name as policy_name, p.audience, s.name as school_name,
+        r#"select v.id, v.policy_id, p.name as policy_name, p.audience as "audience: Vec<Group>",
+                  s.name as school_name,
                   v.status as "status: VersionStatus",
                   v.label, v.title, v.body_md,
                   v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
@@ -179,16 +181,15 @@ pub async fn create_published(
     db: &mut PgConnection,
     school_id: Uuid,
     name: &str,
-    audience: &[&str],
+    audience: &[Group],
     content: &VersionContent,
     published_by: Option<Uuid>,
 ) -> sqlx::Result<Uuid> {
-    let audience: Vec<String> = audience.iter().map(|g| (*g).to_owned()).collect();
     let policy_id = sqlx::query_scalar!(
         "insert into policies (school_id, name, audience) values ($1, $2, $3) returning id",
         school_id,
         name,
-        &audience
+        audience as &[Group]
     )
     .fetch_one(&mut *db)
     .await?;

@@ -960,6 +960,14 @@ async fn the_database_still_refuses_a_status_outside_the_enums() {
             "memberships_roles_check",
         ),
         (
+            "update memberships set grp = 'parent'",
+            "memberships_grp_check",
+        ),
+        (
+            "update policies set audience = array['staff', 'parent']",
+            "policies_audience_groups",
+        ),
+        (
             "insert into agreements (school_id, membership_id, version_id, full_name,
                                      acknowledgements, content_sha256, method, recorded_by)
              select school_id, membership_id, version_id, full_name, acknowledgements,
