@@ -96,9 +96,7 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
         &mut *tx,
         Some(school_id),
         None,
-        "admin_created",
-        &user_id.to_string(),
-        None,
+        &crate::audit::Event::AdminCreated { user_id },
     )
     .await?;
     tx.commit().await?;

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use crate::{
+    audit::Logged,
     auth::session::{Admins, RequireRole},
     clock,
     error::Result,
@@ -105,7 +106,7 @@ async fn audit_log(
                 who: r
                     .who
                     .unwrap_or_else(|| "Someone unknown, or the portal".to_owned()),
-                action: r.action.replace('_', " "),
+                action: Logged::read(&r.action, &r.subject, &r.details).sentence(),
                 subject: r.subject,
                 details: if r.details == serde_json::json!({}) {
                     String::new()

@@ -9,6 +9,7 @@ use axum::{
 };
 use uuid::Uuid;
 
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::{Admins, RequireRole},
@@ -102,9 +103,7 @@ async fn retry(
         &state.pool,
         Some(admin.school.id),
         Some(admin.user.id),
-        "email_retried",
-        &id.to_string(),
-        None,
+        &Event::EmailRetried { email_id: id },
     )
     .await?;
     Ok(Redirect::to(&format!(

@@ -78,13 +78,17 @@ async fn save_settings(
     // admin proves it is them first.
     if was
         && !require
-        && let Some(message) =
-            crate::auth::reauth::check(&state.pool, admin.user.id, &form.password, "settings")
-                .await?
-                .refusal(
-                    "Enter your password to turn the requirement off",
-                    "Your password is not right",
-                )
+        && let Some(message) = crate::auth::reauth::check(
+            &state.pool,
+            admin.user.id,
+            &form.password,
+            crate::audit::Doing::Settings,
+        )
+        .await?
+        .refusal(
+            "Enter your password to turn the requirement off",
+            "Your password is not right",
+        )
     {
         let mut errors = crate::page::FieldErrors::default();
         errors.add("password", message);
@@ -112,9 +116,9 @@ async fn save_settings(
         &mut *tx,
         Some(admin.school.id),
         Some(admin.user.id),
-        "setting_changed",
-        "require_two_factor",
-        Some(serde_json::json!({ "require_two_factor": require })),
+        &crate::audit::Event::SettingChanged {
+            require_two_factor: require,
+        },
     )
     .await?;
     tx.commit().await?;

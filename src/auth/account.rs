@@ -17,6 +17,7 @@ use super::{
     password, reauth,
     session::{self, CurrentUser, SignedIn},
 };
+use crate::audit::{Doing, Event};
 use crate::{
     audit,
     error::Result,
@@ -116,7 +117,7 @@ async fn change_password(
     Form(form): Form<ChangePasswordForm>,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, "password")
+    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, Doing::Password)
         .await?
         .refusal(
             "Enter your current password",
@@ -157,15 +158,7 @@ async fn change_password(
         SignedIn::new(user.id, epoch, state.settings.clock.unix_now()),
     )
     .await?;
-    audit::record(
-        &state.pool,
-        None,
-        Some(user.id),
-        "password_changed",
-        "",
-        None,
-    )
-    .await?;
+    audit::record(&state.pool, None, Some(user.id), &Event::PasswordChanged).await?;
     Ok(Redirect::to("/account?changed=1").into_response())
 }
 
@@ -185,9 +178,7 @@ async fn sign_out_everywhere(
         &state.pool,
         None,
         Some(user.id),
-        "signed_out_everywhere",
-        "",
-        None,
+        &Event::SignedOutEverywhere,
     )
     .await?;
     Ok(Redirect::to("/sign-in?signed_out=1"))

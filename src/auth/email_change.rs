@@ -19,8 +19,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{reauth, session::CurrentUser, tokens};
+use crate::audit::{Doing, Event};
+use crate::domain::statuses::EmailChangeHow;
 use crate::store::email_changes::{
-    CONFIRM_LIFETIME, How, Switched, TAKEN, switch, taken, tell_old_address,
+    CONFIRM_LIFETIME, Switched, TAKEN, switch, taken, tell_old_address,
 };
 use crate::store::tokens::{digest, issue};
 use crate::{
@@ -86,7 +88,7 @@ async fn request_change(
         errors.add("email", TAKEN);
     }
     if errors.is_empty()
-        && let Some(message) = reauth::check(&state.pool, user.id, &form.password, "email")
+        && let Some(message) = reauth::check(&state.pool, user.id, &form.password, Doing::Email)
             .await?
             .refusal("Enter your password", "Your password is not right")
     {
@@ -143,9 +145,9 @@ async fn request_change(
         &mut *tx,
         None,
         Some(user.id),
-        "email_change_requested",
-        "",
-        Some(serde_json::json!({ "email_change": change_id })),
+        &Event::EmailChangeRequested {
+            email_change: change_id,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -246,9 +248,11 @@ async fn confirm_change(
         &mut *tx,
         None,
         Some(change.user_id),
-        "email_changed",
-        "",
-        Some(serde_json::json!({ "email_change": change.change_id, "how": How::Own.as_str() })),
+        &Event::EmailChanged {
+            membership_id: None,
+            email_change: change.change_id,
+            how: EmailChangeHow::Own,
+        },
     )
     .await?;
     tell_old_address(

@@ -11,6 +11,7 @@ use axum::{
 use uuid::Uuid;
 
 use super::session::CurrentUser;
+use crate::audit::Event;
 use crate::{
     audit,
     error::{AppError, Result},
@@ -43,9 +44,7 @@ async fn accept(
         &mut *tx,
         Some(school),
         Some(user.id),
-        "membership_accepted",
-        &membership_id.to_string(),
-        None,
+        &Event::MembershipAccepted { membership_id },
     )
     .await?;
     tx.commit().await?;
@@ -72,9 +71,7 @@ async fn decline(
         &mut *tx,
         Some(school),
         Some(user.id),
-        "membership_declined",
-        &membership_id.to_string(),
-        None,
+        &Event::MembershipDeclined { membership_id },
     )
     .await?;
     tx.commit().await?;

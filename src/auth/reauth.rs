@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{password, throttle};
+use crate::audit::{Doing, Event};
 use crate::{audit, error::Result};
 
 /// The answer to "is this really them?".
@@ -34,7 +35,7 @@ impl Reauth {
 
 /// Checks `given` against the person's password. `doing` names what they were doing, for
 /// the audit event ("password", "two_factor", "email").
-pub async fn check(pool: &PgPool, user_id: Uuid, given: &str, doing: &str) -> Result<Reauth> {
+pub async fn check(pool: &PgPool, user_id: Uuid, given: &str, doing: Doing) -> Result<Reauth> {
     if given.is_empty() {
         return Ok(Reauth::Missing);
     }
@@ -47,16 +48,13 @@ pub async fn check(pool: &PgPool, user_id: Uuid, given: &str, doing: &str) -> Re
     .fetch_one(pool)
     .await?;
     let right = password::verify(account.password_hash, given.to_owned()).await?;
-    let details = Some(serde_json::json!({ "doing": doing }));
     if account.locked_minutes > 0 {
         // Locked: even the right password waits, as at sign-in.
         audit::record(
             pool,
             None,
             Some(user_id),
-            "reauthentication_refused_locked",
-            "",
-            details,
+            &Event::ReauthenticationRefusedLocked { doing },
         )
         .await?;
         return Ok(Reauth::Locked(throttle::locked_message(
@@ -70,14 +68,12 @@ pub async fn check(pool: &PgPool, user_id: Uuid, given: &str, doing: &str) -> Re
         pool,
         None,
         Some(user_id),
-        "reauthentication_failed",
-        "",
-        details,
+        &Event::ReauthenticationFailed { doing },
     )
     .await?;
     Ok(match throttle::record_failure(pool, user_id).await? {
         Some(minutes) => {
-            audit::record(pool, None, Some(user_id), "account_locked", "", None).await?;
+            audit::record(pool, None, Some(user_id), &Event::AccountLocked).await?;
             Reauth::Locked(throttle::locked_message(minutes))
         }
         None => Reauth::Wrong,

@@ -424,9 +424,9 @@ pub async fn refuse(pool: &sqlx::PgPool, member: &Member, path: &str) -> AppErro
         pool,
         Some(member.school.id),
         Some(member.user.id),
-        "access_denied",
-        path,
-        None,
+        &crate::audit::Event::AccessDenied {
+            path: path.to_owned(),
+        },
     )
     .await
     {

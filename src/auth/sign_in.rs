@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{password, throttle, two_factor};
+use crate::audit::Event;
 use crate::{
     audit,
     error::Result,
@@ -114,15 +115,7 @@ pub(super) async fn sign_in(
         match user {
             Some(u) if locked_minutes > 0 => {
                 // Locked: even the right password waits.
-                audit::record(
-                    &state.pool,
-                    None,
-                    Some(u.id),
-                    "sign_in_refused_locked",
-                    "",
-                    None,
-                )
-                .await?;
+                audit::record(&state.pool, None, Some(u.id), &Event::SignInRefusedLocked).await?;
                 errors.add("email", throttle::locked_message(locked_minutes));
                 status = StatusCode::TOO_MANY_REQUESTS;
             }
@@ -138,11 +131,16 @@ pub(super) async fn sign_in(
                 .await;
             }
             Some(u) => {
-                audit::record(&state.pool, None, Some(u.id), "sign_in_failed", "", None).await?;
+                audit::record(
+                    &state.pool,
+                    None,
+                    Some(u.id),
+                    &Event::SignInFailed { at: None },
+                )
+                .await?;
                 match throttle::record_failure(&state.pool, u.id).await? {
                     Some(minutes) => {
-                        audit::record(&state.pool, None, Some(u.id), "account_locked", "", None)
-                            .await?;
+                        audit::record(&state.pool, None, Some(u.id), &Event::AccountLocked).await?;
                         errors.add("email", throttle::locked_message(minutes));
                         status = StatusCode::TOO_MANY_REQUESTS;
                     }
@@ -150,16 +148,16 @@ pub(super) async fn sign_in(
                 }
             }
             None if locked_minutes > 0 => {
-                audit::record(&state.pool, None, None, "sign_in_refused_locked", "", None).await?;
+                audit::record(&state.pool, None, None, &Event::SignInRefusedLocked).await?;
                 errors.add("email", throttle::locked_message(locked_minutes));
                 status = StatusCode::TOO_MANY_REQUESTS;
             }
             None => {
-                audit::record(&state.pool, None, None, "sign_in_failed", "", None).await?;
+                audit::record(&state.pool, None, None, &Event::SignInFailed { at: None }).await?;
                 let key = miss.unwrap_or_default();
                 match throttle::record_miss(&state.pool, &key).await? {
                     Some(minutes) => {
-                        audit::record(&state.pool, None, None, "account_locked", "", None).await?;
+                        audit::record(&state.pool, None, None, &Event::AccountLocked).await?;
                         errors.add("email", throttle::locked_message(minutes));
                         status = StatusCode::TOO_MANY_REQUESTS;
                     }

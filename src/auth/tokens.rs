@@ -16,6 +16,7 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::password;
+use crate::audit::Event;
 use crate::store::tokens::{digest, issue, void_all};
 use crate::{
     audit,
@@ -122,9 +123,7 @@ async fn request_reset(
                 &mut *tx,
                 None,
                 Some(user.id),
-                "password_reset_requested",
-                "",
-                None,
+                &Event::PasswordResetRequested,
             )
             .await?;
         }
@@ -262,9 +261,10 @@ async fn set_password(
         &mut *tx,
         None,
         Some(valid.user_id),
-        "password_set",
-        &valid.id.to_string(),
-        Some(serde_json::json!({ "by": valid.purpose })),
+        &Event::PasswordSet {
+            token_id: valid.id,
+            by: valid.purpose,
+        },
     )
     .await?;
     tx.commit().await?;

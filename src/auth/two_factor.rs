@@ -24,6 +24,7 @@ use super::{
     session::{self, CurrentUser, SignedIn},
     throttle,
 };
+use crate::audit::{Doing, Event, SignInStep, SignInWith};
 use crate::{
     audit,
     error::{AppError, Result},
@@ -71,7 +72,7 @@ pub async fn after_password(
 ) -> Result<Response> {
     let must_set_up = !has_second_factor && second_factor_required;
     if !has_second_factor && !must_set_up {
-        return complete(state, session, user_id, auth_epoch, "password").await;
+        return complete(state, session, user_id, auth_epoch, SignInWith::Password).await;
     }
     // Nothing of an earlier visitor's session carries over into this sign-in.
     session.clear().await;
@@ -100,11 +101,12 @@ async fn complete(
     session: &Session,
     user_id: Uuid,
     auth_epoch: i32,
-    how: &str,
+    how: SignInWith,
 ) -> Result<Response> {
     // Checked again at the last step: guesses sent at once must not slip past a lock. In the
     // same statement, a good sign-in clears the failure count and the growing delay, and is
     // audited.
+    let event = Event::SignIn { with: how }.row()?;
     let signed_in = sqlx::query_scalar!(
         r#"with open as (
              select id from users where id = $1 and not coalesce(locked_until > now(), false)
@@ -114,11 +116,13 @@ async fn complete(
                and (failed_sign_ins <> 0 or lockouts <> 0 or locked_until is not null)
            ), event as (
              insert into audit_events (actor_user_id, action, subject, details)
-             select id, 'sign_in', '', jsonb_build_object('with', $2::text) from open
+             select id, $2, $3, $4 from open
            )
            select exists (select 1 from open) as "open!""#,
         user_id,
-        how
+        event.action,
+        event.subject,
+        event.details
     )
     .fetch_one(&state.pool)
     .await?;
@@ -254,7 +258,7 @@ async fn check_code(
                     &session,
                     pending.user_id,
                     pending.auth_epoch,
-                    "password and code",
+                    SignInWith::PasswordAndCode,
                 )
                 .await;
             }
@@ -282,7 +286,7 @@ async fn check_code(
                 &session,
                 pending.user_id,
                 pending.auth_epoch,
-                "password and recovery code",
+                SignInWith::PasswordAndRecoveryCode,
             )
             .await;
         }
@@ -290,9 +294,9 @@ async fn check_code(
             &state.pool,
             None,
             Some(pending.user_id),
-            "sign_in_failed",
-            "",
-            Some(serde_json::json!({ "at": "code" })),
+            &Event::SignInFailed {
+                at: Some(SignInStep::Code),
+            },
         )
         .await?;
         match throttle::record_failure(&state.pool, pending.user_id).await? {
@@ -301,9 +305,7 @@ async fn check_code(
                     &state.pool,
                     None,
                     Some(pending.user_id),
-                    "account_locked",
-                    "",
-                    None,
+                    &Event::AccountLocked,
                 )
                 .await?;
                 errors.add("code", throttle::locked_message(minutes));
@@ -489,7 +491,7 @@ async fn sign_in_finish_setup(
         &session,
         pending.user_id,
         pending.auth_epoch,
-        "password and new code",
+        SignInWith::PasswordAndNewCode,
     )
     .await?;
     Ok(RecoveryCodesPage {
@@ -527,7 +529,7 @@ async fn account_finish_setup(
 ) -> Result<Response> {
     let enrolment = enrolment(&state, user.id).await?;
     let action = "/account/two-factor";
-    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, "two_factor")
+    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, Doing::TwoFactor)
         .await?
         .refusal("Enter your password", "Your password is not right")
     {
@@ -637,14 +639,6 @@ async fn save_factor(
     if saved.rows_affected() != 1 {
         return Ok(Saved::Raced);
     }
-    audit::record(
-        &state.pool,
-        None,
-        Some(user_id),
-        "two_factor_enabled",
-        "",
-        None,
-    )
-    .await?;
+    audit::record(&state.pool, None, Some(user_id), &Event::TwoFactorEnabled).await?;
     Ok(Saved::Codes(codes))
 }

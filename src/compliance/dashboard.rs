@@ -17,6 +17,7 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::signers::{Signer, signers};
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
@@ -421,9 +422,11 @@ pub async fn chase(
         &mut *tx,
         Some(member.school.id),
         Some(member.user.id),
-        "signers_chased",
-        &version.id.to_string(),
-        Some(serde_json::json!({ "version_id": version.id, "reminded": reminded, "skipped": skipped })),
+        &Event::SignersChased {
+            version_id: version.id,
+            reminded,
+            skipped,
+        },
     )
     .await?;
     tx.commit().await?;

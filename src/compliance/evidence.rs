@@ -17,6 +17,7 @@ use super::{
     dashboard::published,
     signers::{csv_cell, signers},
 };
+use crate::audit::Event;
 use crate::store::email_changes;
 use crate::{
     audit,
@@ -125,9 +126,10 @@ async fn dashboard_csv(
         &state.pool,
         Some(viewer.school.id),
         Some(viewer.user.id),
-        "dashboard_exported",
-        &version.id.to_string(),
-        Some(serde_json::json!({ "rows": people.len() })),
+        &Event::DashboardExported {
+            version_id: version.id,
+            rows: people.len(),
+        },
     )
     .await?;
     csv_response(
@@ -270,9 +272,7 @@ async fn person_page(
         &state.pool,
         Some(viewer.school.id),
         Some(viewer.user.id),
-        "evidence_viewed",
-        &membership_id.to_string(),
-        None,
+        &Event::EvidenceViewed { membership_id },
     )
     .await?;
     Ok(EvidencePage {
@@ -354,9 +354,10 @@ async fn person_csv(
         &state.pool,
         Some(viewer.school.id),
         Some(viewer.user.id),
-        "evidence_exported",
-        &membership_id.to_string(),
-        Some(serde_json::json!({ "agreements": agreements.len() })),
+        &Event::EvidenceExported {
+            membership_id,
+            agreements: agreements.len(),
+        },
     )
     .await?;
     csv_response(&format!("evidence-{membership_id}.csv"), rows)

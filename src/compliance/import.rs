@@ -17,6 +17,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::person_records::{Added, NewPerson, add_person};
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
@@ -320,9 +321,11 @@ pub async fn apply(
         &mut *tx,
         Some(school_id),
         actor,
-        "people_imported",
-        "",
-        Some(serde_json::json!({ "added": applied.added, "changed": applied.changed, "unchanged": applied.unchanged })),
+        &Event::PeopleImported {
+            added: applied.added,
+            changed: applied.changed,
+            unchanged: applied.unchanged,
+        },
     )
     .await?;
     Ok(applied)

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
@@ -390,9 +391,13 @@ async fn record(
         &mut *tx,
         Some(manager.school.id),
         Some(manager.user.id),
-        "paper_signature_recorded",
-        &agreement_id.to_string(),
-        Some(serde_json::json!({ "version_id": version.id, "membership_id": membership_id, "scan_id": scan_id, "user_id": person.user_id })),
+        &Event::PaperSignatureRecorded {
+            agreement_id,
+            version_id: version.id,
+            membership_id,
+            scan_id,
+            user_id: person.user_id,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -421,9 +426,7 @@ async fn scan(
         &state.pool,
         Some(viewer.school.id),
         Some(viewer.user.id),
-        "scan_downloaded",
-        &scan_id.to_string(),
-        None,
+        &Event::ScanDownloaded { scan_id },
     )
     .await?;
     let extension = match row.content_type.as_str() {

@@ -16,6 +16,7 @@ use super::{
     person_records::{Person, load_person},
     roles::outranks,
 };
+use crate::audit::Event;
 use crate::store::{email_changes, tokens};
 use crate::{
     audit,
@@ -224,9 +225,7 @@ pub(super) async fn leave(
         &mut *tx,
         Some(manager.school.id),
         Some(manager.user.id),
-        "person_left",
-        &membership_id.to_string(),
-        None,
+        &Event::PersonLeft { membership_id },
     )
     .await?;
     tx.commit().await?;
@@ -265,9 +264,7 @@ pub(super) async fn reactivate(
         &mut *tx,
         Some(manager.school.id),
         Some(manager.user.id),
-        "person_reactivated",
-        &membership_id.to_string(),
-        None,
+        &Event::PersonReactivated { membership_id },
     )
     .await?;
     tx.commit().await?;
@@ -302,9 +299,7 @@ pub(super) async fn invite(
         &mut *tx,
         Some(manager.school.id),
         Some(manager.user.id),
-        "person_invited",
-        &membership_id.to_string(),
-        None,
+        &Event::PersonInvited { membership_id },
     )
     .await?;
     tx.commit().await?;

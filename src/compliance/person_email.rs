@@ -16,7 +16,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::person_records::{Person, load_person};
-use crate::store::email_changes::{self, How, ManagerChange, TAKEN};
 use crate::{
     auth::{
         reauth,
@@ -26,6 +25,10 @@ use crate::{
     page::{FieldErrors, Nav},
     state::AppState,
     web::AttemptLimit,
+};
+use crate::{
+    domain::statuses::EmailChangeHow,
+    store::email_changes::{self, ManagerChange, TAKEN},
 };
 
 pub fn router(limit: AttemptLimit) -> Router<AppState> {
@@ -110,9 +113,14 @@ async fn change(
         errors.add("email", "This is already their email address");
     }
     if errors.is_empty()
-        && let Some(message) = reauth::check(&state.pool, admin.user.id, &form.password, "email")
-            .await?
-            .refusal("Enter your password", "Your password is not right")
+        && let Some(message) = reauth::check(
+            &state.pool,
+            admin.user.id,
+            &form.password,
+            crate::audit::Doing::Email,
+        )
+        .await?
+        .refusal("Enter your password", "Your password is not right")
     {
         errors.add("password", message);
     }
@@ -124,15 +132,15 @@ async fn change(
                 new_email: &email,
                 // A person who never activated is sent their invitation again, at the new address.
                 how: if account.correctable() {
-                    How::Correction
+                    EmailChangeHow::Correction
                 } else {
-                    How::Admin
+                    EmailChangeHow::Admin
                 },
                 actor: admin.user.id,
                 actor_name: &admin.user.full_name,
                 school_id: admin.school.id,
                 school_name: &admin.school.name,
-                subject: &membership_id.to_string(),
+                membership_id,
             },
             &state.settings.base_url,
         )

@@ -16,6 +16,7 @@ use super::{
     person_records::{Added, NewPerson, Person, add_person, load_person},
     roles::{guarded_change, outranks, resulting_roles},
 };
+use crate::audit::{Doing, Event};
 use crate::store::email_changes;
 use crate::{
     audit,
@@ -57,7 +58,7 @@ async fn reauth_for_roles(
     if errors.is_empty()
         && guarded_change(before, after)
         && let Some(message) =
-            crate::auth::reauth::check(&state.pool, manager.user.id, password, "roles")
+            crate::auth::reauth::check(&state.pool, manager.user.id, password, Doing::Roles)
                 .await?
                 .refusal(
                     "Enter your password to give or take away the admin, DPO or head role",
@@ -375,12 +376,12 @@ pub(super) async fn save(
                 &email_changes::ManagerChange {
                     user_id: before.user_id,
                     new_email: &person.email,
-                    how: email_changes::How::Correction,
+                    how: crate::domain::statuses::EmailChangeHow::Correction,
                     actor: manager.user.id,
                     actor_name: &manager.user.full_name,
                     school_id: manager.school.id,
                     school_name: &manager.school.name,
-                    subject: &membership_id.to_string(),
+                    membership_id,
                 },
                 &state.settings.base_url,
             )
@@ -403,9 +404,7 @@ pub(super) async fn save(
                 &mut *tx,
                 Some(manager.school.id),
                 Some(manager.user.id),
-                "person_edited",
-                &membership_id.to_string(),
-                None,
+                &Event::PersonEdited { membership_id },
             )
             .await?;
             if before.roles != person.roles {
@@ -413,9 +412,11 @@ pub(super) async fn save(
                     &mut *tx,
                     Some(manager.school.id),
                     Some(manager.user.id),
-                    "roles_changed",
-                    &membership_id.to_string(),
-                    Some(serde_json::json!({ "from": before.roles, "to": person.roles })),
+                    &Event::RolesChanged {
+                        membership_id,
+                        from: before.roles.clone(),
+                        to: person.roles.clone(),
+                    },
                 )
                 .await?;
             }

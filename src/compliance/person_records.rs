@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::Member,
@@ -100,9 +101,12 @@ pub async fn add_person(
         &mut *db,
         Some(school_id),
         actor,
-        "person_added",
-        &membership_id.to_string(),
-        Some(serde_json::json!({ "roles": roles, "group": grp, "pending": offered })),
+        &Event::PersonAdded {
+            membership_id,
+            roles: roles.to_vec(),
+            group: grp,
+            pending: offered,
+        },
     )
     .await?;
     Ok(Added::Member(membership_id))

@@ -71,13 +71,6 @@ pub fn audience_text(audience: &[Group]) -> String {
         .join(", ")
 }
 
-/// What people call the group stored as `word` (as an audit event's details hold it); the
-/// word itself if it names no group.
-pub fn group_name(word: &str) -> String {
-    word.parse::<Group>()
-        .map_or_else(|()| word.to_owned(), |group| group.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,7 +81,5 @@ mod tests {
             assert_eq!(group.as_str().parse::<Group>(), Ok(group));
         }
         assert_eq!("parent".parse::<Group>(), Err(()));
-        assert_eq!(group_name("governor"), "Governors");
-        assert_eq!(group_name("parent"), "parent");
     }
 }

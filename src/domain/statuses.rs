@@ -105,3 +105,27 @@ impl fmt::Display for TokenPurpose {
         })
     }
 }
+
+/// Who changed an address, as `email_changes.how` and its audit event record it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailChangeHow {
+    /// An SBM or admin fixed the address of a signer who had never activated.
+    #[serde(rename = "correction")]
+    Correction,
+    /// An admin, after re-entering their own password.
+    #[serde(rename = "admin")]
+    Admin,
+    /// The person, confirmed from the new address.
+    #[serde(rename = "self")]
+    Own,
+}
+
+impl EmailChangeHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailChangeHow::Correction => "correction",
+            EmailChangeHow::Admin => "admin",
+            EmailChangeHow::Own => "self",
+        }
+    }
+}

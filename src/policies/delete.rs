@@ -8,7 +8,8 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::shared::{Editor, load_draft, policy_details, urlencode};
+use super::shared::{Editor, load_draft, urlencode};
+use crate::audit::Event;
 use crate::{audit, error::Result, page::Nav, state::AppState};
 
 #[derive(Template, WebTemplate)]
@@ -57,13 +58,12 @@ pub(super) async fn delete(
         &mut *tx,
         Some(editor.school.id),
         Some(editor.user.id),
-        "version_deleted",
-        &version.policy_name,
-        Some(policy_details(
-            version.policy_id,
-            Some(version.id),
-            Some(&version.content.label),
-        )),
+        &Event::VersionDeleted {
+            policy_name: version.policy_name.clone(),
+            policy_id: version.policy_id,
+            version_id: version.id,
+            label: version.content.label.clone(),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -14,8 +14,9 @@ use time::Date;
 use uuid::Uuid;
 
 use super::shared::{
-    BLANK_ACKNOWLEDGEMENT_ROWS, Editor, MAX_ACKNOWLEDGEMENTS, MAX_BODY, load_draft, policy_details,
+    BLANK_ACKNOWLEDGEMENT_ROWS, Editor, MAX_ACKNOWLEDGEMENTS, MAX_BODY, load_draft,
 };
+use crate::audit::Event;
 use crate::{
     audit,
     auth::session::Member,
@@ -437,13 +438,12 @@ pub(super) async fn save(
         &mut *tx,
         Some(editor.school.id),
         Some(editor.user.id),
-        "version_edited",
-        &version.policy_name,
-        Some(policy_details(
-            version.policy_id,
-            Some(version.id),
-            Some(&content.label),
-        )),
+        &Event::VersionEdited {
+            policy_name: version.policy_name.clone(),
+            policy_id: version.policy_id,
+            version_id: version.id,
+            label: content.label.clone(),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use uuid::Uuid;
 
 use super::shared::{Editor, load_policy};
-use crate::{clock, domain::groups::group_name, error::Result, page::Nav, state::AppState};
+use crate::{audit::Logged, clock, error::Result, page::Nav, state::AppState};
 
 struct HistoryRow {
     at: String,
@@ -24,37 +24,6 @@ pub(super) struct HistoryPage {
     events: Vec<HistoryRow>,
 }
 
-fn describe(action: &str, details: &serde_json::Value) -> String {
-    let label = details["label"].as_str().unwrap_or("");
-    match action {
-        "policy_created" => "Created the policy".to_owned(),
-        "audience_changed" => {
-            let groups: Vec<String> = details["audience"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|g| g.as_str())
-                        .map(|g| group_name(g).to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            format!("Changed who must sign it to: {}", groups.join(", "))
-        }
-        "version_created" => match details["from"].as_str() {
-            Some(from) => format!("Started version {label} from {from}"),
-            None => format!("Started a blank version {label}"),
-        },
-        "version_imported" => format!("Imported version {label} from pasted text"),
-        "version_edited" => format!("Edited the draft {label}"),
-        "version_deleted" => format!("Deleted the draft {label}"),
-        "version_published" => format!(
-            "Published version {label} and asked {} people to sign it",
-            details["notified"].as_u64().unwrap_or(0)
-        ),
-        other => other.replace('_', " "),
-    }
-}
-
 pub(super) async fn history(
     State(state): State<AppState>,
     editor: Editor,
@@ -63,7 +32,7 @@ pub(super) async fn history(
     let mut conn = state.pool.acquire().await?;
     let policy = load_policy(&mut conn, editor.school.id, policy_id).await?;
     let rows = sqlx::query!(
-        r#"select e.at, e.action, e.details, u.full_name as "who?"
+        r#"select e.at, e.action, e.subject, e.details, u.full_name as "who?"
            from audit_events e left join users u on u.id = e.actor_user_id
            where e.school_id = $1 and e.details ? 'policy_id' and e.details ->> 'policy_id' = $2
            order by e.at desc, e.id desc"#,
@@ -82,7 +51,7 @@ pub(super) async fn history(
             .map(|r| HistoryRow {
                 at: clock::date_time(r.at),
                 who: r.who.unwrap_or_else(|| "The portal".to_owned()),
-                what: describe(&r.action, &r.details),
+                what: Logged::read(&r.action, &r.subject, &r.details).sentence(),
             })
             .collect(),
     })

@@ -422,9 +422,10 @@ pub async fn import_into_school(
                 &mut *tx,
                 Some(school_id),
                 None,
-                "policy_created",
-                &name,
-                Some(serde_json::json!({ "policy_id": id })),
+                &crate::audit::Event::PolicyCreated {
+                    policy_name: name.clone(),
+                    policy_id: id,
+                },
             )
             .await?;
             id
@@ -441,9 +442,12 @@ pub async fn import_into_school(
         &mut *tx,
         Some(school_id),
         None,
-        "version_imported",
-        &name,
-        Some(serde_json::json!({ "policy_id": policy_id, "version_id": draft_id, "label": content.label })),
+        &crate::audit::Event::VersionImported {
+            policy_name: name.clone(),
+            policy_id,
+            version_id: draft_id,
+            label: content.label.clone(),
+        },
     )
     .await?;
     tx.commit().await?;

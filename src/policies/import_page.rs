@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::{
     import,
-    shared::{Editor, MAX_BODY, load_policy, lock_policy, policy_details},
+    shared::{Editor, MAX_BODY, load_policy, lock_policy},
 };
+use crate::audit::Event;
 use crate::{
     audit, clock,
     error::Result,
@@ -79,13 +80,12 @@ pub(super) async fn import(
                     &mut *tx,
                     Some(editor.school.id),
                     Some(editor.user.id),
-                    "version_imported",
-                    &policy.name,
-                    Some(policy_details(
-                        policy.id,
-                        Some(draft_id),
-                        Some(&imported.content.label),
-                    )),
+                    &Event::VersionImported {
+                        policy_name: policy.name.clone(),
+                        policy_id: policy.id,
+                        version_id: draft_id,
+                        label: imported.content.label.clone(),
+                    },
                 )
                 .await?;
                 tx.commit().await?;

@@ -11,7 +11,8 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::shared::{Editor, load_policy, policy_details};
+use super::shared::{Editor, load_policy};
+use crate::audit::Event;
 use crate::{
     audit,
     db::unique_violation,
@@ -110,9 +111,10 @@ pub(super) async fn create_policy(
                     &mut *tx,
                     Some(editor.school.id),
                     Some(editor.user.id),
-                    "policy_created",
-                    &name,
-                    Some(policy_details(policy_id, None, None)),
+                    &Event::PolicyCreated {
+                        policy_name: name.clone(),
+                        policy_id,
+                    },
                 )
                 .await?;
                 tx.commit().await?;
@@ -195,15 +197,15 @@ pub(super) async fn change_audience(
     )
     .execute(&mut *tx)
     .await?;
-    let mut details = policy_details(policy.id, None, None);
-    details["audience"] = serde_json::json!(audience);
     audit::record(
         &mut *tx,
         Some(editor.school.id),
         Some(editor.user.id),
-        "audience_changed",
-        &policy.name,
-        Some(details),
+        &Event::AudienceChanged {
+            policy_name: policy.name.clone(),
+            policy_id: policy.id,
+            audience,
+        },
     )
     .await?;
     tx.commit().await?;

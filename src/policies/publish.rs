@@ -5,6 +5,7 @@ use sqlx::{PgConnection, PgPool};
 use time::Date;
 use uuid::Uuid;
 
+use crate::audit::Event;
 use crate::{
     audit,
     mail::{self, VersionPublished},
@@ -187,17 +188,15 @@ pub async fn publish(
         &mut *tx,
         Some(school_id),
         publisher,
-        "version_published",
-        &version_id.to_string(),
-        Some(serde_json::json!({
-            "policy_id": version.policy_id,
-            "version_id": version_id,
-            "label": version.content.label,
-            "content_sha256": hash,
-            "superseded": superseded,
-            "notified": recipients.len(),
-            "audience": version.audience.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        })),
+        &Event::VersionPublished {
+            policy_id: version.policy_id,
+            version_id,
+            label: version.content.label.clone(),
+            content_sha256: hash,
+            superseded,
+            notified: recipients.len(),
+            audience: version.audience.clone(),
+        },
     )
     .await?;
     tx.commit().await?;

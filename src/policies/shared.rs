@@ -83,14 +83,6 @@ pub(super) async fn load_draft(
         .ok_or(AppError::NotFound)
 }
 
-pub(super) fn policy_details(
-    policy_id: Uuid,
-    version_id: Option<Uuid>,
-    label: Option<&str>,
-) -> serde_json::Value {
-    serde_json::json!({ "policy_id": policy_id, "version_id": version_id, "label": label })
-}
-
 /// Text for a query string, percent-encoded.
 pub(super) fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()

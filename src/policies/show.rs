@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::{
     import,
-    shared::{Editor, Policy, load_policy, lock_policy, policy_details},
+    shared::{Editor, Policy, load_policy, lock_policy},
 };
+use crate::audit::Event;
 use crate::{
     audit, clock,
     domain::content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
@@ -181,15 +182,17 @@ pub(super) async fn start_version(
             )));
         }
     };
-    let mut details = policy_details(policy.id, Some(draft_id), Some(&content.label));
-    details["from"] = serde_json::json!(source.as_ref().map(|s| s.content.label.clone()));
     audit::record(
         &mut *tx,
         Some(editor.school.id),
         Some(editor.user.id),
-        "version_created",
-        &policy.name,
-        Some(details),
+        &Event::VersionCreated {
+            policy_name: policy.name.clone(),
+            policy_id: policy.id,
+            version_id: draft_id,
+            label: content.label.clone(),
+            from: source.as_ref().map(|s| s.content.label.clone()),
+        },
     )
     .await?;
     tx.commit().await?;

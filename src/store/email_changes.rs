@@ -9,34 +9,15 @@ use uuid::Uuid;
 
 use super::tokens;
 use crate::{
-    audit, clock,
+    audit::{self, Event},
+    clock,
     db::unique_violation,
+    domain::statuses::EmailChangeHow,
     mail::{self, EmailChanged, first_name},
 };
 
 /// How long the link to confirm a new address works.
 pub const CONFIRM_LIFETIME: Duration = Duration::hours(24);
-
-/// Who changed an address, as `email_changes.how` records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum How {
-    /// An SBM or admin fixed the address of a signer who had never activated.
-    Correction,
-    /// An admin, after re-entering their own password.
-    Admin,
-    /// The person, confirmed from the new address.
-    Own,
-}
-
-impl How {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            How::Correction => "correction",
-            How::Admin => "admin",
-            How::Own => "self",
-        }
-    }
-}
 
 /// What decides who may change an account's address.
 pub struct Account {
@@ -154,13 +135,13 @@ pub async fn tell_old_address(
 pub struct ManagerChange<'a> {
     pub user_id: Uuid,
     pub new_email: &'a str,
-    pub how: How,
+    pub how: EmailChangeHow,
     pub actor: Uuid,
     pub actor_name: &'a str,
     pub school_id: Uuid,
     pub school_name: &'a str,
-    /// The audit event's subject: the membership whose page it was done from.
-    pub subject: &'a str,
+    /// The membership whose page it was done from, for the audit event.
+    pub membership_id: Uuid,
 }
 
 /// An SBM's correction, or an admin's change, applied at once in the caller's transaction.
@@ -192,14 +173,18 @@ pub async fn change_by_manager(
         &mut *db,
         Some(change.school_id),
         Some(change.actor),
-        "email_changed",
-        change.subject,
-        Some(serde_json::json!({ "email_change": change_id, "how": change.how.as_str() })),
+        &Event::EmailChanged {
+            membership_id: Some(change.membership_id),
+            email_change: change_id,
+            how: change.how,
+        },
     )
     .await?;
     match change.how {
-        How::Correction => tokens::invite(db, change.user_id, change.school_id, base_url).await?,
-        How::Admin | How::Own => {
+        EmailChangeHow::Correction => {
+            tokens::invite(db, change.user_id, change.school_id, base_url).await?
+        }
+        EmailChangeHow::Admin | EmailChangeHow::Own => {
             let by = format!(
                 "by {}, an administrator of {}",
                 change.actor_name, change.school_name

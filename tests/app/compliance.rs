@@ -296,6 +296,21 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
     app.get(&format!("/s/cranbrook/compliance/{version}"))
         .await
         .assert_contains("0 of 4 people");
+
+    // The admin's audit log says each step in words, from the event's fields.
+    add_cranbrook_admin(&app).await;
+    let admin = app.another();
+    admin.sign_in(ADMIN).await;
+    let log = admin.get("/s/cranbrook/admin/audit").await;
+    for step in [
+        "Added a person to Staff, as Signer",
+        "Changed a person&#39;s roles from Signer to Signer, Headteacher",
+        "Marked a person as left",
+        "Reminded 3 people to sign",
+        "Brought back a person who had left",
+    ] {
+        log.assert_contains(step);
+    }
 }
 
 const STAFF_CSV: &str = "\u{feff}Name,Email,Group,Job title\r\n\

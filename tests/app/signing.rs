@@ -142,15 +142,16 @@ async fn the_audit_log_shows_each_online_signature_once_with_its_signer() {
     ] {
         let log = admin.visit(path).await;
         assert_eq!(log.status, StatusCode::OK, "{path}");
-        let row =
-            format!("<td>Sam Taylor</td><td>agreement signed</td><td class=\"small\">{agreement}");
+        let row = format!(
+            "<td>Sam Taylor</td><td>Signed a policy online</td><td class=\"small\">{agreement}"
+        );
         assert_eq!(log.body.matches(&row).count(), 1, "{path}:\n{}", log.body);
         log.assert_contains(&format!("{version}"));
         log.assert_contains(r#"<option value="agreement_signed""#);
     }
     let sign_ins = admin.visit("/s/cranbrook/admin/audit?action=sign_in").await;
-    sign_ins.assert_contains("<td>sign in</td>");
-    assert!(!sign_ins.body.contains("agreement signed</td>"));
+    sign_ins.assert_contains("<td>Signed in with a password</td>");
+    assert!(!sign_ins.body.contains("Signed a policy online</td>"));
 }
 
 #[tokio::test]
