@@ -103,6 +103,26 @@ async fn measure(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<Dura
     Ok(times)
 }
 
+type Query<'q> = sqlx::query::QueryAs<'q, sqlx::Postgres, (String,), sqlx::postgres::PgArguments>;
+
+/// Prints `EXPLAIN (ANALYZE, BUFFERS)` of a query, run once before to warm the caches.
+async fn explain(
+    pool: &PgPool,
+    title: &str,
+    sql: &str,
+    bind: impl for<'q> Fn(Query<'q>) -> Query<'q>,
+) -> anyhow::Result<()> {
+    let query = format!("explain (analyze, buffers, costs off) {sql}");
+    bind(sqlx::query_as(&query)).fetch_all(pool).await?;
+    let plan = bind(sqlx::query_as(&query)).fetch_all(pool).await?;
+    println!("\n{title}:\n\n```");
+    for (line,) in plan {
+        println!("{line}");
+    }
+    println!("```");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let server = std::env::var("BENCH_DATABASE_URL")
@@ -164,6 +184,8 @@ async fn main() -> anyhow::Result<()> {
             format!("/s/school-1/compliance/{version}/export.csv"),
         ),
         ("people list", "/s/school-1/people".to_owned()),
+        // The SBM is a signer too, and signed this year's version or not: either way a 200.
+        ("sign page", format!("/s/school-1/versions/{version}/sign")),
     ] {
         let times = measure(&client, &format!("{base}{path}")).await?;
         println!(
@@ -174,25 +196,53 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    println!(
-        "\nThe query behind the dashboard and the export (one school's signers of one version):\n"
-    );
-    // The very text the portal runs (src/compliance/signers.sql), explained.
-    let query = format!(
-        "explain (analyze, costs off, timing off, summary on) {}",
-        include_str!("../src/compliance/signers.sql")
-    );
-    let plan: Vec<(String,)> = sqlx::query_as(&query)
-        .bind(school_id)
-        .bind(version)
-        .bind(vec!["staff".to_owned(), "governor".to_owned()])
-        .fetch_all(&pool)
+    // The very texts the portal runs, explained with the SBM's session.
+    let (session_id,): (String,) = sqlx::query_as("select id from sessions")
+        .fetch_one(&pool)
         .await?;
-    println!("```");
-    for (line,) in plan {
-        println!("{line}");
-    }
-    println!("```");
+    let others: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select o.id from policy_versions o join policy_versions v on v.policy_id = o.policy_id
+         where v.id = $1 and o.id <> v.id",
+    )
+    .bind(version)
+    .fetch_all(&pool)
+    .await?;
+    explain(
+        &pool,
+        "The query behind the dashboard and the export (one school's signers of one version)",
+        include_str!("../src/compliance/signers.sql"),
+        |q| {
+            q.bind(school_id)
+                .bind(version)
+                .bind(vec!["staff".to_owned(), "governor".to_owned()])
+        },
+    )
+    .await?;
+    explain(
+        &pool,
+        "The sign page's query, the first time a version is asked for",
+        include_str!("../src/signing/sign_request.sql"),
+        |q| {
+            q.bind("school-1")
+                .bind(session_id.clone())
+                .bind(version)
+                .bind(true)
+        },
+    )
+    .await?;
+    explain(
+        &pool,
+        "The sign page's query with the version's facts kept in memory (every later request)",
+        include_str!("../src/signing/sign_request_kept.sql"),
+        |q| {
+            q.bind("school-1")
+                .bind(session_id.clone())
+                .bind(version)
+                .bind(true)
+                .bind(others.clone())
+        },
+    )
+    .await?;
     pool.close().await;
     sqlx::query("drop database aup_bench")
         .execute(&mut admin)
