@@ -161,11 +161,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         let (session, id) = session_id(parts, state).await?;
         // The session and its account in one query. `auth` is `AUTH_KEY`.
         let row = sqlx::query!(
-            r#"select ss.data->'auth' as auth, u.id as "id?", u.email as "email?",
-                      u.full_name as "full_name?", u.auth_epoch as "auth_epoch?"
-               from sessions ss
-               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
-               where ss.id = $1 and ss.expiry_date > now()"#,
+            r#"select sm.auth, sm.user_id as "id?", sm.email as "email?",
+                      sm.full_name as "full_name?", sm.auth_epoch as "auth_epoch?"
+               from session_member($1, null) sm"#,
             id
         )
         .fetch_optional(&state.pool)
@@ -335,18 +333,14 @@ impl FromRequestParts<AppState> for Member {
         // every school page starts here. `auth` is `AUTH_KEY`.
         let row = sqlx::query_as!(
             MemberColumns,
-            r#"select ss.data->'auth' as auth,
-                      u.id as "id?", u.email as "email?", u.full_name as "full_name?",
-                      u.auth_epoch as "auth_epoch?",
-                      s.id as "school_id?", s.slug as "slug?", s.name as "school_name?",
-                      m.id as "membership_id?", m.grp as "grp?: Group", m.job_title as "job_title?",
-                      m.roles as "roles?: Vec<Role>"
-               from sessions ss
-               left join users u on u.id = (ss.data->'auth'->>'user_id')::uuid
-               left join schools s on s.slug = $1
-               left join memberships m on m.user_id = u.id and m.school_id = s.id
-                                          and m.status = 'active'
-               where ss.id = $2 and ss.expiry_date > now()"#,
+            r#"select sm.auth,
+                      sm.user_id as "id?", sm.email as "email?", sm.full_name as "full_name?",
+                      sm.auth_epoch as "auth_epoch?",
+                      sm.school_id as "school_id?", sm.slug as "slug?",
+                      sm.school_name as "school_name?", sm.membership_id as "membership_id?",
+                      sm.grp as "grp?: Group", sm.job_title as "job_title?",
+                      sm.roles as "roles?: Vec<Role>"
+               from session_member($2, $1) sm"#,
             key.slug,
             key.session_id
         )

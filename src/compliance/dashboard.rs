@@ -124,12 +124,11 @@ async fn index(
 ) -> Result<IndexPage> {
     let rows = sqlx::query!(
         r#"select v.id, p.name as policy_name, v.label,
-                  count(m.id) as "total!", count(a.id) as "signed!"
+                  count(w.membership_id) as "total!", count(a.id) as "signed!"
            from policy_versions v
            join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           left join memberships m on m.school_id = v.school_id and m.status = 'active'
-                and 'signer' = any(m.roles) and m.grp = any(p.audience)
-           left join agreements a on a.membership_id = m.id and a.version_id = v.id
+           left join must_sign w on w.version_id = v.id
+           left join agreements a on a.membership_id = w.membership_id and a.version_id = v.id
            where v.school_id = $1 and v.status = 'published'
            group by v.id, p.name, v.label
            order by p.name"#,
@@ -196,7 +195,7 @@ async fn dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<DashboardPage> {
     let version = published(&state.pool, viewer.school.id, version_id).await?;
-    let people = signers(&state.pool, viewer.school.id, version.id, &version.audience).await?;
+    let people = signers(&state.pool, viewer.school.id, version.id).await?;
     let today = clock::today_uk();
     let overall = Tally {
         name: "Everyone".to_owned(),
@@ -439,13 +438,7 @@ async fn remind_all(
     Path((_slug, version_id)): Path<(String, Uuid)>,
 ) -> Result<Redirect> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
-    let people = signers(
-        &state.pool,
-        manager.school.id,
-        version.id,
-        &version.audience,
-    )
-    .await?;
+    let people = signers(&state.pool, manager.school.id, version.id).await?;
     let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
     Ok(Redirect::to(&format!(
         "/s/{}/compliance/{version_id}?reminded={reminded}&skipped={skipped}#outstanding",
@@ -459,13 +452,7 @@ async fn remind_one(
     Path((_slug, version_id, membership_id)): Path<(String, Uuid, Uuid)>,
 ) -> Result<Redirect> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
-    let people = signers(
-        &state.pool,
-        manager.school.id,
-        version.id,
-        &version.audience,
-    )
-    .await?;
+    let people = signers(&state.pool, manager.school.id, version.id).await?;
     let person: Vec<Signer> = people
         .into_iter()
         .filter(|s| s.membership_id == membership_id)

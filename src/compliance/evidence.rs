@@ -92,7 +92,7 @@ async fn dashboard_csv(
     Path((_slug, version_id)): Path<(String, Uuid)>,
 ) -> Result<Response> {
     let version = published(&state.pool, viewer.school.id, version_id).await?;
-    let people = signers(&state.pool, viewer.school.id, version.id, &version.audience).await?;
+    let people = signers(&state.pool, viewer.school.id, version.id).await?;
     let mut rows = vec![
         [
             "Name",

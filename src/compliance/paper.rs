@@ -22,7 +22,7 @@ use crate::{
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
     db::unique_violation,
-    domain::{content::Acknowledgement, dates::parse_review_date, groups::Group},
+    domain::{content::Acknowledgement, dates::parse_review_date},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
@@ -89,14 +89,13 @@ impl PaperPage {
 struct Person {
     user_id: Uuid,
     full_name: String,
-    grp: Group,
     job_title: String,
 }
 
 async fn load_person(state: &AppState, school_id: Uuid, membership_id: Uuid) -> Result<Person> {
     sqlx::query_as!(
         Person,
-        r#"select u.id as user_id, u.full_name, m.grp as "grp: Group", m.job_title from memberships m join users u on u.id = m.user_id
+        r#"select u.id as user_id, u.full_name, m.job_title from memberships m join users u on u.id = m.user_id
          where m.id = $1 and m.school_id = $2 and m.status = 'active'"#,
         membership_id,
         school_id
@@ -107,21 +106,16 @@ async fn load_person(state: &AppState, school_id: Uuid, membership_id: Uuid) -> 
 }
 
 /// The published versions this person owes, for the choice on the form.
-async fn owed(
-    state: &AppState,
-    school_id: Uuid,
-    membership_id: Uuid,
-    grp: Group,
-) -> Result<Vec<Owed>> {
+async fn owed(state: &AppState, school_id: Uuid, membership_id: Uuid) -> Result<Vec<Owed>> {
     Ok(sqlx::query_as!(
         Owed,
-        r#"select v.id as version_id, p.name || ' ' || v.label as "name!"
-           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience)
-             and not exists (select 1 from agreements a where a.membership_id = $3 and a.version_id = v.id)
-           order by p.name"#,
+        r#"select w.version_id as "version_id!", w.policy_name || ' ' || w.label as "name!"
+           from must_sign w
+           where w.school_id = $1 and w.membership_id = $2 and w.status = 'published'
+             and not exists (select 1 from agreements a
+                             where a.membership_id = $2 and a.version_id = w.version_id)
+           order by w.policy_name"#,
         school_id,
-        grp as Group,
         membership_id
     )
     .fetch_all(&state.pool)
@@ -140,7 +134,7 @@ async fn paper_form(
     Query(query): Query<PaperQuery>,
 ) -> Result<PaperPage> {
     let person = load_person(&state, manager.school.id, membership_id).await?;
-    let versions = owed(&state, manager.school.id, membership_id, person.grp).await?;
+    let versions = owed(&state, manager.school.id, membership_id).await?;
     let version_id = query
         .version
         .filter(|v| versions.iter().any(|o| &o.version_id == v))
@@ -218,7 +212,7 @@ async fn record(
     multipart: Multipart,
 ) -> Result<Response> {
     let person = load_person(&state, manager.school.id, membership_id).await?;
-    let versions = owed(&state, manager.school.id, membership_id, person.grp).await?;
+    let versions = owed(&state, manager.school.id, membership_id).await?;
     let mut errors = FieldErrors::default();
     let form = match read_form(multipart).await {
         Ok(form) => form,

@@ -22,9 +22,8 @@ use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
     clock,
-    domain::roles::Role,
+    domain::render,
     domain::statuses::{AgreementMethod, MembershipStatus},
-    domain::{groups::Group, render},
     error::{AppError, Result},
     page::Nav,
     state::AppState,
@@ -116,14 +115,13 @@ pub(super) async fn show(
     .collect();
     let owed = sqlx::query_as!(
         OwedRow,
-        r#"select v.id as version_id, p.name as policy_name, v.label
-           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience) and $3
-             and not exists (select 1 from agreements a where a.membership_id = $4 and a.version_id = v.id)
-           order by p.name"#,
+        r#"select w.version_id as "version_id!", w.policy_name as "policy_name!", w.label as "label!"
+           from must_sign w
+           where w.school_id = $1 and w.membership_id = $2 and w.status = 'published'
+             and not exists (select 1 from agreements a
+                             where a.membership_id = $2 and a.version_id = w.version_id)
+           order by w.policy_name"#,
         viewer.school.id,
-        person.grp as Group,
-        person.status == MembershipStatus::Active && person.roles.contains(&Role::Signer),
         membership_id
     )
     .fetch_all(&state.pool)

@@ -6,10 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     clock,
-    domain::{
-        groups::Group,
-        statuses::{AgreementMethod, MembershipStatus},
-    },
+    domain::{groups::Group, statuses::AgreementMethod},
 };
 
 /// One person who must sign a version, and whether (and how) they have.
@@ -20,7 +17,6 @@ pub struct Signer {
     pub email: String,
     pub grp: Group,
     pub job_title: String,
-    pub status: MembershipStatus,
     pub joined: OffsetDateTime,
     pub signed_at: Option<OffsetDateTime>,
     pub method: Option<AgreementMethod>,
@@ -37,23 +33,16 @@ impl Signer {
     }
 }
 
-/// Everyone active in the version's audience, with their agreement to it if any.
+/// Everyone who must sign the version (`must_sign`), with their agreement to it if any.
 pub async fn signers(
     db: &sqlx::PgPool,
     school_id: Uuid,
     version_id: Uuid,
-    audience: &[Group],
 ) -> sqlx::Result<Vec<Signer>> {
     // In a file of its own so that the dashboard benchmark explains this very query.
-    sqlx::query_file_as!(
-        Signer,
-        "src/compliance/signers.sql",
-        school_id,
-        version_id,
-        audience as &[Group]
-    )
-    .fetch_all(db)
-    .await
+    sqlx::query_file_as!(Signer, "src/compliance/signers.sql", school_id, version_id)
+        .fetch_all(db)
+        .await
 }
 
 /// A spreadsheet cell that cannot be read as a formula: Excel and LibreOffice run cells

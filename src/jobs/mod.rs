@@ -175,26 +175,26 @@ pub async fn reminders(
     dry_run: bool,
 ) -> anyhow::Result<JobReport> {
     let rows = sqlx::query!(
-        r#"select v.id as version_id, v.label, (v.published_at at time zone 'Europe/London')::date as "published_on!",
+        r#"select w.version_id as "version_id!", w.label as "label!",
+                  (w.published_at at time zone 'Europe/London')::date as "published_on!",
                   -- Owed since publishing, or since the person joined, whichever is later.
-                  greatest((v.published_at at time zone 'Europe/London')::date,
-                           (m.created_at at time zone 'Europe/London')::date) as "owed_since!",
-                  p.name as policy_name, s.id as school_id, s.slug, s.name as school_name,
-                  m.id as membership_id, u.email, u.full_name
-           from policy_versions v
-           join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           join schools s on s.id = v.school_id
-           join memberships m on m.school_id = v.school_id and m.status = 'active'
-                and 'signer' = any(m.roles) and m.grp = any(p.audience)
-           join users u on u.id = m.user_id
-           where v.status = 'published'
-             and greatest((v.published_at at time zone 'Europe/London')::date,
-                          (m.created_at at time zone 'Europe/London')::date) + $2::int <= $1::date
-             and not exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = v.id)
+                  greatest((w.published_at at time zone 'Europe/London')::date,
+                           (w.member_since at time zone 'Europe/London')::date) as "owed_since!",
+                  w.policy_name as "policy_name!", s.id as school_id, s.slug, s.name as school_name,
+                  w.membership_id as "membership_id!", u.email, u.full_name
+           from must_sign w
+           join schools s on s.id = w.school_id
+           join users u on u.id = w.user_id
+           where w.status = 'published'
+             and greatest((w.published_at at time zone 'Europe/London')::date,
+                          (w.member_since at time zone 'Europe/London')::date) + $2::int <= $1::date
+             and not exists (select 1 from agreements a
+                             where a.membership_id = w.membership_id and a.version_id = w.version_id)
              -- Never two reminders in a day: not after the SBM's chase.
-             and not exists (select 1 from reminders r where r.membership_id = m.id and r.version_id = v.id
+             and not exists (select 1 from reminders r
+                             where r.membership_id = w.membership_id and r.version_id = w.version_id
                                and (r.reminded_at at time zone 'Europe/London')::date = $1::date)
-           order by s.name, p.name, u.email"#,
+           order by s.name, w.policy_name, u.email"#,
         as_of,
         i32::try_from(policy.first_after_days).unwrap_or(7)
     )

@@ -15,18 +15,18 @@ use crate::{
     store::versions::{StoredVersion, load},
 };
 
-/// Who must sign a version of a policy for these groups, by group: (group, count).
+/// Who must sign a version once it is published, by group: (group, count).
 pub async fn audience_counts(
     db: &mut PgConnection,
     school_id: Uuid,
-    audience: &[Group],
+    version_id: Uuid,
 ) -> sqlx::Result<Vec<(Group, i64)>> {
     let rows = sqlx::query!(
-        r#"select grp as "grp: Group", count(*) as "count!" from memberships
-           where school_id = $1 and status = 'active' and 'signer' = any(roles) and grp = any($2)
-           group by grp order by grp"#,
+        r#"select w.grp as "grp!: Group", count(*) as "count!" from must_sign w
+           where w.school_id = $1 and w.version_id = $2
+           group by w.grp order by w.grp"#,
         school_id,
-        audience as &[Group]
+        version_id
     )
     .fetch_all(db)
     .await?;
@@ -149,11 +149,11 @@ pub async fn publish(
     .await?;
 
     let recipients = sqlx::query!(
-        "select m.id as membership_id, u.email, u.full_name
-         from memberships m join users u on u.id = m.user_id
-         where m.school_id = $1 and m.status = 'active' and 'signer' = any(m.roles) and m.grp = any($2)",
+        r#"select w.membership_id as "membership_id!", u.email, u.full_name
+           from must_sign w join users u on u.id = w.user_id
+           where w.school_id = $1 and w.version_id = $2"#,
         school_id,
-        &version.audience as &[Group]
+        version_id
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -50,7 +50,7 @@ pub(super) async fn publish_page(
 ) -> Result<PublishPage> {
     let mut conn = state.pool.acquire().await?;
     let version = load_draft(&mut conn, editor, version_id).await?;
-    let counts = publish::audience_counts(&mut conn, editor.school.id, &version.audience).await?;
+    let counts = publish::audience_counts(&mut conn, editor.school.id, version.id).await?;
     let current_label = sqlx::query_scalar!(
         "select label from policy_versions where policy_id = $1 and status = 'published'",
         version.policy_id

@@ -6,10 +6,7 @@ use axum::extract::State;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{
-    auth::session::Member, clock, domain::groups::Group, domain::roles::Role, error::Result,
-    page::Nav, state::AppState,
-};
+use crate::{auth::session::Member, clock, error::Result, page::Nav, state::AppState};
 
 struct Waiting {
     version_id: Uuid,
@@ -42,19 +39,16 @@ pub(super) struct HomePage {
 }
 
 pub(super) async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
-    let signer = member.has_role(Role::Signer);
     let waiting = sqlx::query_as!(
         Waiting,
-        r#"select v.id as version_id, p.name as policy_name, v.label
-           from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           where v.school_id = $1 and v.status = 'published' and $2 = any(p.audience)
-             and not exists (select 1 from agreements a where a.version_id = v.id and a.membership_id = $3)
-             and $4
-           order by p.name"#,
+        r#"select w.version_id as "version_id!", w.policy_name as "policy_name!", w.label as "label!"
+           from must_sign w
+           where w.school_id = $1 and w.membership_id = $2 and w.status = 'published'
+             and not exists (select 1 from agreements a
+                             where a.version_id = w.version_id and a.membership_id = $2)
+           order by w.policy_name"#,
         member.school.id,
-        member.grp as Group,
-        member.membership_id,
-        signer
+        member.membership_id
     )
     .fetch_all(&state.pool)
     .await?;

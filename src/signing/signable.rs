@@ -68,7 +68,7 @@ async fn signable(
     facts: Option<VersionFacts>,
     last_signed_read: bool,
 ) -> Result<Option<Signable>> {
-    let Some(facts) = facts.filter(|_| member.has_role(Role::Signer)) else {
+    let Some(facts) = facts else {
         return Ok(None);
     };
     let Some(content) =
@@ -96,25 +96,24 @@ pub(super) async fn load_signable(
 ) -> Result<Option<Signable>> {
     let facts = sqlx::query_as!(
         VersionFacts,
-        r#"select p.name as policy_name,
+        r#"select w.policy_name as "policy_name!",
                   mine.id as "agreement_id?", mine.signed_at as "signed_at?",
                   -- From the person's few agreements, not from the school's versions.
                   (select a.version_id from agreements a
-                   where a.membership_id = $3 and a.version_id <> v.id
+                   where a.membership_id = w.membership_id and a.version_id <> w.version_id
                      and exists (select 1 from policy_versions o
-                                 where o.id = a.version_id and o.policy_id = v.policy_id)
+                                 where o.id = a.version_id and o.policy_id = w.policy_id)
                    order by a.signed_at desc limit 1) as last_signed
-           from policy_versions v
-           join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           left join agreements mine on mine.membership_id = $3 and mine.version_id = v.id
-           where v.id = $1 and v.school_id = $2
-             -- Not "v.status = 'published'" here: the planner would then walk the index of
+           from must_sign w
+           left join agreements mine on mine.membership_id = w.membership_id
+                                     and mine.version_id = w.version_id
+           where w.version_id = $1 and w.school_id = $2 and w.membership_id = $3
+             -- Not "w.status = 'published'" here: the planner would then walk the index of
              -- every school's published versions instead of looking up this one.
-             and v.status || '' = 'published' and $4 = any(p.audience)"#,
+             and w.status || '' = 'published'"#,
         version_id,
         member.school.id,
-        member.membership_id,
-        member.grp as Group
+        member.membership_id
     )
     .fetch_optional(&state.pool)
     .await?;
@@ -152,17 +151,9 @@ struct SignRequestRow {
 
 impl SignRequestRow {
     /// Whether `kept` still holds for this row's school, judged by its `policies_changed`
-    /// counter; if so, the policy's name is filled in from it when this member's group may sign.
-    fn kept_facts_hold(&mut self, kept: &KeptFacts) -> bool {
-        if self.policies_changed != Some(kept.policies_changed) {
-            return false;
-        }
-        self.policy_name = self
-            .grp
-            .as_ref()
-            .filter(|grp| kept.audience.contains(grp))
-            .map(|_| kept.policy_name.clone());
-        true
+    /// counter.
+    fn kept_facts_hold(&self, kept: &KeptFacts) -> bool {
+        self.policies_changed == Some(kept.policies_changed)
     }
 }
 
@@ -172,8 +163,6 @@ impl SignRequestRow {
 struct KeptFacts {
     school_id: Uuid,
     policies_changed: i64,
-    policy_name: String,
-    audience: Vec<Group>,
     /// The policy's other versions, among which is the one the person signed last.
     others: Vec<Uuid>,
 }
@@ -181,9 +170,10 @@ struct KeptFacts {
 static KEPT: LazyLock<Cache<Uuid, Arc<KeptFacts>>> = LazyLock::new(|| Cache::new(4096));
 
 /// The sign page's one query, reading the version's facts: the session, the account, the
-/// membership, and (by a lateral join on the membership found) the policy's name if the
-/// version is published and meant for their group, their agreement to it and the version of
-/// the policy they signed last. A version found is kept for the next request.
+/// membership (`session_member`), and (by a lateral join on the membership found) the
+/// policy's name if the version is published and they must sign it (`must_sign`), their
+/// agreement to it and the version of the policy they signed last. A version found is kept
+/// for the next request.
 async fn whole(
     state: &AppState,
     key: &MemberKey,
@@ -215,11 +205,10 @@ async fn whole(
 /// Reads a published version's policy facts into `KEPT`, with the counter they hold for.
 async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()> {
     let facts = sqlx::query!(
-        r#"select s.policies_changed, p.name, p.audience as "audience: Vec<Group>",
+        r#"select s.policies_changed,
                   array(select o.id from policy_versions o
                         where o.policy_id = v.policy_id and o.id <> v.id) as "others!"
            from policy_versions v
-           join policies p on p.id = v.policy_id and p.school_id = v.school_id
            join schools s on s.id = v.school_id
            where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
         version_id,
@@ -233,8 +222,6 @@ async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()>
             Arc::new(KeptFacts {
                 school_id,
                 policies_changed: facts.policies_changed,
-                policy_name: facts.name,
-                audience: facts.audience,
                 others: facts.others,
             }),
         );
@@ -242,8 +229,9 @@ async fn keep(state: &AppState, school_id: Uuid, version_id: Uuid) -> Result<()>
     Ok(())
 }
 
-/// `whole`, with the policy's facts taken from `kept`: the query reads only the person's
-/// side, and the school's `policies_changed` counter to check `kept` by.
+/// `whole`, with the policy's other versions taken from `kept`, so that the version the person
+/// signed last is found among their agreements alone; the query reads the school's
+/// `policies_changed` counter to check `kept` by.
 async fn with_kept_facts(
     state: &AppState,
     key: &MemberKey,
@@ -277,8 +265,8 @@ impl FromRequestParts<AppState> for SignRequest {
         let kept = named.and_then(|id| KEPT.get(&id));
         let row = match kept {
             Some(kept) => {
-                let mut row = with_kept_facts(state, &key, version_id, page, &kept).await?;
-                let holds = row.as_mut().is_none_or(|row| {
+                let row = with_kept_facts(state, &key, version_id, page, &kept).await?;
+                let holds = row.as_ref().is_none_or(|row| {
                     row.school_id == Some(kept.school_id) && row.kept_facts_hold(&kept)
                 });
                 if holds {
