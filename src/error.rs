@@ -7,6 +7,7 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 
+use crate::paths;
 use crate::{page::Nav, store::agreements::WriteError};
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
@@ -105,8 +106,10 @@ impl IntoResponse for AppError {
                 "You cannot use this page",
                 "Your account does not have access to this page. Ask your school business manager if you think it should.",
             ),
-            AppError::SignInRequired => Redirect::to("/sign-in").into_response(),
-            AppError::SessionExpired => Redirect::to("/sign-in?expired=1").into_response(),
+            AppError::SignInRequired => Redirect::to(paths::SignIn::PATH).into_response(),
+            AppError::SessionExpired => {
+                Redirect::to(&format!("{}?expired=1", paths::SignIn::PATH)).into_response()
+            }
             AppError::Sqlx(err) if crate::db::database_unavailable(&err) => {
                 tracing::error!(error = %err, "database unavailable");
                 unavailable()

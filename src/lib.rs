@@ -16,6 +16,7 @@ pub mod input;
 pub mod jobs;
 pub mod mail;
 pub mod page;
+pub mod paths;
 pub mod policies;
 pub mod seal;
 pub mod secret_key;

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tower_http::{csrf::CsrfLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
+use crate::paths;
 use crate::{
     auth::{self, store::PgSessions},
     compliance,
@@ -155,10 +156,10 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
         .merge(policies::router())
         .merge(compliance::router(limit.clone()))
         .merge(crate::admin::router(limit))
-        .route("/healthz", get(web::healthz))
-        .route("/readyz", get(web::readyz))
-        .route("/static/app.css", get(web::stylesheet))
-        .route("/static/password-meter.js", get(web::password_meter))
+        .route(paths::Healthz::PATH, get(web::healthz))
+        .route(paths::Readyz::PATH, get(web::readyz))
+        .route(paths::Stylesheet::PATH, get(web::stylesheet))
+        .route(paths::PasswordMeter::PATH, get(web::password_meter))
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
         .layer(CsrfLayer::new())

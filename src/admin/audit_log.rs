@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use crate::paths;
 use crate::{
     audit::Logged,
     auth::session::{Admins, RequireRole},
@@ -15,7 +16,7 @@ use crate::{
 };
 
 pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/s/{slug}/admin/audit", axum::routing::get(audit_log))
+    axum::Router::new().route(paths::AuditLog::PATH, axum::routing::get(audit_log))
 }
 
 struct EventRow {

@@ -10,6 +10,7 @@ use axum::{
 use uuid::Uuid;
 
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     auth::session::{Admins, RequireRole},
@@ -22,11 +23,8 @@ use crate::{
 
 pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/s/{slug}/admin/mail", axum::routing::get(mail_page))
-        .route(
-            "/s/{slug}/admin/mail/{id}/retry",
-            axum::routing::post(retry),
-        )
+        .route(paths::Mail::PATH, axum::routing::get(mail_page))
+        .route(paths::RetryMail::PATH, axum::routing::post(retry))
 }
 
 struct Failed {
@@ -106,8 +104,7 @@ async fn retry(
         &Event::EmailRetried { email_id: id },
     )
     .await?;
-    Ok(Redirect::to(&format!(
-        "/s/{}/admin/mail",
-        admin.school.slug
-    )))
+    Ok(Redirect::to(
+        &paths::Mail::new(&admin.school.slug).to_string(),
+    ))
 }

@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use crate::paths;
 use crate::{
     auth::session::{Admins, RequireRole},
     error::Result,
@@ -14,7 +15,7 @@ use crate::{
 
 pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new().route(
-        "/s/{slug}/admin/settings",
+        paths::Settings::PATH,
         axum::routing::get(settings_page).post(save_settings),
     )
 }
@@ -122,8 +123,9 @@ async fn save_settings(
     )
     .await?;
     tx.commit().await?;
-    Ok(
-        axum::response::Redirect::to(&format!("/s/{}/admin/settings?saved=1", admin.school.slug))
-            .into_response(),
-    )
+    Ok(axum::response::Redirect::to(&format!(
+        "{}?saved=1",
+        paths::Settings::new(&admin.school.slug)
+    ))
+    .into_response())
 }

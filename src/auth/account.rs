@@ -18,6 +18,7 @@ use super::{
     session::{self, CurrentUser, SignedIn},
 };
 use crate::audit::{Doing, Event};
+use crate::paths;
 use crate::{
     audit,
     error::Result,
@@ -27,14 +28,14 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/account", get(account))
-        .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+        .route(paths::Account::PATH, get(account))
+        .route(paths::SignOutEverywhere::PATH, post(sign_out_everywhere))
 }
 
 /// The forms that check the current password: under the per-address limit.
 pub fn checked_router() -> Router<AppState> {
     Router::new().route(
-        "/account/password",
+        paths::AccountPassword::PATH,
         get(password_form).post(change_password),
     )
 }
@@ -159,7 +160,7 @@ async fn change_password(
     )
     .await?;
     audit::record(&state.pool, None, Some(user.id), &Event::PasswordChanged).await?;
-    Ok(Redirect::to("/account?changed=1").into_response())
+    Ok(Redirect::to(&format!("{}?changed=1", paths::Account::PATH)).into_response())
 }
 
 async fn sign_out_everywhere(
@@ -181,5 +182,8 @@ async fn sign_out_everywhere(
         &Event::SignedOutEverywhere,
     )
     .await?;
-    Ok(Redirect::to("/sign-in?signed_out=1"))
+    Ok(Redirect::to(&format!(
+        "{}?signed_out=1",
+        paths::SignIn::PATH
+    )))
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::{reauth, session::CurrentUser, tokens};
 use crate::audit::{Doing, Event};
 use crate::domain::statuses::EmailChangeHow;
+use crate::paths;
 use crate::store::email_changes::{
     CONFIRM_LIFETIME, Switched, TAKEN, switch, taken, tell_old_address,
 };
@@ -38,9 +39,12 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/account/email", get(change_form).post(request_change))
         .route(
-            "/account/email/{token}",
+            paths::AccountEmail::PATH,
+            get(change_form).post(request_change),
+        )
+        .route(
+            paths::ConfirmEmail::PATH,
             get(confirm_form).post(confirm_change),
         )
 }
@@ -123,7 +127,11 @@ async fn request_change(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let link = format!("{}/account/email/{secret}", state.settings.base_url);
+    let link = format!(
+        "{}{}",
+        state.settings.base_url,
+        paths::ConfirmEmail::new(&secret)
+    );
     let expires = clock::date_time(OffsetDateTime::now_utc() + CONFIRM_LIFETIME);
     let message = EmailConfirm {
         first_name: first_name(&user.full_name),
@@ -151,7 +159,7 @@ async fn request_change(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to("/account?email_sent=1").into_response())
+    Ok(Redirect::to(&format!("{}?email_sent=1", paths::Account::PATH)).into_response())
 }
 
 struct Pending {
@@ -265,5 +273,5 @@ async fn confirm_change(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to("/sign-in?email_changed=1").into_response())
+    Ok(Redirect::to(&format!("{}?email_changed=1", paths::SignIn::PATH)).into_response())
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::session::CurrentUser;
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     error::{AppError, Result},
@@ -20,8 +21,8 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/memberships/{membership_id}/accept", post(accept))
-        .route("/memberships/{membership_id}/decline", post(decline))
+        .route(paths::AcceptMembership::PATH, post(accept))
+        .route(paths::DeclineMembership::PATH, post(decline))
 }
 
 async fn accept(

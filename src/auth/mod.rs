@@ -20,13 +20,14 @@ use axum::{
     routing::{get, post},
 };
 
+use crate::paths;
 use crate::state::AppState;
 
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     // The forms that check a password or a code, or send an email, are limited per address.
     let limited = Router::new()
         .route(
-            "/sign-in",
+            paths::SignIn::PATH,
             get(sign_in::sign_in_form).post(sign_in::sign_in),
         )
         .merge(tokens::router())
@@ -35,8 +36,8 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(email_change::router())
         .route_layer(limit);
     Router::new()
-        .route("/", get(schools::schools))
-        .route("/sign-out", post(sign_in::sign_out))
+        .route(paths::Schools::PATH, get(schools::schools))
+        .route(paths::SignOut::PATH, post(sign_in::sign_out))
         .merge(limited)
         .merge(account::router())
         .merge(memberships::router())

@@ -9,6 +9,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::session::CurrentUser;
+use crate::paths;
 use crate::store::memberships;
 use crate::{error::Result, page::Nav, state::AppState};
 
@@ -56,7 +57,7 @@ pub(super) async fn schools(
         None
     };
     if let ([only], true, None) = (schools.as_slice(), offers.is_empty(), notice) {
-        return Ok(Redirect::to(&format!("/s/{}/", only.slug)).into_response());
+        return Ok(Redirect::to(&paths::SchoolHome::new(&only.slug).to_string()).into_response());
     }
     Ok(SchoolsPage {
         nav: user.nav(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::paths;
 use crate::{
     domain::{groups::Group, roles::Role},
     error::AppError,
@@ -200,20 +201,20 @@ impl Member {
 
     pub fn nav(&self) -> Nav {
         let slug = &self.school.slug;
-        let mut links = vec![(format!("/s/{slug}/"), "Your policies")];
+        let mut links = vec![(paths::SchoolHome::new(slug).to_string(), "Your policies")];
         if ComplianceViewers::allows(self) {
-            links.push((format!("/s/{slug}/compliance"), "Who has signed"));
+            links.push((paths::Compliance::new(slug).to_string(), "Who has signed"));
         }
         if PeopleManagers::allows(self) {
-            links.push((format!("/s/{slug}/people"), "People"));
+            links.push((paths::People::new(slug).to_string(), "People"));
         }
         if PolicyEditors::allows(self) {
-            links.push((format!("/s/{slug}/policies"), "Manage policies"));
+            links.push((paths::Policies::new(slug).to_string(), "Manage policies"));
         }
         if self.has_role(Role::Admin) {
-            links.push((format!("/s/{slug}/admin/mail"), "Email"));
-            links.push((format!("/s/{slug}/admin/audit"), "Audit log"));
-            links.push((format!("/s/{slug}/admin/settings"), "Settings"));
+            links.push((paths::Mail::new(slug).to_string(), "Email"));
+            links.push((paths::AuditLog::new(slug).to_string(), "Audit log"));
+            links.push((paths::Settings::new(slug).to_string(), "Settings"));
         }
         Nav {
             user_name: Some(self.user.full_name.clone()),

@@ -14,6 +14,7 @@ use tower_sessions::Session;
 
 use super::{password, throttle, two_factor};
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     error::Result,
@@ -180,5 +181,8 @@ pub(super) async fn sign_in(
 
 pub(super) async fn sign_out(session: Session) -> Result<Redirect> {
     session.flush().await?;
-    Ok(Redirect::to("/sign-in?signed_out=1"))
+    Ok(Redirect::to(&format!(
+        "{}?signed_out=1",
+        paths::SignIn::PATH
+    )))
 }

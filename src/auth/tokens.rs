@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::password;
 use crate::audit::Event;
+use crate::paths;
 use crate::store::tokens::{digest, issue, void_all};
 use crate::{
     audit,
@@ -31,9 +32,12 @@ pub const RESET_LIFETIME: Duration = Duration::hours(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/password/reset", get(reset_form).post(request_reset))
         .route(
-            "/password/{token}",
+            paths::PasswordReset::PATH,
+            get(reset_form).post(request_reset),
+        )
+        .route(
+            paths::SetPassword::PATH,
             get(set_password_form).post(set_password),
         )
 }
@@ -107,7 +111,11 @@ async fn request_reset(
         if !recent {
             let (token_id, secret) =
                 issue(&mut tx, user.id, TokenPurpose::Reset, RESET_LIFETIME).await?;
-            let link = format!("{}/password/{secret}", state.settings.base_url);
+            let link = format!(
+                "{}{}",
+                state.settings.base_url,
+                paths::SetPassword::new(&secret)
+            );
             let school_name = user.school_name.unwrap_or_else(|| "AUP Portal".to_owned());
             let message = PasswordReset {
                 first_name: mail::first_name(&user.full_name),
@@ -268,5 +276,5 @@ async fn set_password(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to("/sign-in?password_set=1").into_response())
+    Ok(Redirect::to(&format!("{}?password_set=1", paths::SignIn::PATH)).into_response())
 }

@@ -25,6 +25,7 @@ use super::{
     throttle,
 };
 use crate::audit::{Doing, Event, SignInStep, SignInWith};
+use crate::paths;
 use crate::{
     audit,
     error::{AppError, Result},
@@ -40,13 +41,13 @@ pub const RECOVERY_CODES: usize = 10;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sign-in/code", get(code_form).post(check_code))
+        .route(paths::SignInCode::PATH, get(code_form).post(check_code))
         .route(
-            "/sign-in/two-factor",
+            paths::SignInTwoFactor::PATH,
             get(sign_in_setup_form).post(sign_in_finish_setup),
         )
         .route(
-            "/account/two-factor",
+            paths::TwoFactor::PATH,
             get(account_setup_form).post(account_finish_setup),
         )
 }
@@ -89,9 +90,9 @@ pub async fn after_password(
         )
         .await?;
     Ok(Redirect::to(if must_set_up {
-        "/sign-in/two-factor"
+        paths::SignInTwoFactor::PATH
     } else {
-        "/sign-in/code"
+        paths::SignInCode::PATH
     })
     .into_response())
 }
@@ -452,7 +453,7 @@ async fn sign_in_setup_form(State(state): State<AppState>, session: Session) -> 
         pending.user_id,
         &enrolment,
         true,
-        "/sign-in/two-factor",
+        paths::SignInTwoFactor::PATH,
         FieldErrors::default(),
     )
     .await
@@ -474,7 +475,7 @@ async fn sign_in_finish_setup(
                 pending.user_id,
                 &enrolment,
                 true,
-                "/sign-in/two-factor",
+                paths::SignInTwoFactor::PATH,
                 WRONG_SETUP_CODE,
             )
             .await;
@@ -513,7 +514,7 @@ async fn account_setup_form(
         user.id,
         &enrolment,
         false,
-        "/account/two-factor",
+        paths::TwoFactor::PATH,
         FieldErrors::default(),
     )
     .await?;
@@ -528,7 +529,7 @@ async fn account_finish_setup(
     Form(form): Form<CodeForm>,
 ) -> Result<Response> {
     let enrolment = enrolment(&state, user.id).await?;
-    let action = "/account/two-factor";
+    let action = paths::TwoFactor::PATH;
     if let Some(message) = reauth::check(&state.pool, user.id, &form.current, Doing::TwoFactor)
         .await?
         .refusal("Enter your password", "Your password is not right")

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::signers::{Signer, signers};
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
@@ -31,13 +32,10 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/s/{slug}/compliance", get(index))
-        .route("/s/{slug}/compliance/{version_id}", get(dashboard))
-        .route("/s/{slug}/compliance/{version_id}/remind", post(remind_all))
-        .route(
-            "/s/{slug}/compliance/{version_id}/remind/{membership_id}",
-            post(remind_one),
-        )
+        .route(paths::Compliance::PATH, get(index))
+        .route(paths::Dashboard::PATH, get(dashboard))
+        .route(paths::RemindAll::PATH, post(remind_all))
+        .route(paths::RemindOne::PATH, post(remind_one))
 }
 
 /// A published version of this school, as the dashboard needs it.
@@ -375,8 +373,9 @@ pub async fn chase(
             continue;
         }
         let sign_url = format!(
-            "{}/s/{}/versions/{}/sign",
-            state.settings.base_url, member.school.slug, version.id
+            "{}{}",
+            state.settings.base_url,
+            paths::Sign::new(&member.school.slug, version.id)
         );
         let published_on = render::long_date(clock::uk(version.published_at).date());
         let email = SignReminder {
@@ -441,8 +440,8 @@ async fn remind_all(
     let people = signers(&state.pool, manager.school.id, version.id).await?;
     let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/compliance/{version_id}?reminded={reminded}&skipped={skipped}#outstanding",
-        manager.school.slug
+        "{}?reminded={reminded}&skipped={skipped}#outstanding",
+        paths::Dashboard::new(&manager.school.slug, version_id)
     )))
 }
 
@@ -462,7 +461,7 @@ async fn remind_one(
     }
     let (reminded, skipped) = chase(&state, &manager, &version, &person).await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/compliance/{version_id}?reminded={reminded}&skipped={skipped}#outstanding",
-        manager.school.slug
+        "{}?reminded={reminded}&skipped={skipped}#outstanding",
+        paths::Dashboard::new(&manager.school.slug, version_id)
     )))
 }

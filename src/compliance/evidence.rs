@@ -18,6 +18,7 @@ use super::{
     signers::{csv_cell, signers},
 };
 use crate::audit::Event;
+use crate::paths;
 use crate::store::email_changes;
 use crate::{
     audit,
@@ -32,18 +33,9 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/s/{slug}/compliance/{version_id}/export.csv",
-            get(dashboard_csv),
-        )
-        .route(
-            "/s/{slug}/people/{membership_id}/evidence",
-            get(person_page),
-        )
-        .route(
-            "/s/{slug}/people/{membership_id}/evidence.csv",
-            get(person_csv),
-        )
+        .route(paths::DashboardCsv::PATH, get(dashboard_csv))
+        .route(paths::Evidence::PATH, get(person_page))
+        .route(paths::EvidenceCsv::PATH, get(person_csv))
 }
 
 fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<Response> {

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::person_records::{Added, NewPerson, add_person};
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
@@ -31,8 +32,8 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/s/{slug}/people/import", get(upload_form).post(preview))
-        .route("/s/{slug}/people/import/confirm", post(confirm))
+        .route(paths::ImportPeople::PATH, get(upload_form).post(preview))
+        .route(paths::ConfirmImport::PATH, post(confirm))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -521,8 +522,10 @@ async fn confirm(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/people?imported=1&added={}&changed={}",
-        manager.school.slug, applied.added, applied.changed
+        "{}?imported=1&added={}&changed={}",
+        paths::People::new(&manager.school.slug),
+        applied.added,
+        applied.changed
     ))
     .into_response())
 }

@@ -17,6 +17,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
@@ -33,13 +34,13 @@ pub const MAX_SCAN_BYTES: usize = 10 * 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/s/{slug}/people/{membership_id}/paper",
+            paths::Paper::PATH,
             get(paper_form)
                 .post(record)
                 // A scan of up to 10 MB, and the form around it.
                 .layer(DefaultBodyLimit::max(MAX_SCAN_BYTES + 64 * 1024)),
         )
-        .route("/s/{slug}/scans/{scan_id}", get(scan))
+        .route(paths::Scan::PATH, get(scan))
 }
 
 /// The file's type from its first bytes, whatever its name says.
@@ -373,10 +374,9 @@ async fn record(
         Err(err)
             if unique_violation(&err).as_deref() == Some("agreements_membership_version_key") =>
         {
-            return Ok(Redirect::to(&format!(
-                "/s/{}/people/{membership_id}",
-                manager.school.slug
-            ))
+            return Ok(Redirect::to(
+                &paths::Person::new(&manager.school.slug, membership_id).to_string(),
+            )
             .into_response());
         }
         Err(err) => return Err(err.into()),
@@ -396,8 +396,8 @@ async fn record(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/people/{membership_id}?paper=1",
-        manager.school.slug
+        "{}?paper=1",
+        paths::Person::new(&manager.school.slug, membership_id)
     ))
     .into_response())
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{person, person_form};
+use crate::paths;
 use crate::{
     auth::session::{PeopleManagers, RequireRole},
     domain::groups::Group,
@@ -24,30 +25,21 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     // These forms may check the manager's password: under the per-address limit.
     let checked = Router::new()
         .route(
-            "/s/{slug}/people/new",
+            paths::NewPerson::PATH,
             get(person_form::new_form).post(person_form::create),
         )
         .route(
-            "/s/{slug}/people/{membership_id}/edit",
+            paths::EditPerson::PATH,
             get(person_form::edit_form).post(person_form::save),
         )
         .route_layer(limit);
     Router::new()
         .merge(checked)
-        .route("/s/{slug}/people", get(list))
-        .route("/s/{slug}/people/{membership_id}", get(person::show))
-        .route(
-            "/s/{slug}/people/{membership_id}/leave",
-            post(person::leave),
-        )
-        .route(
-            "/s/{slug}/people/{membership_id}/reactivate",
-            post(person::reactivate),
-        )
-        .route(
-            "/s/{slug}/people/{membership_id}/invite",
-            post(person::invite),
-        )
+        .route(paths::People::PATH, get(list))
+        .route(paths::Person::PATH, get(person::show))
+        .route(paths::Leave::PATH, post(person::leave))
+        .route(paths::Reactivate::PATH, post(person::reactivate))
+        .route(paths::Invite::PATH, post(person::invite))
 }
 
 #[derive(Deserialize, Default)]

@@ -17,6 +17,7 @@ use super::{
     roles::outranks,
 };
 use crate::audit::Event;
+use crate::paths;
 use crate::store::{email_changes, tokens};
 use crate::{
     audit,
@@ -228,8 +229,8 @@ pub(super) async fn leave(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/people/{membership_id}?left=1",
-        manager.school.slug
+        "{}?left=1",
+        paths::Person::new(&manager.school.slug, membership_id)
     ))
     .into_response())
 }
@@ -267,8 +268,8 @@ pub(super) async fn reactivate(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/people/{membership_id}?reactivated=1",
-        manager.school.slug
+        "{}?reactivated=1",
+        paths::Person::new(&manager.school.slug, membership_id)
     )))
 }
 
@@ -302,7 +303,7 @@ pub(super) async fn invite(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/people/{membership_id}?invited=1",
-        manager.school.slug
+        "{}?invited=1",
+        paths::Person::new(&manager.school.slug, membership_id)
     )))
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::person_records::{Person, load_person};
+use crate::paths;
 use crate::{
     auth::{
         reauth,
@@ -33,10 +34,7 @@ use crate::{
 
 pub fn router(limit: AttemptLimit) -> Router<AppState> {
     Router::new()
-        .route(
-            "/s/{slug}/people/{membership_id}/email",
-            get(form_page).post(change),
-        )
+        .route(paths::PersonEmail::PATH, get(form_page).post(change))
         .route_layer(limit)
 }
 
@@ -149,8 +147,8 @@ async fn change(
             email_changes::Switched::Made(_) => {
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!(
-                    "/s/{}/people/{membership_id}?email_changed=1",
-                    admin.school.slug
+                    "{}?email_changed=1",
+                    paths::Person::new(&admin.school.slug, membership_id)
                 ))
                 .into_response());
             }

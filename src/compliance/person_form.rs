@@ -17,6 +17,7 @@ use super::{
     roles::{guarded_change, outranks, resulting_roles},
 };
 use crate::audit::{Doing, Event};
+use crate::paths;
 use crate::store::email_changes;
 use crate::{
     audit,
@@ -212,8 +213,8 @@ pub(super) async fn create(
             Added::Member(membership_id) => {
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!(
-                    "/s/{}/people/{membership_id}?added=1",
-                    manager.school.slug
+                    "{}?added=1",
+                    paths::Person::new(&manager.school.slug, membership_id)
                 ))
                 .into_response());
             }
@@ -422,8 +423,8 @@ pub(super) async fn save(
             }
             tx.commit().await?;
             return Ok(Redirect::to(&format!(
-                "/s/{}/people/{membership_id}?saved=1",
-                manager.school.slug
+                "{}?saved=1",
+                paths::Person::new(&manager.school.slug, membership_id)
             ))
             .into_response());
         }

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::paths;
 use crate::{
     clock,
     domain::render,
@@ -129,9 +130,9 @@ pub async fn reviews(
             .iter()
             .any(|role| matches!(role, Role::Dpo | Role::Admin))
         {
-            format!("{base_url}/s/{}/policies/{}", r.slug, r.policy_id)
+            format!("{base_url}{}", paths::Policy::new(&r.slug, r.policy_id))
         } else {
-            format!("{base_url}/s/{}/", r.slug)
+            format!("{base_url}{}", paths::SchoolHome::new(&r.slug))
         };
         let due = render::long_date(r.due);
         let subject = if overdue {
@@ -207,7 +208,7 @@ pub async fn reminders(
         if number < 0 || policy.cap <= 0 {
             continue;
         }
-        let sign_url = format!("{base_url}/s/{}/versions/{}/sign", r.slug, r.version_id);
+        let sign_url = format!("{base_url}{}", paths::Sign::new(&r.slug, r.version_id));
         let published_on = render::long_date(r.published_on);
         let email = SignReminder {
             first_name: first_name(&r.full_name),

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 
 use super::smtp::{Envelope, Mailer, SendError};
+use crate::paths;
 
 /// After this many tries an email is marked failed and shown to admins.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -138,8 +139,15 @@ pub async fn send_due(
 }
 
 /// Where a link carries a single-use token: invitations and resets, and confirming a new
-/// email address.
-const TOKEN_PATHS: [&str; 2] = ["/password/", "/account/email/"];
+/// email address (each route with the token, its last part, taken off).
+const TOKEN_PATHS: [&str; 2] = [
+    paths::SetPassword::PATH
+        .split_at(paths::SetPassword::PATH.len() - "{token}".len())
+        .0,
+    paths::ConfirmEmail::PATH
+        .split_at(paths::ConfirmEmail::PATH.len() - "{token}".len())
+        .0,
+];
 
 /// What replaces a token in a sent email's kept copy.
 pub const REMOVED: &str = "link-removed-once-sent";

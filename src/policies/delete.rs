@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::shared::{Editor, load_draft, urlencode};
 use crate::audit::Event;
+use crate::paths;
 use crate::{audit, error::Result, page::Nav, state::AppState};
 
 #[derive(Template, WebTemplate)]
@@ -68,9 +69,8 @@ pub(super) async fn delete(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
-        "/s/{}/policies/{}?deleted={}",
-        editor.school.slug,
-        version.policy_id,
+        "{}?deleted={}",
+        paths::Policy::new(&editor.school.slug, version.policy_id),
         urlencode(&version.content.label)
     )))
 }

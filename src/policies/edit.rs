@@ -17,6 +17,7 @@ use super::shared::{
     BLANK_ACKNOWLEDGEMENT_ROWS, Editor, MAX_ACKNOWLEDGEMENTS, MAX_BODY, load_draft,
 };
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     auth::session::Member,
@@ -449,9 +450,9 @@ pub(super) async fn save(
     tx.commit().await?;
     let slug = &editor.school.slug;
     Ok(if form.action == "preview" {
-        Redirect::to(&format!("/s/{slug}/drafts/{version_id}/preview"))
+        Redirect::to(&paths::Preview::new(slug, version_id).to_string())
     } else {
-        Redirect::to(&format!("/s/{slug}/drafts/{version_id}?saved=1"))
+        Redirect::to(&format!("{}?saved=1", paths::Draft::new(slug, version_id)))
     }
     .into_response())
 }

@@ -16,6 +16,7 @@ use super::{
     shared::{Editor, MAX_BODY, load_policy, lock_policy},
 };
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit, clock,
     error::Result,
@@ -90,8 +91,8 @@ pub(super) async fn import(
                 .await?;
                 tx.commit().await?;
                 return Ok(Redirect::to(&format!(
-                    "/s/{}/drafts/{draft_id}?imported=1",
-                    editor.school.slug
+                    "{}?imported=1",
+                    paths::Draft::new(&editor.school.slug, draft_id)
                 ))
                 .into_response());
             }

@@ -22,50 +22,36 @@ use axum::{
     routing::{get, post},
 };
 
+use crate::paths;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/s/{slug}/policies", get(list::list))
+        .route(paths::Policies::PATH, get(list::list))
         .route(
-            "/s/{slug}/policies/new",
+            paths::NewPolicy::PATH,
             get(policy_form::new_policy_form).post(policy_form::create_policy),
         )
-        .route("/s/{slug}/policies/{policy_id}", get(show::show))
+        .route(paths::Policy::PATH, get(show::show))
         .route(
-            "/s/{slug}/policies/{policy_id}/audience",
+            paths::Audience::PATH,
             get(policy_form::audience_form).post(policy_form::change_audience),
         )
+        .route(paths::StartVersion::PATH, post(show::start_version))
         .route(
-            "/s/{slug}/policies/{policy_id}/versions",
-            post(show::start_version),
-        )
-        .route(
-            "/s/{slug}/policies/{policy_id}/import",
+            paths::ImportVersion::PATH,
             get(import_page::import_form).post(import_page::import),
         )
+        .route(paths::Compare::PATH, get(compare::compare))
+        .route(paths::History::PATH, get(history::history))
+        .route(paths::Draft::PATH, get(edit::edit_form).post(edit::save))
+        .route(paths::Preview::PATH, get(preview::preview))
         .route(
-            "/s/{slug}/policies/{policy_id}/compare",
-            get(compare::compare),
-        )
-        .route(
-            "/s/{slug}/policies/{policy_id}/history",
-            get(history::history),
-        )
-        .route(
-            "/s/{slug}/drafts/{version_id}",
-            get(edit::edit_form).post(edit::save),
-        )
-        .route(
-            "/s/{slug}/drafts/{version_id}/preview",
-            get(preview::preview),
-        )
-        .route(
-            "/s/{slug}/drafts/{version_id}/delete",
+            paths::DeleteDraft::PATH,
             get(delete::delete_form).post(delete::delete),
         )
         .route(
-            "/s/{slug}/drafts/{version_id}/publish",
+            paths::Publish::PATH,
             get(publish_page::publish_form).post(publish_page::publish),
         )
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::shared::{Editor, load_policy};
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     db::unique_violation,
@@ -118,10 +119,9 @@ pub(super) async fn create_policy(
                 )
                 .await?;
                 tx.commit().await?;
-                return Ok(Redirect::to(&format!(
-                    "/s/{}/policies/{policy_id}",
-                    editor.school.slug
-                ))
+                return Ok(Redirect::to(
+                    &paths::Policy::new(&editor.school.slug, policy_id).to_string(),
+                )
                 .into_response());
             }
             Err(err) if unique_violation(&err).as_deref() == Some("policies_school_name_key") => {
@@ -209,5 +209,8 @@ pub(super) async fn change_audience(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/s/{}/policies/{}", editor.school.slug, policy.id)).into_response())
+    Ok(
+        Redirect::to(&paths::Policy::new(&editor.school.slug, policy.id).to_string())
+            .into_response(),
+    )
 }

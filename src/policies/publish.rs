@@ -6,6 +6,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit,
     mail::{self, VersionPublished},
@@ -160,7 +161,7 @@ pub async fn publish(
     let school_slug = sqlx::query_scalar!("select slug from schools where id = $1", school_id)
         .fetch_one(&mut *tx)
         .await?;
-    let sign_url = format!("{base_url}/s/{school_slug}/versions/{version_id}/sign");
+    let sign_url = format!("{base_url}{}", paths::Sign::new(&school_slug, version_id));
     for person in &recipients {
         let email = VersionPublished {
             first_name: mail::first_name(&person.full_name),

@@ -15,6 +15,7 @@ use super::{
     publish::{self, Problem, PublishError},
     shared::{Editor, load_draft, urlencode},
 };
+use crate::paths;
 use crate::{
     clock,
     domain::groups::audience_text,
@@ -110,7 +111,7 @@ pub(super) async fn publish(
     let version = load(&mut conn, editor.school.id, version_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let policy_page = format!("/s/{}/policies/{}", editor.school.slug, version.policy_id);
+    let policy_page = paths::Policy::new(&editor.school.slug, version.policy_id).to_string();
     match outcome {
         Ok(done) => Ok(Redirect::to(&format!(
             "{policy_page}?published={}&notified={}",

@@ -15,6 +15,7 @@ use super::{
     shared::{Editor, Policy, load_policy, lock_policy},
 };
 use crate::audit::Event;
+use crate::paths;
 use crate::{
     audit, clock,
     domain::content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
@@ -176,10 +177,9 @@ pub(super) async fn start_version(
     let draft_id = match insert_draft(&mut tx, editor.school.id, policy.id, &content).await? {
         NewDraft::Inserted(id) => id,
         NewDraft::Exists(existing) => {
-            return Ok(Redirect::to(&format!(
-                "/s/{}/drafts/{existing}",
-                editor.school.slug
-            )));
+            return Ok(Redirect::to(
+                &paths::Draft::new(&editor.school.slug, existing).to_string(),
+            ));
         }
     };
     audit::record(
@@ -196,10 +196,9 @@ pub(super) async fn start_version(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/s/{}/drafts/{draft_id}",
-        editor.school.slug
-    )))
+    Ok(Redirect::to(
+        &paths::Draft::new(&editor.school.slug, draft_id).to_string(),
+    ))
 }
 
 #[cfg(test)]

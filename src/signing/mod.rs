@@ -10,14 +10,12 @@ mod signable;
 
 use axum::{Router, routing::get};
 
+use crate::paths;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/s/{slug}/", get(home::home))
-        .route(
-            "/s/{slug}/versions/{version_id}/sign",
-            get(sign::sign_form).post(sign::sign),
-        )
-        .route("/s/{slug}/agreements/{agreement_id}", get(receipt::receipt))
+        .route(paths::SchoolHome::PATH, get(home::home))
+        .route(paths::Sign::PATH, get(sign::sign_form).post(sign::sign))
+        .route(paths::Receipt::PATH, get(receipt::receipt))
 }

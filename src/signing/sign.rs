@@ -20,6 +20,7 @@ use super::{
         LastSigned, SignRequest, Signable, changes_since_last_signed, load_signable, replacement,
     },
 };
+use crate::paths;
 use crate::{
     auth::session::Member,
     clock,
@@ -209,8 +210,9 @@ pub(super) async fn sign(
     let agreement_id = Uuid::now_v7();
     let signed_at = clock::date_time(OffsetDateTime::now_utc());
     let receipt_url = format!(
-        "{}/s/{}/agreements/{agreement_id}",
-        state.settings.base_url, member.school.slug
+        "{}{}",
+        state.settings.base_url,
+        paths::Receipt::new(&member.school.slug, agreement_id)
     );
     let receipt = mail::Receipt {
         first_name: mail::first_name(&member.user.full_name),
@@ -255,11 +257,10 @@ pub(super) async fn sign(
             }
         };
     }
-    Ok(Redirect::to(&format!(
-        "/s/{}/agreements/{agreement_id}",
-        member.school.slug
-    ))
-    .into_response())
+    Ok(
+        Redirect::to(&paths::Receipt::new(&member.school.slug, agreement_id).to_string())
+            .into_response(),
+    )
 }
 
 /// The form again, as it was filled in, with what to put right.

@@ -4,6 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::paths;
 use crate::{
     domain::groups::Group,
     mail::{self, MembershipOffer},
@@ -23,7 +24,7 @@ pub async fn offer(
     )
     .fetch_one(&mut *db)
     .await?;
-    let link = format!("{base_url}/");
+    let link = format!("{base_url}{}", paths::Schools::new());
     let message = MembershipOffer {
         school_name: &offer.school_name,
         link: &link,

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::paths;
 use crate::{
     clock,
     domain::statuses::TokenPurpose,
@@ -56,7 +57,7 @@ pub async fn invite(
     .fetch_one(&mut *db)
     .await?;
     let (token_id, secret) = issue(db, user_id, TokenPurpose::Invite, INVITATION_LIFETIME).await?;
-    let link = format!("{base_url}/password/{secret}");
+    let link = format!("{base_url}{}", paths::SetPassword::new(&secret));
     let expires = clock::date_time(OffsetDateTime::now_utc() + INVITATION_LIFETIME);
     let email = Invitation {
         first_name: mail::first_name(&person.full_name),

@@ -1,0 +1,182 @@
+//! Every address the portal serves, once: each is a type whose `PATH` the router registers
+//! and whose `Display` (percent-encoding each part) writes the link to it, in Rust and in the
+//! templates (`{{ crate::paths::Person::new(slug, id) }}`). A link to a page that does not
+//! exist, or with a part missing, does not compile.
+
+use axum_extra::routing::TypedPath;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// What a part of an address may be given as: a slug or token as any kind of string, an
+/// id by value or by reference (templates pass either).
+pub trait Part<T> {
+    fn part(self) -> T;
+}
+
+impl Part<String> for &str {
+    fn part(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl Part<String> for &String {
+    fn part(self) -> String {
+        self.clone()
+    }
+}
+
+impl Part<String> for String {
+    fn part(self) -> String {
+        self
+    }
+}
+
+impl Part<String> for &&str {
+    fn part(self) -> String {
+        (*self).to_owned()
+    }
+}
+
+impl Part<String> for &&String {
+    fn part(self) -> String {
+        (*self).clone()
+    }
+}
+
+impl Part<Uuid> for Uuid {
+    fn part(self) -> Uuid {
+        self
+    }
+}
+
+impl Part<Uuid> for &Uuid {
+    fn part(self) -> Uuid {
+        *self
+    }
+}
+
+impl Part<Uuid> for &&Uuid {
+    fn part(self) -> Uuid {
+        **self
+    }
+}
+
+macro_rules! paths {
+    ($($(#[$doc:meta])* $name:ident = $path:literal { $($field:ident: $ty:ty),* };)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(TypedPath, Deserialize, Clone, Debug, PartialEq, Eq)]
+            #[typed_path($path)]
+            pub struct $name {
+                $(pub $field: $ty,)*
+            }
+
+            impl $name {
+                /// The route the router registers.
+                pub const PATH: &'static str = $path;
+
+                #[allow(clippy::new_without_default)]
+                pub fn new($($field: impl Part<$ty>),*) -> Self {
+                    $name { $($field: $field.part(),)* }
+                }
+            }
+        )*
+    };
+}
+
+paths! {
+    // Health, for load balancers and orchestrators; the stylesheet and the one script.
+    Healthz = "/healthz" {};
+    Readyz = "/readyz" {};
+    Stylesheet = "/static/app.css" {};
+    PasswordMeter = "/static/password-meter.js" {};
+
+    // Signing in and one's own account, outside any school.
+    /// The schools a person belongs to (straight to the one, if only one).
+    Schools = "/" {};
+    SignIn = "/sign-in" {};
+    SignInCode = "/sign-in/code" {};
+    SignInTwoFactor = "/sign-in/two-factor" {};
+    SignOut = "/sign-out" {};
+    PasswordReset = "/password/reset" {};
+    /// A link from an invitation or a reset email.
+    SetPassword = "/password/{token}" { token: String };
+    Account = "/account" {};
+    AccountEmail = "/account/email" {};
+    /// The link that confirms a new email address.
+    ConfirmEmail = "/account/email/{token}" { token: String };
+    AccountPassword = "/account/password" {};
+    SignOutEverywhere = "/account/sign-out-everywhere" {};
+    TwoFactor = "/account/two-factor" {};
+    AcceptMembership = "/memberships/{membership_id}/accept" { membership_id: Uuid };
+    DeclineMembership = "/memberships/{membership_id}/decline" { membership_id: Uuid };
+
+    // A signer's pages.
+    /// A member's home in a school: what is waiting for them and what they have signed.
+    SchoolHome = "/s/{slug}/" { slug: String };
+    Sign = "/s/{slug}/versions/{version_id}/sign" { slug: String, version_id: Uuid };
+    Receipt = "/s/{slug}/agreements/{agreement_id}" { slug: String, agreement_id: Uuid };
+
+    // The DPO's pages.
+    Policies = "/s/{slug}/policies" { slug: String };
+    NewPolicy = "/s/{slug}/policies/new" { slug: String };
+    Policy = "/s/{slug}/policies/{policy_id}" { slug: String, policy_id: Uuid };
+    Audience = "/s/{slug}/policies/{policy_id}/audience" { slug: String, policy_id: Uuid };
+    StartVersion = "/s/{slug}/policies/{policy_id}/versions" { slug: String, policy_id: Uuid };
+    ImportVersion = "/s/{slug}/policies/{policy_id}/import" { slug: String, policy_id: Uuid };
+    Compare = "/s/{slug}/policies/{policy_id}/compare" { slug: String, policy_id: Uuid };
+    History = "/s/{slug}/policies/{policy_id}/history" { slug: String, policy_id: Uuid };
+    Draft = "/s/{slug}/drafts/{version_id}" { slug: String, version_id: Uuid };
+    Preview = "/s/{slug}/drafts/{version_id}/preview" { slug: String, version_id: Uuid };
+    Publish = "/s/{slug}/drafts/{version_id}/publish" { slug: String, version_id: Uuid };
+    DeleteDraft = "/s/{slug}/drafts/{version_id}/delete" { slug: String, version_id: Uuid };
+
+    // The SBM's pages.
+    Compliance = "/s/{slug}/compliance" { slug: String };
+    Dashboard = "/s/{slug}/compliance/{version_id}" { slug: String, version_id: Uuid };
+    DashboardCsv = "/s/{slug}/compliance/{version_id}/export.csv" { slug: String, version_id: Uuid };
+    RemindAll = "/s/{slug}/compliance/{version_id}/remind" { slug: String, version_id: Uuid };
+    RemindOne = "/s/{slug}/compliance/{version_id}/remind/{membership_id}" {
+        slug: String, version_id: Uuid, membership_id: Uuid
+    };
+    People = "/s/{slug}/people" { slug: String };
+    NewPerson = "/s/{slug}/people/new" { slug: String };
+    ImportPeople = "/s/{slug}/people/import" { slug: String };
+    ConfirmImport = "/s/{slug}/people/import/confirm" { slug: String };
+    Person = "/s/{slug}/people/{membership_id}" { slug: String, membership_id: Uuid };
+    EditPerson = "/s/{slug}/people/{membership_id}/edit" { slug: String, membership_id: Uuid };
+    PersonEmail = "/s/{slug}/people/{membership_id}/email" { slug: String, membership_id: Uuid };
+    Evidence = "/s/{slug}/people/{membership_id}/evidence" { slug: String, membership_id: Uuid };
+    EvidenceCsv = "/s/{slug}/people/{membership_id}/evidence.csv" { slug: String, membership_id: Uuid };
+    Invite = "/s/{slug}/people/{membership_id}/invite" { slug: String, membership_id: Uuid };
+    Leave = "/s/{slug}/people/{membership_id}/leave" { slug: String, membership_id: Uuid };
+    Reactivate = "/s/{slug}/people/{membership_id}/reactivate" { slug: String, membership_id: Uuid };
+    Paper = "/s/{slug}/people/{membership_id}/paper" { slug: String, membership_id: Uuid };
+    Scan = "/s/{slug}/scans/{scan_id}" { slug: String, scan_id: Uuid };
+
+    // The admin's pages.
+    AuditLog = "/s/{slug}/admin/audit" { slug: String };
+    Mail = "/s/{slug}/admin/mail" { slug: String };
+    RetryMail = "/s/{slug}/admin/mail/{id}/retry" { slug: String, id: Uuid };
+    Settings = "/s/{slug}/admin/settings" { slug: String };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_fills_in_its_routes_parts_percent_encoded() {
+        let id = Uuid::from_u128(1);
+        assert_eq!(
+            Person::new("cranbrook", id).to_string(),
+            format!("/s/cranbrook/people/{id}")
+        );
+        assert_eq!(
+            Sign::new(&"oak field".to_owned(), &id).to_string(),
+            format!("/s/oak%20field/versions/{id}/sign")
+        );
+        assert_eq!(SchoolHome::new("cranbrook").to_string(), "/s/cranbrook/");
+        assert_eq!(Schools::new().to_string(), Schools::PATH);
+    }
+}
