@@ -172,8 +172,10 @@ mod tests {
             Person::new("cranbrook", id).to_string(),
             format!("/s/cranbrook/people/{id}")
         );
+        let slug = "oak field".to_owned();
+        let by_reference = &id;
         assert_eq!(
-            Sign::new(&"oak field".to_owned(), &id).to_string(),
+            Sign::new(&slug, *by_reference).to_string(),
             format!("/s/oak%20field/versions/{id}/sign")
         );
         assert_eq!(SchoolHome::new("cranbrook").to_string(), "/s/cranbrook/");
