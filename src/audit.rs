@@ -6,6 +6,8 @@
 //! `details`. Reading a row back gives the same variant, and [`Logged::sentence`] says it
 //! in words from one exhaustive match.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -444,6 +446,20 @@ impl Event {
     }
 }
 
+/// An event as every page says it: its sentence.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sentence())
+    }
+}
+
+/// A stored row as every page says it.
+impl fmt::Display for Logged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sentence())
+    }
+}
+
 fn doing_words(doing: Doing) -> &'static str {
     match doing {
         Doing::Password => "changing their password",
@@ -620,7 +636,7 @@ mod tests {
     fn a_row_the_portal_does_not_know_is_shown_by_its_action() {
         let unknown = Logged::read("test_event", "", &serde_json::json!({}));
         assert_eq!(unknown, Logged::Unknown("test_event".to_owned()));
-        assert_eq!(unknown.sentence(), "Test event");
+        assert_eq!(unknown.to_string(), "Test event");
         // A known action whose details do not fit is not guessed at either.
         let odd = Logged::read("roles_changed", "x", &serde_json::json!({ "from": 1 }));
         assert_eq!(odd.sentence(), "Roles changed");

@@ -107,7 +107,7 @@ async fn audit_log(
                 who: r
                     .who
                     .unwrap_or_else(|| "Someone unknown, or the portal".to_owned()),
-                action: Logged::read(&r.action, &r.subject, &r.details).sentence(),
+                action: Logged::read(&r.action, &r.subject, &r.details).to_string(),
                 subject: r.subject,
                 details: if r.details == serde_json::json!({}) {
                     String::new()

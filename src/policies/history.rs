@@ -51,7 +51,7 @@ pub(super) async fn history(
             .map(|r| HistoryRow {
                 at: clock::date_time(r.at),
                 who: r.who.unwrap_or_else(|| "The portal".to_owned()),
-                what: Logged::read(&r.action, &r.subject, &r.details).sentence(),
+                what: Logged::read(&r.action, &r.subject, &r.details).to_string(),
             })
             .collect(),
     })
