@@ -31,12 +31,6 @@ impl Part<String> for String {
     }
 }
 
-impl Part<String> for &&str {
-    fn part(self) -> String {
-        (*self).to_owned()
-    }
-}
-
 impl Part<String> for &&String {
     fn part(self) -> String {
         (*self).clone()
