@@ -149,10 +149,13 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     // No redirects followed: a redirect to the sign-in page must not pass for a fast dashboard.
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let client = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+    }
+    .cookie_store(true)
+    .redirect(reqwest::redirect::Policy::none())
+    .build()?;
     let signed_in = client
         .post(format!("{base}/sign-in"))
         .form(&[

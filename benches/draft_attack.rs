@@ -34,11 +34,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+    }
+    .cookie_store(true)
+    .redirect(reqwest::redirect::Policy::none())
+    .build()
+    .expect("client")
 }
 
 async fn sign_in(base: &str, email: &str) -> reqwest::Client {

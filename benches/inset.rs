@@ -938,11 +938,14 @@ async fn main() {
     let child = start_portal(&database_url, port);
     let child_pid = child.id();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(CLIENTS * 2)
-        .build()
-        .expect("client");
+    let http = {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+    }
+    .redirect(reqwest::redirect::Policy::none())
+    .pool_max_idle_per_host(CLIENTS * 2)
+    .build()
+    .expect("client");
     for _ in 0..100 {
         if http
             .get(format!("{base}/readyz"))

@@ -18,37 +18,7 @@ use crate::domain::{
     statuses::{EmailChangeHow, TokenPurpose},
 };
 
-/// How a person signed in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SignInWith {
-    #[serde(rename = "password")]
-    Password,
-    #[serde(rename = "password and code")]
-    PasswordAndCode,
-    #[serde(rename = "password and recovery code")]
-    PasswordAndRecoveryCode,
-    /// The first code from an authenticator app being set up at sign-in.
-    #[serde(rename = "password and new code")]
-    PasswordAndNewCode,
-}
-
-/// What a person was doing when asked for their password again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Doing {
-    Password,
-    TwoFactor,
-    Email,
-    Settings,
-    Roles,
-}
-
-/// The step of a sign-in that failed, past the password.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignInStep {
-    Code,
-}
+pub use crate::domain::sign_ins::{Doing, SignInStep, SignInWith};
 
 /// Something that happened. A field renamed `subject` is kept in the row's subject
 /// column, not in its details.
@@ -63,6 +33,15 @@ pub enum Event {
         at: Option<SignInStep>,
     },
     SignInRefusedLocked,
+    /// A sign-in through the school's provider that the portal did not accept.
+    SingleSignOnRefused {
+        reason: String,
+    },
+    /// A provider account linked to this person's account.
+    SingleSignOnLinked {
+        issuer: String,
+        by_email: bool,
+    },
     AccountLocked,
     ReauthenticationFailed {
         doing: Doing,
@@ -109,6 +88,11 @@ pub enum Event {
     SettingChanged {
         require_two_factor: bool,
     },
+    SingleSignOnSetUp {
+        provider: crate::domain::statuses::SsoProvider,
+        issuer: String,
+    },
+    SingleSignOnRemoved,
     EmailRetried {
         #[serde(rename = "subject", skip_serializing)]
         email_id: Uuid,
@@ -246,6 +230,10 @@ impl Event {
             Event::SignIn { .. }
             | Event::SignInFailed { .. }
             | Event::SignInRefusedLocked
+            | Event::SingleSignOnRefused { .. }
+            | Event::SingleSignOnLinked { .. }
+            | Event::SingleSignOnSetUp { .. }
+            | Event::SingleSignOnRemoved
             | Event::AccountLocked
             | Event::ReauthenticationFailed { .. }
             | Event::ReauthenticationRefusedLocked { .. }
@@ -327,7 +315,35 @@ impl Event {
                 SignInWith::PasswordAndNewCode => {
                     "Signed in, setting up two-step sign-in on the way".to_owned()
                 }
+                SignInWith::SchoolAccount => "Signed in with the school's account".to_owned(),
+                SignInWith::SchoolAccountWithItsMultiFactor => {
+                    "Signed in with the school's account and its multi-factor sign-in".to_owned()
+                }
+                SignInWith::SchoolAccountAndCode => {
+                    "Signed in with the school's account and a code from an authenticator app"
+                        .to_owned()
+                }
+                SignInWith::SchoolAccountAndRecoveryCode => {
+                    "Signed in with the school's account and a recovery code".to_owned()
+                }
+                SignInWith::SchoolAccountAndNewCode => {
+                    "Signed in with the school's account, setting up two-step sign-in on the way"
+                        .to_owned()
+                }
             },
+            Event::SingleSignOnRefused { reason } => {
+                format!("Was refused sign-in with the school's account: {reason}")
+            }
+            Event::SingleSignOnLinked { by_email, .. } => if *by_email {
+                "Linked their school account, found by its email address"
+            } else {
+                "Linked their school account from a signed-in session"
+            }
+            .to_owned(),
+            Event::SingleSignOnSetUp { provider, .. } => {
+                format!("Set up single sign-on with {provider}")
+            }
+            Event::SingleSignOnRemoved => "Switched single sign-on off".to_owned(),
             Event::SignInFailed { at: None } => "Failed to sign in".to_owned(),
             Event::SignInFailed {
                 at: Some(SignInStep::Code),
@@ -467,6 +483,7 @@ fn doing_words(doing: Doing) -> &'static str {
         Doing::Email => "changing an email address",
         Doing::Settings => "changing the school's settings",
         Doing::Roles => "changing a person's roles",
+        Doing::LinkAccount => "linking their school account",
     }
 }
 

@@ -67,6 +67,40 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Set up a school's single sign-on, as on its settings page. Takes effect at once, also
+    /// in portals already running.
+    Sso {
+        /// The school's short name in web addresses, for example "cranbrook".
+        #[arg(long)]
+        school: String,
+        /// Whose accounts: microsoft (Entra ID), google (Workspace) or oidc (any other).
+        #[arg(long)]
+        provider: String,
+        /// Microsoft: the tenant's GUID, or one of its domain names (resolved once).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Google: the Workspace domain.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Any other provider: its issuer, https (or http to this machine, for trials).
+        #[arg(long)]
+        issuer: Option<String>,
+        #[arg(long)]
+        client_id: String,
+        /// A file holding the client secret (kept out of the command line and its history).
+        #[arg(long)]
+        client_secret_file: std::path::PathBuf,
+        /// When the secret expires, YYYY-MM-DD: admins are reminded before.
+        #[arg(long)]
+        secret_expires: Option<String>,
+        /// One of the school's email domains; give it once for each.
+        #[arg(long = "email-domain")]
+        email_domains: Vec<String>,
+        /// Any other provider: accept its multi-factor sign-in (amr "mfa") in place of the
+        /// portal's authenticator code.
+        #[arg(long)]
+        trust_provider_mfa: bool,
+    },
     /// Check the evidence: walk every school's hash chain over its agreements and audit events,
     /// report the first break, and list every row no seal covers. Exits with status 1 if
     /// there is either.
@@ -256,6 +290,17 @@ pub struct Config {
         value_parser = parse_attempts
     )]
     pub attempts_per_minute: u32,
+
+    /// Where Microsoft's sign-in service is. Only tests change it, to reach a provider of
+    /// their own that serves `<authority>/<tenant>/v2.0`.
+    #[arg(long, env = "AUP_ENTRA_AUTHORITY", global = true, hide = true,
+          default_value = crate::oidc::rules::ENTRA_AUTHORITY)]
+    pub entra_authority: String,
+
+    /// Google's issuer. Only tests change it.
+    #[arg(long, env = "AUP_GOOGLE_ISSUER", global = true, hide = true,
+          default_value = crate::oidc::rules::GOOGLE_ISSUER)]
+    pub google_issuer: String,
 
     /// The file holding the portal's secret key (created, readable by this user only, if it does
     /// not exist). Needed with DATABASE_URL: every portal sharing the database uses the same

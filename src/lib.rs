@@ -15,6 +15,7 @@ pub mod error;
 pub mod input;
 pub mod jobs;
 pub mod mail;
+pub mod oidc;
 pub mod page;
 pub mod paths;
 pub mod policies;
@@ -308,6 +309,64 @@ async fn run_command(
                 anyhow::bail!("the evidence has been tampered with: {problem}")
             }
         },
+        Command::Sso {
+            school,
+            provider,
+            tenant,
+            domain,
+            issuer,
+            client_id,
+            client_secret_file,
+            secret_expires,
+            email_domains,
+            trust_provider_mfa,
+        } => {
+            let secret = std::fs::read_to_string(&client_secret_file)
+                .with_context(|| format!("cannot read {}", client_secret_file.display()))?;
+            let school_id = sqlx::query_scalar!("select id from schools where slug = $1", school)
+                .fetch_optional(&pool)
+                .await?
+                .with_context(|| format!("no school has the web address '{school}'"))?;
+            let key = secret_key(config, embedded, &pool).await?;
+            let settings = Settings::new(config, String::new(), key);
+            let providers = oidc::Providers::new(settings.keys_refetch_after);
+            let input = admin::sso::SsoInput {
+                provider,
+                tenant: tenant.unwrap_or_default(),
+                google_domain: domain.unwrap_or_default(),
+                issuer: issuer.unwrap_or_default(),
+                client_id,
+                client_secret: secret.trim().to_owned(),
+                secret_expires: secret_expires.unwrap_or_default(),
+                email_domains: email_domains.join(" "),
+                trust_provider_mfa: trust_provider_mfa.then(|| "on".to_owned()),
+            };
+            let stored = store::sso::for_school(&pool, school_id).await?;
+            let checked =
+                admin::sso::check(&providers, &settings, school_id, &input, stored.as_ref())
+                    .await
+                    .map_err(|errors| {
+                        let lines: Vec<String> = errors
+                            .iter()
+                            .map(|(field, message)| {
+                                let flag = match field.as_str() {
+                                    "google_domain" => "domain",
+                                    "client_secret" => "client-secret-file",
+                                    "email_domains" => "email-domain",
+                                    other => other,
+                                };
+                                format!("--{}: {message}", flag.replace('_', "-"))
+                            })
+                            .collect();
+                        anyhow::anyhow!("single sign-on not saved:\n{}", lines.join("\n"))
+                    })?;
+            admin::sso::save(&pool, school_id, None, &checked).await?;
+            println!(
+                "Single sign-on is set up for {school} with {} (issuer {}).",
+                checked.sso.provider, checked.sso.issuer
+            );
+            Ok(())
+        }
         Command::RotateKey => {
             let path = key_path(config, embedded)?;
             let key = secret_key(config, embedded, &pool).await?;

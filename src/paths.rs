@@ -102,12 +102,21 @@ paths! {
     AccountPassword = "/account/password" {};
     SignOutEverywhere = "/account/sign-out-everywhere" {};
     TwoFactor = "/account/two-factor" {};
+    /// Where a provider sends a person back after single sign-on, for every school.
+    SsoCallback = "/sign-in/return" {};
+    /// The schools that sign in with an address's domain.
+    FindSchool = "/sign-in/find-your-school" {};
     AcceptMembership = "/memberships/{membership_id}/accept" { membership_id: Uuid };
     DeclineMembership = "/memberships/{membership_id}/decline" { membership_id: Uuid };
 
     // A signer's pages.
     /// A member's home in a school: what is waiting for them and what they have signed.
     SchoolHome = "/s/{slug}/" { slug: String };
+    /// The school's own sign-in page: its provider's button, and the password form.
+    SchoolSignIn = "/s/{slug}/sign-in" { slug: String };
+    SsoStart = "/s/{slug}/sign-in/school-account" { slug: String };
+    /// Linking one's provider account from a signed-in session.
+    SsoLink = "/s/{slug}/link-school-account" { slug: String };
     Sign = "/s/{slug}/versions/{version_id}/sign" { slug: String, version_id: Uuid };
     Receipt = "/s/{slug}/agreements/{agreement_id}" { slug: String, agreement_id: Uuid };
 
@@ -153,6 +162,8 @@ paths! {
     Mail = "/s/{slug}/admin/mail" { slug: String };
     RetryMail = "/s/{slug}/admin/mail/{id}/retry" { slug: String, id: Uuid };
     Settings = "/s/{slug}/admin/settings" { slug: String };
+    SsoSettings = "/s/{slug}/admin/settings/sign-in" { slug: String };
+    SsoTest = "/s/{slug}/admin/settings/sign-in/test" { slug: String };
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ impl Application {
         let store = PgSessions::new(pool.clone());
         let state = AppState {
             signatures: crate::store::agreements::Writer::start(pool.clone()),
+            providers: crate::oidc::Providers::new(settings.keys_refetch_after),
             pool,
             settings: Arc::new(settings),
         };

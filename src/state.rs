@@ -12,6 +12,10 @@ use crate::{
 /// How long a request may take, body included, before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A provider's keys are fetched again for a token signed with an unknown key at most once
+/// a minute, so a forged `kid` cannot make the portal hammer the provider.
+pub const KEYS_REFETCH_AFTER: Duration = Duration::from_secs(60);
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub base_url: String,
@@ -32,6 +36,11 @@ pub struct Settings {
     pub clock: crate::clock::Clock,
     /// REQUEST_TIMEOUT, but in tests.
     pub request_timeout: Duration,
+    /// Where single sign-on finds Microsoft and Google: their real addresses, but in tests.
+    pub entra_authority: String,
+    pub google_issuer: String,
+    /// A provider's keys are fetched again for an unknown key at most this often.
+    pub keys_refetch_after: Duration,
 }
 
 impl Settings {
@@ -42,6 +51,9 @@ impl Settings {
             operator_email: config.operator_email.clone(),
             clock: crate::clock::Clock::system(),
             request_timeout: REQUEST_TIMEOUT,
+            entra_authority: config.entra_authority.clone(),
+            google_issuer: config.google_issuer.clone(),
+            keys_refetch_after: KEYS_REFETCH_AFTER,
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -67,6 +79,9 @@ impl Settings {
             operator_email: None,
             clock: crate::clock::Clock::system(),
             request_timeout: REQUEST_TIMEOUT,
+            entra_authority: crate::oidc::rules::ENTRA_AUTHORITY.to_owned(),
+            google_issuer: crate::oidc::rules::GOOGLE_ISSUER.to_owned(),
+            keys_refetch_after: KEYS_REFETCH_AFTER,
         }
     }
 
@@ -81,4 +96,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Where the sign form hands in agreements, to be stored in groups.
     pub signatures: Writer,
+    /// The schools' OpenID providers, as far as the portal has talked to them.
+    pub providers: crate::oidc::Providers,
 }

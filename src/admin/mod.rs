@@ -3,6 +3,7 @@
 mod audit_log;
 mod mail;
 mod settings;
+pub mod sso;
 
 use axum::Router;
 
@@ -11,6 +12,7 @@ use crate::{state::AppState, web::AttemptLimit};
 pub fn router(limit: AttemptLimit) -> Router<AppState> {
     Router::new()
         .merge(settings::routes())
+        .merge(sso::routes())
         // Saving may check the admin's password: under the per-address limit.
         .route_layer(limit)
         .merge(audit_log::routes())

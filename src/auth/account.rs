@@ -18,6 +18,7 @@ use super::{
     session::{self, CurrentUser, SignedIn},
 };
 use crate::audit::{Doing, Event};
+use crate::domain::statuses::SsoProvider;
 use crate::paths;
 use crate::{
     audit,
@@ -49,6 +50,19 @@ struct AccountPage {
     two_factor: bool,
     recovery_left: usize,
     notice: Option<&'static str>,
+    school_accounts: Vec<SchoolAccount>,
+    errors: FieldErrors,
+}
+
+/// A school of the person's that signs in with its own provider, and whether their
+/// provider account is linked.
+struct SchoolAccount {
+    slug: String,
+    school_name: String,
+    provider: SsoProvider,
+    linked: bool,
+    /// The password field's id in this school's link form.
+    field: String,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +76,24 @@ async fn account(
     user: CurrentUser,
     Query(query): Query<AccountQuery>,
 ) -> Result<AccountPage> {
+    let notice = if query.changed.is_some() {
+        Some("Your password has been changed. You are signed out on your other devices.")
+    } else if query.email_sent.is_some() {
+        Some(
+            "We have sent a link to your new email address. Your address changes when you follow it, within 24 hours.",
+        )
+    } else {
+        None
+    };
+    account_page(&state, user, notice, FieldErrors::default()).await
+}
+
+async fn account_page(
+    state: &AppState,
+    user: CurrentUser,
+    notice: Option<&'static str>,
+    errors: FieldErrors,
+) -> Result<AccountPage> {
     let row = sqlx::query!(
         r#"select totp_enabled_at is not null as "two_factor!", cardinality(recovery_codes) as "left!"
            from users where id = $1"#,
@@ -69,22 +101,51 @@ async fn account(
     )
     .fetch_one(&state.pool)
     .await?;
+    let school_accounts = sqlx::query!(
+        r#"select s.slug, s.name, o.provider as "provider: SsoProvider",
+                  exists (select 1 from sso_identities i
+                          where i.user_id = m.user_id and i.issuer = o.issuer) as "linked!"
+           from memberships m join schools s on s.id = m.school_id
+           join school_sso o on o.school_id = m.school_id
+           where m.user_id = $1 and m.status = 'active' and ($2::uuid is null or s.id = $2)
+           order by s.name"#,
+        user.id,
+        user.only_school
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|row| SchoolAccount {
+        field: format!("link-password-{}", row.slug),
+        slug: row.slug,
+        school_name: row.name,
+        provider: row.provider,
+        linked: row.linked,
+    })
+    .collect();
     Ok(AccountPage {
         nav: user.nav(),
         name: user.full_name,
         email: user.email,
         two_factor: row.two_factor,
         recovery_left: usize::try_from(row.left).unwrap_or(0),
-        notice: if query.changed.is_some() {
-            Some("Your password has been changed. You are signed out on your other devices.")
-        } else if query.email_sent.is_some() {
-            Some(
-                "We have sent a link to your new email address. Your address changes when you follow it, within 24 hours.",
-            )
-        } else {
-            None
-        },
+        notice,
+        school_accounts,
+        errors,
     })
+}
+
+/// The account page again, its link form for `slug` refused with `message`.
+pub(super) async fn with_link_error(
+    state: &AppState,
+    user: &CurrentUser,
+    slug: &str,
+    message: String,
+) -> Result<Response> {
+    let mut errors = FieldErrors::default();
+    errors.add(format!("link-password-{slug}"), message);
+    let page = account_page(state, user.clone(), None, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 #[derive(Template, WebTemplate)]

@@ -51,7 +51,7 @@ pub async fn seal_clear_secrets(pool: &sqlx::PgPool, key: &SecretKey) -> sqlx::R
     Ok(sealed)
 }
 
-/// Seals every authenticator secret again with `next`'s current key and records its id, in
+/// Seals every authenticator secret and client secret again with `next`'s current key and records its id, in
 /// one transaction: the rotation's database half. Returns how many were sealed again.
 pub async fn seal_again(pool: &sqlx::PgPool, next: &SecretKey) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
@@ -69,6 +69,28 @@ pub async fn seal_again(pool: &sqlx::PgPool, next: &SecretKey) -> anyhow::Result
             "update users set totp_secret = $2 where id = $1",
             row.id,
             next.seal(&secret_context(row.id), secret.as_bytes())
+        )
+        .execute(&mut *tx)
+        .await?;
+        count += 1;
+    }
+    // The schools' single sign-on client secrets, likewise.
+    let clients = sqlx::query!("select school_id, client_secret_sealed from school_sso for update")
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in clients {
+        let context = crate::store::sso::secret_context(row.school_id);
+        let secret = next
+            .open(&context, &row.client_secret_sealed)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a single sign-on client secret does not open with the current key file"
+                )
+            })?;
+        sqlx::query!(
+            "update school_sso set client_secret_sealed = $2 where school_id = $1",
+            row.school_id,
+            next.seal(&context, &secret)
         )
         .execute(&mut *tx)
         .await?;

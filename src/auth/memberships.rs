@@ -30,6 +30,10 @@ async fn accept(
     user: CurrentUser,
     Path(membership_id): Path<Uuid>,
 ) -> Result<Redirect> {
+    // A session made through one school's provider answers no other school's offer.
+    if user.only_school.is_some() {
+        return Err(AppError::NotFound);
+    }
     let mut tx = state.pool.begin().await?;
     let school = sqlx::query_scalar!(
         "update memberships set status = 'active', pending_name = null, joined_at = now()
@@ -58,6 +62,10 @@ async fn decline(
     user: CurrentUser,
     Path(membership_id): Path<Uuid>,
 ) -> Result<Redirect> {
+    // A session made through one school's provider answers no other school's offer.
+    if user.only_school.is_some() {
+        return Err(AppError::NotFound);
+    }
     let mut tx = state.pool.begin().await?;
     let school = sqlx::query_scalar!(
         "delete from memberships where id = $1 and user_id = $2 and status = 'pending'

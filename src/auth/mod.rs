@@ -10,6 +10,10 @@ pub mod reauth;
 mod schools;
 pub mod session;
 mod sign_in;
+mod sso;
+mod sso_flight;
+mod sso_return;
+mod steps;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
@@ -34,6 +38,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(two_factor::router())
         .merge(account::checked_router())
         .merge(email_change::router())
+        .merge(sso::router())
         .route_layer(limit);
     Router::new()
         .route(paths::Schools::PATH, get(schools::schools))

@@ -43,12 +43,18 @@ pub(super) async fn schools(
     let schools = sqlx::query_as!(
         SchoolLink,
         r#"select s.slug, s.name from memberships m join schools s on s.id = m.school_id
-           where m.user_id = $1 and m.status = 'active' order by s.name"#,
-        user.id
+           where m.user_id = $1 and m.status = 'active' and ($2::uuid is null or s.id = $2)
+           order by s.name"#,
+        user.id,
+        user.only_school
     )
     .fetch_all(&state.pool)
     .await?;
-    let offers = memberships::waiting(&state.pool, user.id).await?;
+    // A session made through one school's provider answers no other school's offer.
+    let offers = match user.only_school {
+        None => memberships::waiting(&state.pool, user.id).await?,
+        Some(_) => vec![],
+    };
     let notice = if query.accepted.is_some() {
         Some("You have joined the school. Its policies are waiting for you below.")
     } else if query.declined.is_some() {

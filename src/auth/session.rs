@@ -31,6 +31,9 @@ pub struct SignedIn {
     pub auth_epoch: i32,
     pub signed_in_at: i64,
     pub last_seen: i64,
+    /// Signed in through this school's provider: the session opens this school only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<Uuid>,
 }
 
 impl SignedIn {
@@ -41,6 +44,7 @@ impl SignedIn {
             auth_epoch,
             signed_in_at: now,
             last_seen: now,
+            school: None,
         }
     }
 }
@@ -64,6 +68,9 @@ pub struct CurrentUser {
     pub id: Uuid,
     pub email: String,
     pub full_name: String,
+    /// The one school this session may open, when it was made through that school's
+    /// provider; None for a password session.
+    pub only_school: Option<Uuid>,
 }
 
 impl CurrentUser {
@@ -139,6 +146,7 @@ async fn person(
     (id, email, full_name, auth_epoch): (Option<Uuid>, Option<String>, Option<String>, Option<i32>),
 ) -> Result<CurrentUser, AppError> {
     let signed_in = signed_in(&session, auth, state).await?;
+    let only_school = signed_in.school;
     confirm(session, signed_in, auth_epoch, state).await?;
     let (Some(id), Some(email), Some(full_name)) = (id, email, full_name) else {
         return Err(AppError::SignInRequired);
@@ -147,6 +155,7 @@ async fn person(
         id,
         email,
         full_name,
+        only_school,
     };
     parts.extensions.insert(current.clone());
     Ok(current)
@@ -294,6 +303,10 @@ impl MemberKey {
         else {
             return Err(AppError::NotFound);
         };
+        // A session made through one school's provider opens that school only.
+        if user.only_school.is_some_and(|only| only != school_id) {
+            return Err(AppError::NotFound);
+        }
         Ok(Member {
             user,
             school: School {

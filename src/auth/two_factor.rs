@@ -18,6 +18,8 @@ use totp_rs::{Builder, Secret, Totp};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use super::steps::Second;
+pub use super::steps::{First, FirstStep};
 use super::{
     factor_secrets::{open_secret, recovery_matches, secret_context},
     reauth,
@@ -52,7 +54,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Between a right password and a right code.
+/// Between a right first step and a right code.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Pending {
     pub user_id: Uuid,
@@ -60,6 +62,11 @@ pub struct Pending {
     pub at: i64,
     /// True when the person has no second factor yet and must set one up.
     pub must_set_up: bool,
+    #[serde(default)]
+    pub first: First,
+    /// The one school the session will open, after a sign-in through its provider.
+    #[serde(default)]
+    pub school: Option<Uuid>,
 }
 
 /// After the password: straight in, or on to the code (or to setting one up).
@@ -71,9 +78,41 @@ pub async fn after_password(
     has_second_factor: bool,
     second_factor_required: bool,
 ) -> Result<Response> {
+    after_first_step(
+        state,
+        session,
+        FirstStep {
+            user_id,
+            auth_epoch,
+            has_second_factor,
+            second_factor_required,
+            first: First::Password,
+            school: None,
+            with: None,
+        },
+    )
+    .await
+}
+
+/// After the first step: straight in, or on to the code (or to setting one up).
+pub async fn after_first_step(
+    state: &AppState,
+    session: &Session,
+    step: FirstStep,
+) -> Result<Response> {
+    let FirstStep {
+        user_id,
+        auth_epoch,
+        has_second_factor,
+        second_factor_required,
+        first,
+        school,
+        with,
+    } = step;
     let must_set_up = !has_second_factor && second_factor_required;
     if !has_second_factor && !must_set_up {
-        return complete(state, session, user_id, auth_epoch, SignInWith::Password).await;
+        let with = with.unwrap_or(first.with(None));
+        return complete(state, session, user_id, auth_epoch, with, school).await;
     }
     // Nothing of an earlier visitor's session carries over into this sign-in.
     session.clear().await;
@@ -86,6 +125,8 @@ pub async fn after_password(
                 auth_epoch,
                 at: OffsetDateTime::now_utc().unix_timestamp(),
                 must_set_up,
+                first,
+                school,
             },
         )
         .await?;
@@ -103,6 +144,7 @@ async fn complete(
     user_id: Uuid,
     auth_epoch: i32,
     how: SignInWith,
+    school: Option<Uuid>,
 ) -> Result<Response> {
     // Checked again at the last step: guesses sent at once must not slip past a lock. In the
     // same statement, a good sign-in clears the failure count and the growing delay, and is
@@ -116,14 +158,15 @@ async fn complete(
              where id in (select id from open)
                and (failed_sign_ins <> 0 or lockouts <> 0 or locked_until is not null)
            ), event as (
-             insert into audit_events (actor_user_id, action, subject, details)
-             select id, $2, $3, $4 from open
+             insert into audit_events (school_id, actor_user_id, action, subject, details)
+             select $5, id, $2, $3, $4 from open
            )
            select exists (select 1 from open) as "open!""#,
         user_id,
         event.action,
         event.subject,
-        event.details
+        event.details,
+        school
     )
     .fetch_one(&state.pool)
     .await?;
@@ -134,7 +177,10 @@ async fn complete(
     session.remove_value(PENDING_KEY).await?;
     session::sign_in(
         session,
-        SignedIn::new(user_id, auth_epoch, state.settings.clock.unix_now()),
+        SignedIn {
+            school,
+            ..SignedIn::new(user_id, auth_epoch, state.settings.clock.unix_now())
+        },
     )
     .await?;
     Ok(Redirect::to("/").into_response())
@@ -259,7 +305,8 @@ async fn check_code(
                     &session,
                     pending.user_id,
                     pending.auth_epoch,
-                    SignInWith::PasswordAndCode,
+                    pending.first.with(Some(Second::Code)),
+                    pending.school,
                 )
                 .await;
             }
@@ -287,7 +334,8 @@ async fn check_code(
                 &session,
                 pending.user_id,
                 pending.auth_epoch,
-                SignInWith::PasswordAndRecoveryCode,
+                pending.first.with(Some(Second::RecoveryCode)),
+                pending.school,
             )
             .await;
         }
@@ -492,7 +540,8 @@ async fn sign_in_finish_setup(
         &session,
         pending.user_id,
         pending.auth_epoch,
-        SignInWith::PasswordAndNewCode,
+        pending.first.with(Some(Second::NewCode)),
+        pending.school,
     )
     .await?;
     Ok(RecoveryCodesPage {

@@ -8,5 +8,6 @@ pub mod groups;
 pub mod render;
 pub mod roles;
 pub mod samples;
+pub mod sign_ins;
 pub mod statuses;
 pub mod version_view;

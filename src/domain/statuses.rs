@@ -129,3 +129,65 @@ impl EmailChangeHow {
         }
     }
 }
+
+/// Whose single sign-on a school uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SsoProvider {
+    /// Microsoft Entra ID (Microsoft 365), one tenant.
+    Microsoft,
+    /// Google Workspace, one domain.
+    Google,
+    /// Any other OpenID provider, by its issuer: a local authority's or a consortium's.
+    Oidc,
+}
+
+impl SsoProvider {
+    pub const ALL: [SsoProvider; 3] = [
+        SsoProvider::Microsoft,
+        SsoProvider::Google,
+        SsoProvider::Oidc,
+    ];
+
+    /// The word in forms and on the command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            SsoProvider::Microsoft => "microsoft",
+            SsoProvider::Google => "google",
+            SsoProvider::Oidc => "oidc",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.word() == word)
+    }
+
+    /// The sign-in button's words.
+    pub fn button(self) -> &'static str {
+        match self {
+            SsoProvider::Microsoft => "Sign in with Microsoft",
+            SsoProvider::Google => "Sign in with Google",
+            SsoProvider::Oidc => "Sign in with your school account",
+        }
+    }
+
+    /// What the account is called, in "Link my … account".
+    pub fn account(self) -> &'static str {
+        match self {
+            SsoProvider::Microsoft => "Microsoft",
+            SsoProvider::Google => "Google",
+            SsoProvider::Oidc => "school",
+        }
+    }
+}
+
+impl fmt::Display for SsoProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SsoProvider::Microsoft => "Microsoft Entra ID (Microsoft 365)",
+            SsoProvider::Google => "Google Workspace",
+            SsoProvider::Oidc => "Another OpenID provider",
+        })
+    }
+}

@@ -3,5 +3,6 @@
 pub mod agreements;
 pub mod email_changes;
 pub mod memberships;
+pub mod sso;
 pub mod tokens;
 pub mod versions;

@@ -900,6 +900,7 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("policy_versions", ALL),
         ("reminders", ALL),
         ("scans", READ_ADD),
+        ("school_sso", ALL),
         ("schools", ALL),
         ("seal_entries", READ),
         ("seal_queue", READ),
@@ -907,6 +908,7 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("secret_key_id", ALL),
         ("sessions", ALL),
         ("sign_in_misses", ALL),
+        ("sso_identities", ALL),
         ("users", ALL),
     ]
     .into_iter()

@@ -98,6 +98,7 @@ async fn while_the_database_is_away_pages_say_so_and_the_portal_recovers_by_itse
         address,
         pool: seeded.pool.clone(),
         client: client(),
+        secret: std::sync::Arc::new(aup_portal::secret_key::SecretKey::generate(1)),
     };
     app.sign_in(STAFF).await;
     let version = app.version_id(CRANBROOK).await;
@@ -283,6 +284,7 @@ async fn two_portals_on_one_database_share_sessions_and_send_each_email_once() {
         address: address.to_owned(),
         pool: pool.clone(),
         client: client(),
+        secret: std::sync::Arc::new(aup_portal::secret_key::SecretKey::generate(1)),
     };
 
     // A session made on one is good on the other. Cookies do not depend on the port, so the

@@ -45,6 +45,8 @@ pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
+    /// The portal's secret key, to seal what a test stores as the portal would.
+    pub secret: std::sync::Arc<aup_portal::secret_key::SecretKey>,
 }
 
 pub struct Page {
@@ -69,8 +71,15 @@ impl Page {
     }
 }
 
-pub fn client() -> reqwest::Client {
+/// reqwest is built without a TLS provider of its own (the portal gives it ring): the tests'
+/// clients, which speak plain HTTP, get ring too.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+}
+
+pub fn client() -> reqwest::Client {
+    http()
         .cookie_store(true)
         .redirect(redirect::Policy::none())
         .user_agent("aup-portal-tests/1.0")
@@ -102,12 +111,14 @@ pub async fn spawn_app_running(
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let mut settings = Settings::for_base_url(address.clone());
     adjust(&mut settings);
+    let secret = settings.secret.clone();
     let app = Application::build(settings, pool.clone(), listener);
     tokio::spawn(app.run_until_stopped(std::future::pending(), background));
     TestApp {
         address,
         pool,
         client: client(),
+        secret,
     }
 }
 
@@ -396,6 +407,7 @@ impl TestApp {
             address: self.address.clone(),
             pool: self.pool.clone(),
             client: client(),
+            secret: self.secret.clone(),
         }
     }
 }

@@ -915,7 +915,7 @@ async fn authenticator_secrets_recovery_codes_and_session_ids_are_not_kept_in_cl
     assert_eq!(with_code.location(), Some("/"));
 
     // The session table holds the SHA-256 of the cookie, not the cookie.
-    let bare = reqwest::Client::builder()
+    let bare = crate::helpers::http()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -1,0 +1,243 @@
+//! Single sign-on: the school's own sign-in page, the trip to its provider and back, and
+//! linking a provider account from a signed-in session. A provider account finds a person
+//! by its stable key once linked, by a verified address in the school's domains the first
+//! time, and never creates one. A session made this way opens its school only.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{
+    reauth,
+    session::{Admins, Member, RequireRole},
+    sso_flight::{FLIGHT_KEY, Flight, Problem, Purpose, client_settings, problem, school_by_slug},
+    sso_return,
+};
+use crate::audit::Doing;
+use crate::paths;
+use crate::store::sso;
+use crate::{
+    error::{AppError, Result},
+    page::{FieldErrors, Nav},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::SchoolSignIn::PATH, get(school_sign_in))
+        .route(paths::SsoStart::PATH, post(start_sign_in))
+        .route(paths::SsoCallback::PATH, get(sso_return::callback))
+        .route(paths::SsoLink::PATH, post(start_link))
+        .route(paths::SsoTest::PATH, post(start_test))
+        .route(paths::FindSchool::PATH, post(find_school))
+}
+
+// ---- The school's sign-in page ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/school_sign_in.html")]
+struct SchoolSignInPage {
+    nav: Nav,
+    slug: String,
+    school_name: String,
+    button: Option<&'static str>,
+    email: String,
+    errors: FieldErrors,
+}
+
+async fn school_sign_in(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Result<SchoolSignInPage> {
+    let school = school_by_slug(&state, &slug).await?;
+    let sso = sso::for_school(&state.pool, school.id).await?;
+    Ok(SchoolSignInPage {
+        nav: Nav::default(),
+        slug: school.slug,
+        school_name: school.name,
+        button: sso.map(|sso| sso.provider.button()),
+        email: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+// ---- Finding one's school by the address's domain ----
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/find_school.html")]
+struct FindSchoolPage {
+    nav: Nav,
+    work_email: String,
+    schools: Vec<sso::SchoolChoice>,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct FindSchoolForm {
+    #[serde(default)]
+    work_email: String,
+}
+
+async fn find_school(
+    State(state): State<AppState>,
+    Form(form): Form<FindSchoolForm>,
+) -> Result<Response> {
+    let work_email = crate::input::normalise(&form.work_email);
+    let mut errors = FieldErrors::default();
+    let domain = work_email
+        .rsplit_once('@')
+        .map(|(local, domain)| (local, domain.trim().to_lowercase()))
+        .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        .map(|(_, domain)| domain);
+    let schools = match &domain {
+        None if work_email.is_empty() => {
+            errors.add("work_email", "Enter your work email address");
+            vec![]
+        }
+        None => {
+            errors.add(
+                "work_email",
+                "Enter your work email address in the right format, like name@school.sch.uk",
+            );
+            vec![]
+        }
+        Some(domain) => sso::schools_for_domain(&state.pool, domain).await?,
+    };
+    if let (Some(domain), true) = (&domain, schools.is_empty() && errors.is_empty()) {
+        errors.add(
+            "work_email",
+            format!(
+                "No school signs in with addresses ending @{domain} yet. Sign in with your email address and password instead"
+            ),
+        );
+    }
+    if let [only] = schools.as_slice() {
+        return Ok(Redirect::to(&paths::SchoolSignIn::new(&only.slug).to_string()).into_response());
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        FindSchoolPage {
+            nav: Nav::default(),
+            work_email,
+            schools,
+            errors,
+        },
+    )
+        .into_response())
+}
+
+// ---- Going to the provider ----
+
+/// Sends the person to the school's provider, remembering why.
+async fn fly(
+    state: &AppState,
+    session: &Session,
+    school_id: Uuid,
+    slug: &str,
+    purpose: Purpose,
+) -> Result<Response> {
+    let Some(sso) = sso::for_school(&state.pool, school_id).await? else {
+        return Err(AppError::NotFound);
+    };
+    let settings = client_settings(state, school_id, &sso)?;
+    let started = match state.providers.start(&settings, &[]).await {
+        Ok(started) => started,
+        Err(err) => return Ok(problem(slug, Problem::Provider(err)).into_response()),
+    };
+    let (url, started) = started;
+    session
+        .insert(
+            FLIGHT_KEY,
+            Flight {
+                school_id,
+                slug: slug.to_owned(),
+                purpose,
+                started,
+                at: state.settings.clock.unix_now(),
+            },
+        )
+        .await?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+async fn start_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Result<Response> {
+    let school = school_by_slug(&state, &slug).await?;
+    fly(&state, &session, school.id, &school.slug, Purpose::SignIn).await
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn start_link(
+    State(state): State<AppState>,
+    session: Session,
+    member: Member,
+    Form(form): Form<LinkForm>,
+) -> Result<Response> {
+    // Someone at an unlocked screen must not tie their own provider account to this one.
+    let refusal = reauth::check(
+        &state.pool,
+        member.user.id,
+        &form.password,
+        Doing::LinkAccount,
+    )
+    .await?
+    .refusal(
+        "Enter your password to link your school account",
+        "Your password is not right",
+    );
+    if let Some(message) = refusal {
+        return super::account::with_link_error(&state, &member.user, &member.school.slug, message)
+            .await;
+    }
+    let purpose = Purpose::Link {
+        user_id: member.user.id,
+    };
+    fly(
+        &state,
+        &session,
+        member.school.id,
+        &member.school.slug,
+        purpose,
+    )
+    .await
+}
+
+async fn start_test(
+    State(state): State<AppState>,
+    session: Session,
+    admin: RequireRole<Admins>,
+) -> Result<Response> {
+    let purpose = Purpose::Test {
+        user_id: admin.user.id,
+    };
+    fly(
+        &state,
+        &session,
+        admin.school.id,
+        &admin.school.slug,
+        purpose,
+    )
+    .await
+}

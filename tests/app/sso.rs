@@ -1,0 +1,388 @@
+//! Single sign-on against a real OpenID provider process: the whole way from the school's
+//! button to the person's waiting policies, and each refusal as the person sees it.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::provider::*;
+
+const SUB: &str = "sam-taylor-at-provider";
+
+async fn staff_at_provider(provider: &Provider) {
+    provider
+        .set_user(
+            SUB,
+            json!({"email": STAFF, "email_verified": true, "name": "Sam Taylor"}),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_school_account_finds_the_person_by_verified_address_then_by_its_key() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    staff_at_provider(&provider).await;
+
+    // The school's page offers the button beside the password form.
+    let page = app.get("/s/cranbrook/sign-in").await;
+    page.assert_contains("Sign in with your school account");
+    page.assert_contains("name=\"password\"");
+
+    let back = sign_in_through(&app, &provider, SUB).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    let home = app.visit("/").await;
+    home.assert_contains("Staff and Governors AUP");
+    let linked: i64 = app
+        .count(&format!(
+            "select count(*) from sso_identities where issuer = '{}' and subject = '{SUB}'",
+            provider.issuer()
+        ))
+        .await;
+    assert_eq!(linked, 1, "the provider account is linked by its key");
+    let logged = app
+        .count("select count(*) from audit_events where action = 'sign_in' and details ->> 'with' = 'school account' and school_id is not null")
+        .await;
+    assert_eq!(
+        logged, 1,
+        "the sign-in is audited with its method, in the school"
+    );
+
+    // The next time the key finds them, whatever address the provider now gives.
+    let fresh = app.another();
+    provider
+        .set_user(
+            SUB,
+            json!({"email": "renamed@elsewhere.example", "email_verified": true}),
+        )
+        .await;
+    let again = sign_in_through(&fresh, &provider, SUB).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    fresh
+        .visit("/")
+        .await
+        .assert_contains("Staff and Governors AUP");
+}
+
+#[tokio::test]
+async fn a_session_made_through_one_schools_provider_opens_no_other_school() {
+    let app = spawn_app().await;
+    // Sam also belongs to Oakfield (added as a second membership of the same account).
+    add_member(
+        &app,
+        "oakfield",
+        "someone@oakfield.example",
+        "Someone",
+        "staff",
+        "Teacher",
+        "{signer}",
+    )
+    .await;
+    sqlx::query(
+        "insert into memberships (user_id, school_id, grp, roles)
+         select u.id, s.id, 'staff', '{signer}' from users u, schools s
+         where u.email = $1 and s.slug = 'oakfield'",
+    )
+    .bind(STAFF)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    staff_at_provider(&provider).await;
+    // In two schools and not linked: the address alone does not find them.
+    let refused = sign_in_through(&app, &provider, SUB).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    refused.assert_contains("Link your school account first");
+
+    // Signed in with the password, Sam links the account from their account page.
+    app.sign_in(STAFF).await;
+    let account = app.get("/account").await;
+    account.assert_contains("Link my school account");
+    let wrong = app
+        .post(
+            "/s/cranbrook/link-school-account",
+            &[("password", "not it")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    wrong.assert_contains("Your password is not right");
+    let start = app
+        .post(
+            "/s/cranbrook/link-school-account",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    let authorize = start.location().expect("to the provider").to_owned();
+    let back = provider.authorize(&authorize, SUB).await;
+    let linked = app.get(back.trim_start_matches(&app.address)).await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    linked.assert_contains("Your school account is linked");
+
+    // Now the button signs them in, to Cranbrook only.
+    let sso = app.another();
+    let back = sign_in_through(&sso, &provider, SUB).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(sso.get("/s/cranbrook/").await.status, StatusCode::OK);
+    assert_eq!(
+        sso.get("/s/oakfield/").await.status,
+        StatusCode::NOT_FOUND,
+        "a Cranbrook single sign-on session does not open Oakfield"
+    );
+    // The password session still opens both.
+    assert_eq!(app.get("/s/oakfield/").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn single_sign_on_never_creates_a_person_and_refuses_leavers() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    let people = app.count("select count(*) from users").await;
+
+    provider
+        .set_user(
+            "new-starter",
+            json!({"email": "new.starter@cranbrook.example", "email_verified": true}),
+        )
+        .await;
+    let page = sign_in_through(&app, &provider, "new-starter").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("Your school has not added you to the portal yet");
+    assert_eq!(
+        app.count("select count(*) from users").await,
+        people,
+        "no one is created"
+    );
+
+    staff_at_provider(&provider).await;
+    sqlx::query(
+        "update memberships set status = 'left', left_on = current_date
+         where user_id = (select id from users where email = $1)",
+    )
+    .bind(STAFF)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let page = sign_in_through(&app.another(), &provider, SUB).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("You are no longer a member of this school");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'single_sign_on_refused'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_address_outside_the_schools_domains_or_unverified_finds_no_one() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    // The "nOAuth" case: the provider asserts an address that is not the school's to vouch for.
+    add_member(
+        &app,
+        "oakfield",
+        "dpo@oakfield.example",
+        "Dana Oak",
+        "external",
+        "DPO",
+        "{signer}",
+    )
+    .await;
+    provider
+        .set_user(
+            "claims-oak",
+            json!({"email": "dpo@oakfield.example", "email_verified": true}),
+        )
+        .await;
+    let page = sign_in_through(&app, &provider, "claims-oak").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("which is not one of the school&#39;s own");
+    // An address in the school's domain that the provider does not say it verified.
+    provider
+        .set_user(
+            "unverified",
+            json!({"email": STAFF, "email_verified": false}),
+        )
+        .await;
+    let page = sign_in_through(&app.another(), &provider, "unverified").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("select count(*) from sso_identities").await, 0);
+}
+
+#[tokio::test]
+async fn a_return_is_used_once_and_needs_the_sessions_state() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    staff_at_provider(&provider).await;
+    let back = go_to_provider_and_back(&app, &provider, SUB).await;
+    let path = back.trim_start_matches(&app.address).to_owned();
+
+    // Another browser cannot use it: its session holds no such trip.
+    let thief = app.another();
+    let stolen = thief.get(&path).await;
+    assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
+    stolen.assert_contains("This sign-in has expired");
+
+    // A forged state in the right session is refused, and the trip is spent.
+    let forged = path.replace("state=", "state=x");
+    assert_eq!(app.get(&forged).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get(&path).await.status, StatusCode::BAD_REQUEST);
+
+    // A fresh trip works once; replayed, it is refused.
+    let back = go_to_provider_and_back(&app, &provider, SUB).await;
+    let path = back.trim_start_matches(&app.address).to_owned();
+    assert_eq!(app.get(&path).await.status, StatusCode::SEE_OTHER);
+    let replayed = app.another();
+    assert_eq!(replayed.get(&path).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_answer_gets_a_page_not_an_error() {
+    let app = spawn_app().await;
+    let mut provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    provider.stop();
+    let page = app.post("/s/cranbrook/sign-in/school-account", &[]).await;
+    assert_eq!(page.status, StatusCode::BAD_GATEWAY);
+    page.assert_contains("could not be reached");
+}
+
+#[tokio::test]
+async fn rotated_keys_are_fetched_again_but_not_more_than_the_limit_allows() {
+    // Keys fetched again at once: a provider that rotates its key goes on working.
+    let app = spawn_app_with(|s| s.keys_refetch_after = std::time::Duration::ZERO).await;
+    let mut provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    staff_at_provider(&provider).await;
+    assert_eq!(
+        sign_in_through(&app, &provider, SUB).await.status,
+        StatusCode::SEE_OTHER
+    );
+    provider.restart().await;
+    staff_at_provider(&provider).await;
+    let after = sign_in_through(&app.another(), &provider, SUB).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.body);
+
+    // With the minute's limit, a key the portal fetched moments ago is not fetched again:
+    // a token under a key it has not seen is refused.
+    let limited = spawn_app().await;
+    cranbrook_signs_in_with(&limited, &provider).await;
+    staff_at_provider(&provider).await;
+    assert_eq!(
+        sign_in_through(&limited, &provider, SUB).await.status,
+        StatusCode::SEE_OTHER
+    );
+    provider.restart().await;
+    staff_at_provider(&provider).await;
+    let refused = sign_in_through(&limited.another(), &provider, SUB).await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    refused.assert_contains("its signature is not the provider&#39;s");
+}
+
+#[tokio::test]
+async fn those_who_reach_personal_data_still_give_the_portals_code() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    provider
+        .set_user(
+            "sbm",
+            json!({"email": "sbm@cranbrook.example", "email_verified": true}),
+        )
+        .await;
+    let page = sign_in_through(&app, &provider, "sbm").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        page.location(),
+        Some("/sign-in/two-factor"),
+        "the SBM sets up an authenticator before going further"
+    );
+    assert_eq!(
+        app.get("/s/cranbrook/compliance").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
+    let app = spawn_app().await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let provider = Provider::start().await;
+    let page = app.get("/s/cranbrook/admin/settings/sign-in").await;
+    page.assert_contains("/sign-in/return");
+
+    // Plain http to another machine, and a missing password, are refused next to the field.
+    let refused = app
+        .post(
+            "/s/cranbrook/admin/settings/sign-in",
+            &[
+                ("provider", "oidc"),
+                ("issuer", "http://login.example.org"),
+                ("client_id", "aup-portal"),
+                ("client_secret", "s3cret"),
+                ("email_domains", "cranbrook.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("The issuer must be an https address");
+    assert_eq!(app.count("select count(*) from school_sso").await, 0);
+
+    // The issuer typed with a trailing slash is kept as the provider names itself.
+    let issuer = format!("{}/", provider.issuer());
+    let saved = app
+        .post(
+            "/s/cranbrook/admin/settings/sign-in",
+            &[
+                ("provider", "oidc"),
+                ("issuer", &issuer),
+                ("client_id", "aup-portal"),
+                ("client_secret", "s3cret"),
+                ("secret_expires", "1 December 2027"),
+                ("email_domains", "Cranbrook.example\n@cranbrook.example"),
+                ("password", PASSWORD),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (stored, secret, domains): (String, String, Vec<String>) =
+        sqlx::query_as("select issuer, client_secret_sealed, email_domains from school_sso")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, provider.issuer());
+    assert!(!secret.contains("s3cret"), "the secret is stored sealed");
+    assert_eq!(domains, vec!["cranbrook.example".to_owned()]);
+    let page = app.get("/s/cranbrook/admin/settings/sign-in").await;
+    assert!(
+        !page.body.contains("s3cret"),
+        "the secret is never shown again"
+    );
+    page.assert_contains("1 December 2027");
+
+    // The test sign-in shows what the provider sent, and signs no one in.
+    staff_at_provider(&provider).await;
+    let start = app
+        .post("/s/cranbrook/admin/settings/sign-in/test", &[])
+        .await;
+    let back = provider
+        .authorize(start.location().expect("to the provider"), SUB)
+        .await;
+    let test = app.get(back.trim_start_matches(&app.address)).await;
+    assert_eq!(test.status, StatusCode::OK, "{}", test.body);
+    test.assert_contains("Would be accepted.");
+    test.assert_contains(STAFF);
+    assert_eq!(app.count("select count(*) from sso_identities").await, 0);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'single_sign_on_set_up'")
+            .await,
+        1
+    );
+}
