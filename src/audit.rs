@@ -51,6 +51,7 @@ pub enum Event {
     },
     PasswordChanged,
     PasswordResetRequested,
+    SignInLinkRequested,
     PasswordSet {
         #[serde(rename = "subject", skip_serializing)]
         token_id: Uuid,
@@ -239,6 +240,7 @@ impl Event {
             | Event::ReauthenticationRefusedLocked { .. }
             | Event::PasswordChanged
             | Event::PasswordResetRequested
+            | Event::SignInLinkRequested
             | Event::SignedOutEverywhere
             | Event::TwoFactorEnabled
             | Event::EmailChangeRequested { .. }
@@ -326,6 +328,18 @@ impl Event {
                 SignInWith::SchoolAccountAndRecoveryCode => {
                     "Signed in with the school's account and a recovery code".to_owned()
                 }
+                SignInWith::EmailLink => "Signed in with a link sent by email".to_owned(),
+                SignInWith::EmailLinkAndCode => {
+                    "Signed in with a link sent by email and a code from an authenticator app"
+                        .to_owned()
+                }
+                SignInWith::EmailLinkAndRecoveryCode => {
+                    "Signed in with a link sent by email and a recovery code".to_owned()
+                }
+                SignInWith::EmailLinkAndNewCode => {
+                    "Signed in with a link sent by email, setting up two-step sign-in on the way"
+                        .to_owned()
+                }
                 SignInWith::SchoolAccountAndNewCode => {
                     "Signed in with the school's account, setting up two-step sign-in on the way"
                         .to_owned()
@@ -359,10 +373,12 @@ impl Event {
             ),
             Event::PasswordChanged => "Changed their password".to_owned(),
             Event::PasswordResetRequested => "Asked for a link to reset their password".to_owned(),
+            Event::SignInLinkRequested => "Asked for a sign-in link by email".to_owned(),
             Event::PasswordSet { by, .. } => match by {
                 TokenPurpose::Invite => "Set a password from their invitation".to_owned(),
                 TokenPurpose::Reset => "Set a new password from a reset link".to_owned(),
                 TokenPurpose::EmailChange => "Set a password from an email change link".to_owned(),
+                TokenPurpose::SignIn => "Set a password from a sign-in link".to_owned(),
             },
             Event::SignedOutEverywhere => "Signed out on every device".to_owned(),
             Event::TwoFactorEnabled => "Set up two-step sign-in".to_owned(),

@@ -92,6 +92,11 @@ paths! {
     SignInCode = "/sign-in/code" {};
     SignInTwoFactor = "/sign-in/two-factor" {};
     SignOut = "/sign-out" {};
+    /// Asking for a sign-in link by email.
+    EmailSignIn = "/sign-in/email" {};
+    /// The emailed sign-in link: a page with a button, so that mail scanners opening the
+    /// link do not use it up.
+    SignInLink = "/sign-in/link/{token}" { token: String };
     PasswordReset = "/password/reset" {};
     /// A link from an invitation or a reset email.
     SetPassword = "/password/{token}" { token: String };

@@ -10,6 +10,7 @@ pub mod reauth;
 mod schools;
 pub mod session;
 mod sign_in;
+mod sign_in_link;
 mod sso;
 mod sso_flight;
 mod sso_return;
@@ -39,6 +40,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(account::checked_router())
         .merge(email_change::router())
         .merge(sso::router())
+        .merge(sign_in_link::router())
         .route_layer(limit);
     Router::new()
         .route(paths::Schools::PATH, get(schools::schools))

@@ -15,6 +15,8 @@ pub enum First {
     Password,
     /// Through the school's provider: the session then opens that school only.
     SchoolAccount,
+    /// With a link emailed to the person.
+    EmailLink,
 }
 
 /// The second step, if any.
@@ -38,6 +40,10 @@ impl First {
                 SignInWith::SchoolAccountAndRecoveryCode
             }
             (First::SchoolAccount, Some(Second::NewCode)) => SignInWith::SchoolAccountAndNewCode,
+            (First::EmailLink, None) => SignInWith::EmailLink,
+            (First::EmailLink, Some(Second::Code)) => SignInWith::EmailLinkAndCode,
+            (First::EmailLink, Some(Second::RecoveryCode)) => SignInWith::EmailLinkAndRecoveryCode,
+            (First::EmailLink, Some(Second::NewCode)) => SignInWith::EmailLinkAndNewCode,
         }
     }
 }

@@ -171,7 +171,8 @@ async fn valid_token(db: &mut PgConnection, secret: &str) -> sqlx::Result<Option
     sqlx::query_as!(
         ValidToken,
         r#"select id, user_id, purpose as "purpose: TokenPurpose" from account_tokens
-         where token_sha256 = $1 and used_at is null and expires_at > now()"#,
+         where token_sha256 = $1 and purpose in ('invite', 'reset')
+           and used_at is null and expires_at > now()"#,
         digest(secret)
     )
     .fetch_optional(db)

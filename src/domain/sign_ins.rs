@@ -27,6 +27,15 @@ pub enum SignInWith {
     SchoolAccountAndRecoveryCode,
     #[serde(rename = "school account and new code")]
     SchoolAccountAndNewCode,
+    /// With a single-use link emailed to the person.
+    #[serde(rename = "email link")]
+    EmailLink,
+    #[serde(rename = "email link and code")]
+    EmailLinkAndCode,
+    #[serde(rename = "email link and recovery code")]
+    EmailLinkAndRecoveryCode,
+    #[serde(rename = "email link and new code")]
+    EmailLinkAndNewCode,
 }
 
 /// What a person was doing when asked for their password again.

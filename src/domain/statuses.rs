@@ -83,6 +83,8 @@ pub enum TokenPurpose {
     Reset,
     /// A person confirms their new email address.
     EmailChange,
+    /// A person without a password or a school account signs in by email.
+    SignIn,
 }
 
 impl TokenPurpose {
@@ -92,6 +94,7 @@ impl TokenPurpose {
             TokenPurpose::Invite => "invite",
             TokenPurpose::Reset => "reset",
             TokenPurpose::EmailChange => "email_change",
+            TokenPurpose::SignIn => "sign_in",
         }
     }
 }
@@ -102,6 +105,7 @@ impl fmt::Display for TokenPurpose {
             TokenPurpose::Invite => "Invitation",
             TokenPurpose::Reset => "Password reset",
             TokenPurpose::EmailChange => "Email change",
+            TokenPurpose::SignIn => "Sign-in link",
         })
     }
 }

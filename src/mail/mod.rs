@@ -142,6 +142,14 @@ email!(
 );
 
 email!(
+    /// A single-use sign-in link, for people without a password or a school account.
+    SignInLink,
+    SignInLinkText = "email/sign_in_link.txt",
+    SignInLinkHtml = "email/sign_in_link.html",
+    { first_name: &'a str, school_name: &'a str, link: &'a str }
+);
+
+email!(
     /// To the old address, once an account's email address has changed.
     EmailChanged,
     EmailChangedText = "email/email_changed.txt",

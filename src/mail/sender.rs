@@ -140,12 +140,15 @@ pub async fn send_due(
 
 /// Where a link carries a single-use token: invitations and resets, and confirming a new
 /// email address (each route with the token, its last part, taken off).
-const TOKEN_PATHS: [&str; 2] = [
+const TOKEN_PATHS: [&str; 3] = [
     paths::SetPassword::PATH
         .split_at(paths::SetPassword::PATH.len() - "{token}".len())
         .0,
     paths::ConfirmEmail::PATH
         .split_at(paths::ConfirmEmail::PATH.len() - "{token}".len())
+        .0,
+    paths::SignInLink::PATH
+        .split_at(paths::SignInLink::PATH.len() - "{token}".len())
         .0,
 ];
 

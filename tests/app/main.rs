@@ -18,6 +18,7 @@ mod provider;
 mod publishing;
 mod samples;
 mod security;
+mod sign_in_links;
 mod signing;
 mod sso;
 mod web;

@@ -4,6 +4,8 @@
 
 use std::process::{Child, Command, Stdio};
 
+use aup_portal::domain::statuses::SsoProvider;
+
 use crate::helpers::{TestApp, free_port, http};
 
 pub struct Provider {
@@ -123,6 +125,17 @@ impl Drop for Provider {
 /// Sets Cranbrook up to sign in through `provider` (a generic OpenID provider), its email
 /// domain cranbrook.example, with the app's own key sealing the secret.
 pub async fn cranbrook_signs_in_with(app: &TestApp, provider: &Provider) {
+    cranbrook_uses(app, SsoProvider::Oidc, &provider.issuer(), None, None).await;
+}
+
+/// As `cranbrook_signs_in_with`, for any provider and issuer.
+pub async fn cranbrook_uses(
+    app: &TestApp,
+    kind: SsoProvider,
+    issuer: &str,
+    tenant_id: Option<uuid::Uuid>,
+    hosted_domain: Option<&str>,
+) {
     let school_id: uuid::Uuid =
         sqlx::query_scalar("select id from schools where slug = 'cranbrook'")
             .fetch_one(&app.pool)
@@ -133,10 +146,10 @@ pub async fn cranbrook_signs_in_with(app: &TestApp, provider: &Provider) {
         b"test-secret",
     );
     let sso = aup_portal::store::sso::SchoolSso {
-        provider: aup_portal::domain::statuses::SsoProvider::Oidc,
-        issuer: provider.issuer(),
-        tenant_id: None,
-        hosted_domain: None,
+        provider: kind,
+        issuer: issuer.to_owned(),
+        tenant_id,
+        hosted_domain: hosted_domain.map(str::to_owned),
         client_id: "aup-portal".to_owned(),
         client_secret_sealed: sealed,
         secret_expires_on: None,
@@ -168,4 +181,45 @@ pub async fn go_to_provider_and_back(app: &TestApp, provider: &Provider, sub: &s
         .to_owned();
     assert!(authorize.starts_with(&provider.issuer()), "{authorize}");
     provider.authorize(&authorize, sub).await
+}
+
+/// The tampering proxy (tests/support/tampering_proxy.py) in front of `upstream`: the issuer
+/// a school is set up with, whose ID tokens come back changed as `mode` says.
+pub struct Proxy {
+    child: Child,
+    port: u16,
+}
+
+impl Proxy {
+    pub fn start(upstream: &Provider, mode: &str) -> Self {
+        use std::io::BufRead;
+        let port = free_port();
+        let mut child = Command::new(python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/support/tampering_proxy.py"
+            ))
+            .args([upstream.issuer(), port.to_string(), mode.to_owned()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the tampering proxy");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("proxy output");
+        assert_eq!(line.trim(), "ready", "the tampering proxy did not start");
+        Proxy { child, port }
+    }
+
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -4,6 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use aup_portal::domain::statuses::SsoProvider;
+
 use crate::helpers::*;
 use crate::provider::*;
 
@@ -385,4 +387,99 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
             .await,
         1
     );
+}
+
+/// Each token the portal must refuse, minted by the tampering proxy and signed with the key
+/// it publishes (or, for a bad signature, with one it does not): the person gets a page,
+/// and nothing is linked.
+#[tokio::test]
+async fn tokens_with_a_wrong_issuer_audience_expiry_nonce_or_signature_are_refused() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    staff_at_provider(&provider).await;
+
+    // The proxy changes nothing but the signature: accepted, so the refusals below are the
+    // changes' doing.
+    let honest = Proxy::start(&provider, "none");
+    cranbrook_uses(&app, SsoProvider::Oidc, &honest.issuer(), None, None).await;
+    let page = sign_in_through(&app, &provider, SUB).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    sqlx::query("delete from sso_identities")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    for (mode, message) in [
+        ("issuer", "it comes from another issuer"),
+        ("audience", "it was made for another service"),
+        ("expired", "it has expired"),
+        ("no-nonce", "it does not belong to this sign-in"),
+        ("bad-signature", "its signature is not the provider&#39;s"),
+    ] {
+        let proxy = Proxy::start(&provider, mode);
+        cranbrook_uses(&app, SsoProvider::Oidc, &proxy.issuer(), None, None).await;
+        let page = sign_in_through(&app.another(), &provider, SUB).await;
+        assert_eq!(
+            page.status,
+            StatusCode::BAD_GATEWAY,
+            "{mode}: {}",
+            page.body
+        );
+        page.assert_contains(message);
+        assert_eq!(
+            app.count("select count(*) from sso_identities").await,
+            0,
+            "{mode}"
+        );
+    }
+}
+
+/// A Google-shaped school: Google's issuer (here the test provider, standing in for it),
+/// the Workspace domain in `hd`, and a verified address.
+#[tokio::test]
+async fn a_google_school_accepts_its_own_workspace_only() {
+    let provider = Provider::start().await;
+    let issuer = provider.issuer();
+    let app = spawn_app_with(|s| s.google_issuer = issuer.clone()).await;
+    cranbrook_uses(
+        &app,
+        SsoProvider::Google,
+        &issuer,
+        None,
+        Some("cranbrook.example"),
+    )
+    .await;
+    app.get("/s/cranbrook/sign-in")
+        .await
+        .assert_contains("Sign in with Google");
+
+    // A personal Google account, or another school's Workspace, is refused.
+    provider
+        .set_user(SUB, json!({"email": STAFF, "email_verified": true}))
+        .await;
+    let personal = sign_in_through(&app, &provider, SUB).await;
+    assert_eq!(personal.status, StatusCode::FORBIDDEN);
+    personal.assert_contains("That Google account is not one of your school&#39;s");
+    provider
+        .set_user(
+            SUB,
+            json!({"email": STAFF, "email_verified": true, "hd": "oakfield.example"}),
+        )
+        .await;
+    let other = sign_in_through(&app.another(), &provider, SUB).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    provider
+        .set_user(
+            SUB,
+            json!({"email": STAFF, "email_verified": true, "hd": "cranbrook.example"}),
+        )
+        .await;
+    let school = app.another();
+    let page = sign_in_through(&school, &provider, SUB).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    school
+        .visit("/")
+        .await
+        .assert_contains("Staff and Governors AUP");
 }
