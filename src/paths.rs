@@ -122,6 +122,7 @@ paths! {
     SsoStart = "/s/{slug}/sign-in/school-account" { slug: String };
     /// Linking one's provider account from a signed-in session.
     SsoLink = "/s/{slug}/link-school-account" { slug: String };
+    SsoLinkContinue = "/s/{slug}/link-school-account/continue" { slug: String };
     Sign = "/s/{slug}/versions/{version_id}/sign" { slug: String, version_id: Uuid };
     Receipt = "/s/{slug}/agreements/{agreement_id}" { slug: String, agreement_id: Uuid };
 

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use super::{
     sso_return,
 };
 use crate::audit::Doing;
+use crate::domain::statuses::SsoProvider;
 use crate::paths;
 use crate::store::sso;
 use crate::{
@@ -34,10 +35,11 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::SchoolSignIn::PATH, get(school_sign_in))
-        .route(paths::SsoStart::PATH, post(start_sign_in))
+        .route(paths::SsoStart::PATH, get(start_sign_in))
         .route(paths::SsoCallback::PATH, get(sso_return::callback))
-        .route(paths::SsoLink::PATH, post(start_link))
-        .route(paths::SsoTest::PATH, post(start_test))
+        .route(paths::SsoLink::PATH, post(confirm_link))
+        .route(paths::SsoLinkContinue::PATH, get(start_link))
+        .route(paths::SsoTest::PATH, get(start_test))
         .route(paths::FindSchool::PATH, post(find_school))
 }
 
@@ -189,7 +191,27 @@ struct LinkForm {
     password: String,
 }
 
-async fn start_link(
+/// Linking, past the password: kept in the session for a few minutes, for the next step.
+#[derive(Serialize, Deserialize)]
+struct LinkReady {
+    school_id: Uuid,
+    user_id: Uuid,
+    at: i64,
+}
+
+const LINK_READY_KEY: &str = "sso_link_ready";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/sso_link_continue.html")]
+struct LinkContinuePage {
+    nav: Nav,
+    slug: String,
+    provider: SsoProvider,
+}
+
+/// The password first. The trip to the provider then starts from a link on the page this
+/// answers with: a form may not lead to another site (the pages' `form-action 'self'`).
+async fn confirm_link(
     State(state): State<AppState>,
     session: Session,
     member: Member,
@@ -210,6 +232,40 @@ async fn start_link(
     if let Some(message) = refusal {
         return super::account::with_link_error(&state, &member.user, &member.school.slug, message)
             .await;
+    }
+    let Some(sso) = sso::for_school(&state.pool, member.school.id).await? else {
+        return Err(AppError::NotFound);
+    };
+    session
+        .insert(
+            LINK_READY_KEY,
+            LinkReady {
+                school_id: member.school.id,
+                user_id: member.user.id,
+                at: state.settings.clock.unix_now(),
+            },
+        )
+        .await?;
+    Ok(LinkContinuePage {
+        nav: member.nav(),
+        slug: member.school.slug.clone(),
+        provider: sso.provider,
+    }
+    .into_response())
+}
+
+/// On to the provider, if the password was given in this session in the last few minutes.
+async fn start_link(
+    State(state): State<AppState>,
+    session: Session,
+    member: Member,
+) -> Result<Response> {
+    let ready: Option<LinkReady> = session.remove(LINK_READY_KEY).await.ok().flatten();
+    let now = state.settings.clock.unix_now();
+    if !ready.is_some_and(|r| {
+        r.school_id == member.school.id && r.user_id == member.user.id && now - r.at <= 5 * 60
+    }) {
+        return Ok(Redirect::to(paths::Account::PATH).into_response());
     }
     let purpose = Purpose::Link {
         user_id: member.user.id,

@@ -174,7 +174,7 @@ pub async fn sign_in_through(
 
 /// The way there and back, up to the address the provider sends the browser back to.
 pub async fn go_to_provider_and_back(app: &TestApp, provider: &Provider, sub: &str) -> String {
-    let start = app.post("/s/cranbrook/sign-in/school-account", &[]).await;
+    let start = app.get("/s/cranbrook/sign-in/school-account").await;
     let authorize = start
         .location()
         .unwrap_or_else(|| panic!("no redirect to the provider: {}", start.body))

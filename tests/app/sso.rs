@@ -110,12 +110,18 @@ async fn a_session_made_through_one_schools_provider_opens_no_other_school() {
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     wrong.assert_contains("Your password is not right");
-    let start = app
+    // Without the password first, the next step goes nowhere.
+    let skipped = app.get("/s/cranbrook/link-school-account/continue").await;
+    assert_eq!(skipped.location(), Some("/account"));
+    let confirmed = app
         .post(
             "/s/cranbrook/link-school-account",
             &[("password", PASSWORD)],
         )
         .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    confirmed.assert_contains("Continue to your school account");
+    let start = app.get("/s/cranbrook/link-school-account/continue").await;
     let authorize = start.location().expect("to the provider").to_owned();
     let back = provider.authorize(&authorize, SUB).await;
     let linked = app.get(back.trim_start_matches(&app.address)).await;
@@ -248,7 +254,7 @@ async fn a_provider_that_does_not_answer_gets_a_page_not_an_error() {
     let mut provider = Provider::start().await;
     cranbrook_signs_in_with(&app, &provider).await;
     provider.stop();
-    let page = app.post("/s/cranbrook/sign-in/school-account", &[]).await;
+    let page = app.get("/s/cranbrook/sign-in/school-account").await;
     assert_eq!(page.status, StatusCode::BAD_GATEWAY);
     page.assert_contains("could not be reached");
 }
@@ -371,9 +377,7 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
 
     // The test sign-in shows what the provider sent, and signs no one in.
     staff_at_provider(&provider).await;
-    let start = app
-        .post("/s/cranbrook/admin/settings/sign-in/test", &[])
-        .await;
+    let start = app.get("/s/cranbrook/admin/settings/sign-in/test").await;
     let back = provider
         .authorize(start.location().expect("to the provider"), SUB)
         .await;

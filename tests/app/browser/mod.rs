@@ -25,6 +25,7 @@ use crate::helpers::{PASSWORD, free_port};
 
 pub mod journeys;
 pub mod pages;
+pub mod single_sign_on;
 
 /// The window of a phone held upright, and of a school laptop.
 pub const PHONE: (u32, u32) = (360, 740);
