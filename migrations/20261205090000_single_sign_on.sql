@@ -16,8 +16,6 @@ create table school_sso (
     email_domains text[] not null default '{}',
     -- A generic provider's `amr`/`acr` showing multi-factor stand in for the portal's code.
     trust_provider_mfa boolean not null default false,
-    -- When the reminder that the secret runs out was last sent.
-    expiry_reminded_on date,
     updated_at timestamptz not null default now(),
     check ((provider = 'microsoft') = (tenant_id is not null)),
     check ((provider = 'google') = (hosted_domain is not null)),

@@ -94,6 +94,9 @@ pub enum Event {
         issuer: String,
     },
     SingleSignOnRemoved,
+    PasswordsSwitched {
+        off: bool,
+    },
     EmailRetried {
         #[serde(rename = "subject", skip_serializing)]
         email_id: Uuid,
@@ -235,6 +238,7 @@ impl Event {
             | Event::SingleSignOnLinked { .. }
             | Event::SingleSignOnSetUp { .. }
             | Event::SingleSignOnRemoved
+            | Event::PasswordsSwitched { .. }
             | Event::AccountLocked
             | Event::ReauthenticationFailed { .. }
             | Event::ReauthenticationRefusedLocked { .. }
@@ -358,6 +362,11 @@ impl Event {
                 format!("Set up single sign-on with {provider}")
             }
             Event::SingleSignOnRemoved => "Switched single sign-on off".to_owned(),
+            Event::PasswordsSwitched { off: true } => {
+                "Switched passwords off: people sign in with the school's account or an emailed link"
+                    .to_owned()
+            }
+            Event::PasswordsSwitched { off: false } => "Switched passwords back on".to_owned(),
             Event::SignInFailed { at: None } => "Failed to sign in".to_owned(),
             Event::SignInFailed {
                 at: Some(SignInStep::Code),

@@ -147,6 +147,8 @@ pub enum Job {
     Reminders,
     /// The evidence chain heads to DPOs and admins.
     Heads,
+    /// Reminders to admins that single sign-on's client secret runs out.
+    SsoSecrets,
     /// Send the email waiting in the outbox.
     Outbox,
 }

@@ -22,6 +22,9 @@ pub enum AppError {
     SignInRequired,
     #[error("session timed out")]
     SessionExpired,
+    /// A password session, at a school whose passwords are off: to its own sign-in page.
+    #[error("this school signs in without passwords")]
+    PasswordsOff(String),
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
@@ -107,6 +110,11 @@ impl IntoResponse for AppError {
                 "Your account does not have access to this page. Ask your school business manager if you think it should.",
             ),
             AppError::SignInRequired => Redirect::to(paths::SignIn::PATH).into_response(),
+            AppError::PasswordsOff(slug) => Redirect::to(&format!(
+                "{}?passwords_off=1",
+                paths::SchoolSignIn::new(&slug)
+            ))
+            .into_response(),
             AppError::SessionExpired => {
                 Redirect::to(&format!("{}?expired=1", paths::SignIn::PATH)).into_response()
             }

@@ -194,6 +194,9 @@ async fn run_command(
             let base_url = config.base_url();
             let report = match job {
                 config::Job::Reviews => jobs::reviews(&pool, as_of, &base_url, dry_run).await?,
+                config::Job::SsoSecrets => {
+                    jobs::sso_secrets::sso_secrets(&pool, as_of, &base_url, dry_run).await?
+                }
                 config::Job::Heads => jobs::JobReport {
                     lines: jobs::heads::heads(
                         &pool,

@@ -274,6 +274,7 @@ struct SsoPage {
     redirect_uri: String,
     input: SsoInput,
     configured: Option<Configured>,
+    passwords_off: bool,
     saved: bool,
     removed: bool,
     errors: FieldErrors,
@@ -325,7 +326,12 @@ fn configured(stored: &SchoolSso) -> Configured {
     }
 }
 
-fn page(state: &AppState, admin: &RequireRole<Admins>, stored: Option<&SchoolSso>) -> SsoPage {
+fn page(
+    state: &AppState,
+    admin: &RequireRole<Admins>,
+    stored: Option<&SchoolSso>,
+    passwords_off: bool,
+) -> SsoPage {
     SsoPage {
         nav: admin.nav(),
         slug: admin.school.slug.clone(),
@@ -336,6 +342,7 @@ fn page(state: &AppState, admin: &RequireRole<Admins>, stored: Option<&SchoolSso
         ),
         input: stored.map(input_of).unwrap_or_default(),
         configured: stored.map(configured),
+        passwords_off,
         saved: false,
         removed: false,
         errors: FieldErrors::default(),
@@ -348,10 +355,11 @@ async fn sso_page(
     Query(query): Query<SsoQuery>,
 ) -> Result<SsoPage> {
     let stored = sso::for_school(&state.pool, admin.school.id).await?;
+    let passwords_off = passwords_off(&state, admin.school.id).await?;
     Ok(SsoPage {
         saved: query.saved.is_some(),
         removed: query.removed.is_some(),
-        ..page(&state, &admin, stored.as_ref())
+        ..page(&state, &admin, stored.as_ref(), passwords_off)
     })
 }
 
@@ -372,6 +380,7 @@ async fn save_sso(
     Form(form): Form<SaveForm>,
 ) -> Result<Response> {
     let stored = sso::for_school(&state.pool, admin.school.id).await?;
+    let was_off = passwords_off(&state, admin.school.id).await?;
     let removing = form.action == "remove";
     let refusal =
         crate::auth::reauth::check(&state.pool, admin.user.id, &form.password, Doing::Settings)
@@ -380,10 +389,42 @@ async fn save_sso(
                 "Enter your password to change how people sign in",
                 "Your password is not right",
             );
+    if matches!(form.action.as_str(), "passwords_off" | "passwords_on") {
+        let off = form.action == "passwords_off";
+        let problems = match refusal {
+            Some(message) => {
+                let mut errors = FieldErrors::default();
+                errors.add("passwords-password", message);
+                Some(errors)
+            }
+            None => switch_passwords(&state, &admin, stored.is_some(), off).await?,
+        };
+        if let Some(errors) = problems {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&state, &admin, stored.as_ref(), was_off).with_errors(errors),
+            )
+                .into_response());
+        }
+        return Ok(Redirect::to(&format!(
+            "{}?saved=1",
+            paths::SsoSettings::new(&admin.school.slug)
+        ))
+        .into_response());
+    }
     let result = match refusal {
         Some(message) => {
             let mut errors = FieldErrors::default();
             errors.add("password", message);
+            Err(errors)
+        }
+        // Single sign-on is the way in while passwords are off.
+        None if removing && was_off => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "passwords",
+                "Switch passwords back on before switching single sign-on off, or no one could sign in",
+            );
             Err(errors)
         }
         None if removing => Ok(None),
@@ -432,10 +473,81 @@ async fn save_sso(
                 SsoPage {
                     input,
                     errors,
-                    ..page(&state, &admin, stored.as_ref())
+                    ..page(&state, &admin, stored.as_ref(), was_off)
                 },
             )
                 .into_response())
         }
     }
+}
+
+impl SsoPage {
+    fn with_errors(self, errors: FieldErrors) -> Self {
+        SsoPage { errors, ..self }
+    }
+}
+
+async fn passwords_off(state: &AppState, school_id: Uuid) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar!("select passwords_off from schools where id = $1", school_id)
+            .fetch_one(&state.pool)
+            .await?,
+    )
+}
+
+/// Switches the school's passwords off (or on again). Off needs single sign-on set up, and
+/// an authenticator for every admin: their password and code are the way in when the
+/// provider is down. Returns the problems, if it cannot.
+async fn switch_passwords(
+    state: &AppState,
+    admin: &RequireRole<Admins>,
+    sso_set_up: bool,
+    off: bool,
+) -> Result<Option<FieldErrors>> {
+    let mut errors = FieldErrors::default();
+    if off && !sso_set_up {
+        errors.add(
+            "passwords",
+            "Set up single sign-on before switching passwords off",
+        );
+        return Ok(Some(errors));
+    }
+    if off {
+        let without = sqlx::query_scalar!(
+            r#"select u.full_name from memberships m join users u on u.id = m.user_id
+               where m.school_id = $1 and m.status = 'active' and 'admin' = any(m.roles)
+                 and u.totp_enabled_at is null
+               order by u.full_name"#,
+            admin.school.id
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        if !without.is_empty() {
+            errors.add(
+                "passwords",
+                format!(
+                    "Every administrator needs an authenticator app before passwords go off. Without one: {}",
+                    without.join(", ")
+                ),
+            );
+            return Ok(Some(errors));
+        }
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!(
+        "update schools set passwords_off = $2 where id = $1",
+        admin.school.id,
+        off
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(admin.school.id),
+        Some(admin.user.id),
+        &Event::PasswordsSwitched { off },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(None)
 }

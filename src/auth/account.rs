@@ -217,7 +217,12 @@ async fn change_password(
     .await?;
     session::sign_in(
         &session,
-        SignedIn::new(user.id, epoch, state.settings.clock.unix_now()),
+        // Still the session it was: the same school only, made the same way.
+        SignedIn {
+            school: user.only_school,
+            with: user.signed_in_with,
+            ..SignedIn::new(user.id, epoch, state.settings.clock.unix_now())
+        },
     )
     .await?;
     audit::record(&state.pool, None, Some(user.id), &Event::PasswordChanged).await?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::audit::SignInWith;
 use crate::paths;
 use crate::{
     domain::{groups::Group, roles::Role},
@@ -34,6 +35,10 @@ pub struct SignedIn {
     /// Signed in through this school's provider: the session opens this school only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<Uuid>,
+    /// How: a school whose passwords are off refuses a password session (but an admin's
+    /// with a code). None in sessions made before this was kept: as a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<SignInWith>,
 }
 
 impl SignedIn {
@@ -45,6 +50,7 @@ impl SignedIn {
             signed_in_at: now,
             last_seen: now,
             school: None,
+            with: None,
         }
     }
 }
@@ -71,6 +77,7 @@ pub struct CurrentUser {
     /// The one school this session may open, when it was made through that school's
     /// provider; None for a password session.
     pub only_school: Option<Uuid>,
+    pub signed_in_with: Option<SignInWith>,
 }
 
 impl CurrentUser {
@@ -147,6 +154,7 @@ async fn person(
 ) -> Result<CurrentUser, AppError> {
     let signed_in = signed_in(&session, auth, state).await?;
     let only_school = signed_in.school;
+    let signed_in_with = signed_in.with;
     confirm(session, signed_in, auth_epoch, state).await?;
     let (Some(id), Some(email), Some(full_name)) = (id, email, full_name) else {
         return Err(AppError::SignInRequired);
@@ -156,6 +164,7 @@ async fn person(
         email,
         full_name,
         only_school,
+        signed_in_with,
     };
     parts.extensions.insert(current.clone());
     Ok(current)
@@ -251,6 +260,7 @@ pub struct MemberColumns {
     pub grp: Option<Group>,
     pub job_title: Option<String>,
     pub roles: Option<Vec<Role>>,
+    pub passwords_off: Option<bool>,
 }
 
 /// What that query looks up: the session named by the cookie and the school named by
@@ -307,6 +317,10 @@ impl MemberKey {
         if user.only_school.is_some_and(|only| only != school_id) {
             return Err(AppError::NotFound);
         }
+        if row.passwords_off == Some(true) && !opens_without_passwords(user.signed_in_with, &roles)
+        {
+            return Err(AppError::PasswordsOff(slug));
+        }
         Ok(Member {
             user,
             school: School {
@@ -319,6 +333,21 @@ impl MemberKey {
             job_title,
             roles,
         })
+    }
+}
+
+/// Whether a session made `with` opens a school whose passwords are off: one made through
+/// the school's provider or an emailed link does; a password does only for an admin who also
+/// gave a code (their way in when the provider is down).
+pub fn opens_without_passwords(with: Option<SignInWith>, roles: &[Role]) -> bool {
+    match with {
+        None | Some(SignInWith::Password) => false,
+        Some(
+            SignInWith::PasswordAndCode
+            | SignInWith::PasswordAndRecoveryCode
+            | SignInWith::PasswordAndNewCode,
+        ) => roles.contains(&Role::Admin),
+        Some(_) => true,
     }
 }
 
@@ -353,7 +382,7 @@ impl FromRequestParts<AppState> for Member {
                       sm.school_id as "school_id?", sm.slug as "slug?",
                       sm.school_name as "school_name?", sm.membership_id as "membership_id?",
                       sm.grp as "grp?: Group", sm.job_title as "job_title?",
-                      sm.roles as "roles?: Vec<Role>"
+                      sm.roles as "roles?: Vec<Role>", sm.passwords_off as "passwords_off?"
                from session_member($2, $1) sm"#,
             key.slug,
             key.session_id
@@ -440,5 +469,34 @@ pub async fn refuse(pool: &sqlx::PgPool, member: &Member, path: &str) -> AppErro
     {
         Ok(()) => AppError::Forbidden,
         Err(error) => error.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_passwords_off_only_an_admins_password_and_code_still_open_the_school() {
+        let admin = [Role::Signer, Role::Admin];
+        let sbm = [Role::Signer, Role::Sbm];
+        assert!(!opens_without_passwords(Some(SignInWith::Password), &admin));
+        assert!(
+            !opens_without_passwords(None, &admin),
+            "an older session counts as a password"
+        );
+        assert!(opens_without_passwords(
+            Some(SignInWith::PasswordAndCode),
+            &admin
+        ));
+        assert!(!opens_without_passwords(
+            Some(SignInWith::PasswordAndCode),
+            &sbm
+        ));
+        assert!(opens_without_passwords(
+            Some(SignInWith::SchoolAccountAndCode),
+            &sbm
+        ));
+        assert!(opens_without_passwords(Some(SignInWith::EmailLink), &sbm));
     }
 }

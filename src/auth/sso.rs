@@ -52,18 +52,30 @@ struct SchoolSignInPage {
     slug: String,
     school_name: String,
     button: Option<&'static str>,
+    passwords_off: bool,
+    notice: Option<&'static str>,
     email: String,
     errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct SchoolSignInQuery {
+    passwords_off: Option<String>,
 }
 
 async fn school_sign_in(
     State(state): State<AppState>,
     axum::extract::Path(slug): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<SchoolSignInQuery>,
 ) -> Result<SchoolSignInPage> {
     let school = school_by_slug(&state, &slug).await?;
     let sso = sso::for_school(&state.pool, school.id).await?;
     Ok(SchoolSignInPage {
         nav: Nav::default(),
+        notice: query.passwords_off.is_some().then_some(
+            "This school no longer signs in with passwords. Use your school account, or ask for a sign-in link by email.",
+        ),
+        passwords_off: school.passwords_off,
         slug: school.slug,
         school_name: school.name,
         button: sso.map(|sso| sso.provider.button()),

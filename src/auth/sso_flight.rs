@@ -48,12 +48,13 @@ pub(super) struct SchoolRow {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    pub passwords_off: bool,
 }
 
 pub(super) async fn school_by_slug(state: &AppState, slug: &str) -> Result<SchoolRow> {
     sqlx::query_as!(
         SchoolRow,
-        "select id, slug, name from schools where slug = $1",
+        "select id, slug, name, passwords_off from schools where slug = $1",
         slug
     )
     .fetch_optional(&state.pool)

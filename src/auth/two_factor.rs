@@ -179,6 +179,7 @@ async fn complete(
         session,
         SignedIn {
             school,
+            with: Some(how),
             ..SignedIn::new(user_id, auth_epoch, state.settings.clock.unix_now())
         },
     )

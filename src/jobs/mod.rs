@@ -3,17 +3,21 @@
 //! says what it would queue. Dedupe keys make every job safe to run on several instances.
 
 pub mod heads;
+mod queue;
+pub mod sso_secrets;
+
+use queue::queue_all;
+pub use queue::{JobReport, Planned};
 
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::paths;
 use crate::{
     clock,
     domain::render,
     domain::roles::Role,
-    mail::{self, OutgoingEmail, ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
+    mail::{ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
 };
 
 /// How signer reminders are spaced.
@@ -32,62 +36,6 @@ impl Default for ReminderPolicy {
             cap: 4,
         }
     }
-}
-
-/// An email a job would queue.
-pub struct Planned {
-    pub school_id: Uuid,
-    pub dedupe_key: String,
-    pub email: OutgoingEmail,
-    /// A signer reminder to record against the person: (membership, version).
-    pub reminder: Option<(Uuid, Uuid)>,
-}
-
-/// What a run did (or, for a dry run, would do): one line per email.
-pub struct JobReport {
-    pub lines: Vec<String>,
-}
-
-/// Queues the planned emails not queued before; with `dry_run`, only says which they are.
-async fn queue_all(pool: &PgPool, planned: Vec<Planned>, dry_run: bool) -> sqlx::Result<JobReport> {
-    let mut lines = vec![];
-    for item in planned {
-        let exists = sqlx::query_scalar!(
-            r#"select exists (select 1 from outbox where dedupe_key = $1) as "exists!""#,
-            item.dedupe_key
-        )
-        .fetch_one(pool)
-        .await?;
-        if exists {
-            continue;
-        }
-        let line = format!(
-            "{} <{}>: {}",
-            if dry_run { "would send" } else { "queued" },
-            item.email.to,
-            item.email.subject
-        );
-        if dry_run {
-            lines.push(line);
-            continue;
-        }
-        let mut tx = pool.begin().await?;
-        if mail::queue(&mut tx, Some(item.school_id), &item.dedupe_key, &item.email).await? {
-            if let Some((membership_id, version_id)) = item.reminder {
-                sqlx::query!(
-                    "insert into reminders (school_id, membership_id, version_id, kind) values ($1, $2, $3, 'scheduled')",
-                    item.school_id,
-                    membership_id,
-                    version_id
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
-            lines.push(line);
-        }
-        tx.commit().await?;
-    }
-    Ok(JobReport { lines })
 }
 
 /// Policies whose review is due within 30 days get one heads-up to each DPO and SBM; once
@@ -292,6 +240,9 @@ pub async fn run_forever(
             }
             if let Err(err) = reminders(&pool, today, &base_url, policy, false).await {
                 tracing::error!(error = %err, "signer reminders");
+            }
+            if let Err(err) = sso_secrets::sso_secrets(&pool, today, &base_url, false).await {
+                tracing::error!(error = %err, "single sign-on secret reminders");
             }
             if let Err(err) =
                 heads::heads(&pool, today, now, operator_email.as_deref(), false).await

@@ -142,6 +142,14 @@ email!(
 );
 
 email!(
+    /// To a school's admins, before (and after) single sign-on's client secret runs out.
+    SsoSecretExpiring,
+    SsoSecretExpiringText = "email/sso_secret_expiring.txt",
+    SsoSecretExpiringHtml = "email/sso_secret_expiring.html",
+    { first_name: &'a str, school_name: &'a str, expires: &'a str, expired: bool, link: &'a str }
+);
+
+email!(
     /// A single-use sign-in link, for people without a password or a school account.
     SignInLink,
     SignInLinkText = "email/sign_in_link.txt",

@@ -6,7 +6,7 @@ select sm.auth,
        sm.roles as "roles?: Vec<Role>",
        f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
        f.signed_at as "signed_at?", f.last_signed as "last_signed?",
-       sm.policies_changed as "policies_changed?"
+       sm.policies_changed as "policies_changed?", sm.passwords_off as "passwords_off?"
 from session_member($2, $1) sm
 left join lateral (
   select w.policy_name, mine.id as agreement_id, mine.signed_at,

@@ -12,7 +12,7 @@ select sm.auth,
           where a.membership_id = w.membership_id and a.version_id = any($5)
           order by a.signed_at desc limit 1)
        end as "last_signed?",
-       sm.policies_changed as "policies_changed?"
+       sm.policies_changed as "policies_changed?", sm.passwords_off as "passwords_off?"
 from session_member($2, $1) sm
 left join must_sign w on w.version_id = $3 and w.membership_id = sm.membership_id
                       and w.status || '' = 'published'

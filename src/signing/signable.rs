@@ -147,6 +147,7 @@ struct SignRequestRow {
     signed_at: Option<OffsetDateTime>,
     last_signed: Option<Uuid>,
     policies_changed: Option<i64>,
+    passwords_off: Option<bool>,
 }
 
 impl SignRequestRow {
@@ -294,6 +295,7 @@ impl FromRequestParts<AppState> for SignRequest {
                     grp: row.grp,
                     job_title: row.job_title,
                     roles: row.roles,
+                    passwords_off: row.passwords_off,
                 }),
                 row.policy_name.map(|policy_name| VersionFacts {
                     policy_name,

@@ -58,7 +58,7 @@ async fn readiness(http: &reqwest::Client, port: u16) -> Option<StatusCode> {
 }
 
 /// Starts a serving subcommand and reads its standard output until `until` appears.
-fn start(mut cmd: Command, until: &str) -> (Running, Vec<String>) {
+pub fn start(mut cmd: Command, until: &str) -> (Running, Vec<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -22,4 +22,5 @@ mod security;
 mod sign_in_links;
 mod signing;
 mod sso;
+mod sso_cli;
 mod web;

@@ -487,3 +487,87 @@ async fn a_google_school_accepts_its_own_workspace_only() {
         .await
         .assert_contains("Staff and Governors AUP");
 }
+
+#[tokio::test]
+async fn with_passwords_off_a_password_no_longer_opens_the_school() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let switch = |action: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/s/cranbrook/admin/settings/sign-in",
+                &[("action", action), ("password", PASSWORD)],
+            )
+            .await
+        }
+    };
+    // Not while an admin has no authenticator: their password and code are the way in when
+    // the provider is down.
+    let refused = switch("passwords_off").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("Every administrator needs an authenticator app before passwords go off. Without one: Chris Patel");
+    sqlx::query("update users set totp_enabled_at = now() where email = $1")
+        .bind(ADMIN)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let staff = app.another();
+    staff.sign_in(STAFF).await;
+    assert_eq!(staff.get("/s/cranbrook/").await.status, StatusCode::OK);
+    let done = switch("passwords_off").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    // Sam's password session now leads to the school's own sign-in page.
+    let turned_away = staff.get("/s/cranbrook/").await;
+    assert_eq!(
+        turned_away.location(),
+        Some("/s/cranbrook/sign-in?passwords_off=1")
+    );
+    let page = staff.get("/s/cranbrook/sign-in?passwords_off=1").await;
+    page.assert_contains("This school no longer signs in with passwords");
+    assert!(!page.body.contains("name=\"password\""), "no password form");
+    // Through the school's account, Sam is in.
+    staff_at_provider(&provider).await;
+    let sso = app.another();
+    assert_eq!(
+        sign_in_through(&sso, &provider, SUB).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(sso.get("/s/cranbrook/").await.status, StatusCode::OK);
+    // The admin's own session, made with the password alone, is turned away too; one made
+    // with the password and a code (as the admin's now would be) opens the school.
+    assert_eq!(
+        app.get("/s/cranbrook/admin/settings/sign-in").await.status,
+        StatusCode::SEE_OTHER
+    );
+    sqlx::query(
+        r#"update sessions set data = jsonb_set(data, '{auth,with}', '"password and code"')
+           where data -> 'auth' ->> 'user_id' = (select id::text from users where email = $1)"#,
+    )
+    .bind(ADMIN)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        app.get("/s/cranbrook/admin/settings/sign-in").await.status,
+        StatusCode::OK
+    );
+    // Single sign-on cannot be switched off while it is the only way in.
+    let off = app
+        .post(
+            "/s/cranbrook/admin/settings/sign-in",
+            &[("action", "remove"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY);
+    off.assert_contains("Switch passwords back on before switching single sign-on off");
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'passwords_switched'")
+            .await,
+        1
+    );
+}
