@@ -18,7 +18,7 @@ use crate::{
     state::AppState,
 };
 
-const AUTH_KEY: &str = "auth";
+pub(super) const AUTH_KEY: &str = "auth";
 /// A page view refreshes the idle timer at most this often, so reading pages rarely writes.
 /// Short idle timeouts get a finer grain, so activity is never missed by more than a tenth.
 fn touch_every(idle_seconds: i64) -> i64 {

@@ -92,46 +92,42 @@ async fn request_link(
     }
     let mut tx = state.pool.begin().await?;
     // Only people who belong to a school: a leaver's old address signs in to nothing.
+    // With whether a link went out in the last minute: one a minute at most, however often
+    // the form is sent.
     let user = sqlx::query!(
         r#"select u.id, u.email, u.full_name,
                   (select s.name from memberships m join schools s on s.id = m.school_id
                     where m.user_id = u.id and m.status = 'active' order by s.name limit 1)
-                    as "school_name!"
+                    as "school_name!",
+                  exists (select 1 from account_tokens t where t.user_id = u.id and t.purpose = 'sign_in'
+                            and t.created_at > now() - interval '1 minute') as "recent!"
            from users u where lower(u.email) = lower($1)
              and exists (select 1 from memberships m where m.user_id = u.id and m.status = 'active')"#,
         email
     )
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(user) = user {
-        // One link a minute at most, however often the form is sent.
-        let recent = sqlx::query_scalar!(
-            r#"select exists (select 1 from account_tokens where user_id = $1 and purpose = 'sign_in'
-                 and created_at > now() - interval '1 minute') as "recent!""#,
-            user.id
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !recent {
-            let (token_id, secret) =
-                issue(&mut tx, user.id, TokenPurpose::SignIn, LINK_LIFETIME).await?;
-            let link = format!(
-                "{}{}",
-                state.settings.base_url,
-                paths::SignInLink::new(&secret)
-            );
-            let message = SignInLink {
-                first_name: mail::first_name(&user.full_name),
-                school_name: &user.school_name,
-                link: &link,
-            }
-            .render(
-                &user.email,
-                format!("{}: your AUP Portal sign-in link", user.school_name),
-            )?;
-            mail::queue(&mut tx, None, &format!("sign-in:{token_id}"), &message).await?;
-            audit::record(&mut *tx, None, Some(user.id), &Event::SignInLinkRequested).await?;
+    if let Some(user) = user
+        && !user.recent
+    {
+        let (token_id, secret) =
+            issue(&mut tx, user.id, TokenPurpose::SignIn, LINK_LIFETIME).await?;
+        let link = format!(
+            "{}{}",
+            state.settings.base_url,
+            paths::SignInLink::new(&secret)
+        );
+        let message = SignInLink {
+            first_name: mail::first_name(&user.full_name),
+            school_name: &user.school_name,
+            link: &link,
         }
+        .render(
+            &user.email,
+            format!("{}: your AUP Portal sign-in link", user.school_name),
+        )?;
+        mail::queue(&mut tx, None, &format!("sign-in:{token_id}"), &message).await?;
+        audit::record(&mut *tx, None, Some(user.id), &Event::SignInLinkRequested).await?;
     }
     tx.commit().await?;
     Ok(RequestPage {
@@ -177,34 +173,31 @@ async fn use_link(
     session: Session,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    // Claimed in one statement: of two presses, one signs in.
-    let claimed = sqlx::query!(
-        r#"update account_tokens set used_at = now()
-           where token_sha256 = $1 and purpose = 'sign_in' and used_at is null and expires_at > now()
-           returning user_id"#,
+    // Claimed in one statement, with the account: of two presses, one signs in.
+    let account = sqlx::query!(
+        r#"with claimed as (
+             update account_tokens set used_at = now()
+             where token_sha256 = $1 and purpose = 'sign_in' and used_at is null and expires_at > now()
+             returning user_id
+           )
+           select u.id as user_id, u.auth_epoch, u.totp_enabled_at is not null as "has_factor!",
+                  exists (select 1 from memberships m where m.user_id = u.id and m.status = 'active'
+                            and m.roles && array['sbm', 'dpo', 'head', 'admin']::text[])
+                    as "needs_code!"
+           from claimed join users u on u.id = claimed.user_id"#,
         digest(&token)
     )
     .fetch_optional(&state.pool)
     .await?;
-    let Some(claimed) = claimed else {
+    let Some(account) = account else {
         return Ok(link_invalid());
     };
-    let account = sqlx::query!(
-        r#"select auth_epoch, totp_enabled_at is not null as "has_factor!",
-                  exists (select 1 from memberships m where m.user_id = users.id and m.status = 'active'
-                            and m.roles && array['sbm', 'dpo', 'head', 'admin']::text[])
-                    as "needs_code!"
-           from users where id = $1"#,
-        claimed.user_id
-    )
-    .fetch_one(&state.pool)
-    .await?;
     // A link proves the mailbox only: those who reach personal data still give a code.
     two_factor::after_first_step(
         &state,
         &session,
         FirstStep {
-            user_id: claimed.user_id,
+            user_id: account.user_id,
             auth_epoch: account.auth_epoch,
             has_second_factor: account.has_factor,
             second_factor_required: account.needs_code,

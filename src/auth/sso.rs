@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{
     reauth,
     session::{Admins, Member, RequireRole},
-    sso_flight::{FLIGHT_KEY, Flight, Problem, Purpose, client_settings, problem, school_by_slug},
+    sso_flight::{Flight, Problem, Purpose, client_settings, problem, school_by_slug},
     sso_return,
 };
 use crate::audit::Doing;
@@ -159,13 +159,16 @@ async fn find_school(
 /// Sends the person to the school's provider, remembering why.
 async fn fly(
     state: &AppState,
-    session: &Session,
     school_id: Uuid,
     slug: &str,
     purpose: Purpose,
+    sso: Option<sso::SchoolSso>,
 ) -> Result<Response> {
-    let Some(sso) = sso::for_school(&state.pool, school_id).await? else {
-        return Err(AppError::NotFound);
+    let sso = match sso {
+        Some(sso) => sso,
+        None => sso::for_school(&state.pool, school_id)
+            .await?
+            .ok_or(AppError::NotFound)?,
     };
     let settings = client_settings(state, school_id, &sso)?;
     let started = match state.providers.start(&settings, &[]).await {
@@ -173,28 +176,29 @@ async fn fly(
         Err(err) => return Ok(problem(slug, Problem::Provider(err)).into_response()),
     };
     let (url, started) = started;
-    session
-        .insert(
-            FLIGHT_KEY,
-            Flight {
-                school_id,
-                slug: slug.to_owned(),
-                purpose,
-                started,
-                at: state.settings.clock.unix_now(),
-            },
-        )
-        .await?;
-    Ok(Redirect::to(url.as_str()).into_response())
+    let flight = Flight {
+        school_id,
+        slug: slug.to_owned(),
+        purpose,
+        started,
+        at: state.settings.clock.unix_now(),
+    };
+    let mut response = Redirect::to(url.as_str()).into_response();
+    response
+        .headers_mut()
+        .append(axum::http::header::SET_COOKIE, flight.cookie(state)?);
+    Ok(response)
 }
 
 async fn start_sign_in(
     State(state): State<AppState>,
-    session: Session,
     axum::extract::Path(slug): axum::extract::Path<String>,
 ) -> Result<Response> {
-    let school = school_by_slug(&state, &slug).await?;
-    fly(&state, &session, school.id, &school.slug, Purpose::SignIn).await
+    let (school_id, sso) = sso::by_slug(&state.pool, &slug)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let sso = sso.ok_or(AppError::NotFound)?;
+    fly(&state, school_id, &slug, Purpose::SignIn, Some(sso)).await
 }
 
 #[derive(Deserialize)]
@@ -282,30 +286,12 @@ async fn start_link(
     let purpose = Purpose::Link {
         user_id: member.user.id,
     };
-    fly(
-        &state,
-        &session,
-        member.school.id,
-        &member.school.slug,
-        purpose,
-    )
-    .await
+    fly(&state, member.school.id, &member.school.slug, purpose, None).await
 }
 
-async fn start_test(
-    State(state): State<AppState>,
-    session: Session,
-    admin: RequireRole<Admins>,
-) -> Result<Response> {
+async fn start_test(State(state): State<AppState>, admin: RequireRole<Admins>) -> Result<Response> {
     let purpose = Purpose::Test {
         user_id: admin.user.id,
     };
-    fly(
-        &state,
-        &session,
-        admin.school.id,
-        &admin.school.slug,
-        purpose,
-    )
-    .await
+    fly(&state, admin.school.id, &admin.school.slug, purpose, None).await
 }

@@ -1,9 +1,10 @@
-//! A trip to a school's provider and back: what the session keeps meanwhile, the client
-//! settings with the secret unsealed, and the page a person sees when it goes wrong.
+//! A trip to a school's provider and back: what the browser keeps meanwhile (a cookie of
+//! its own, sealed with the portal's key, for the return address only), the client settings
+//! with the secret unsealed, and the page a person sees when it goes wrong.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -16,7 +17,10 @@ use crate::{
     state::AppState,
 };
 
-pub(super) const FLIGHT_KEY: &str = "sso_flight";
+/// The cookie that carries the trip: sealed, so it can be neither read nor made outside the
+/// portal, and sent only to the return address.
+const FLIGHT_COOKIE: &str = "aup_sso";
+const FLIGHT_CONTEXT: &str = "sso flight";
 /// Minutes a person may spend at their provider before the trip must start again.
 pub(super) const FLIGHT_MINUTES: i64 = 10;
 
@@ -34,7 +38,7 @@ pub(super) enum Purpose {
     },
 }
 
-/// A trip to a provider, kept in the session until the person comes back.
+/// A trip to a provider, kept in the browser until the person comes back.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) struct Flight {
     pub school_id: Uuid,
@@ -60,6 +64,47 @@ pub(super) async fn school_by_slug(state: &AppState, slug: &str) -> Result<Schoo
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AppError::NotFound)
+}
+
+impl Flight {
+    /// The Set-Cookie header that keeps this trip in the browser.
+    pub fn cookie(&self, state: &AppState) -> Result<HeaderValue> {
+        let json = serde_json::to_vec(self).map_err(|err| AppError::Other(err.into()))?;
+        let sealed = state.settings.secret.seal(FLIGHT_CONTEXT, &json);
+        cookie_header(state, &sealed, FLIGHT_MINUTES * 60)
+    }
+
+    /// The trip the request's cookie carries, if it is one the portal sealed.
+    pub fn from_headers(state: &AppState, headers: &HeaderMap) -> Option<Flight> {
+        let sealed = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == FLIGHT_COOKIE)
+            .map(|(_, value)| value.to_owned())?;
+        let json = state.settings.secret.open(FLIGHT_CONTEXT, &sealed)?;
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// The Set-Cookie header that ends any trip: a return is used once.
+    pub fn cleared(state: &AppState) -> Result<HeaderValue> {
+        cookie_header(state, "", 0)
+    }
+}
+
+fn cookie_header(state: &AppState, value: &str, max_age: i64) -> Result<HeaderValue> {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{FLIGHT_COOKIE}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+        paths::SsoCallback::PATH
+    ))
+    .map_err(|err| AppError::Other(err.into()))
 }
 
 /// The client settings for a school's provider: its secret unsealed.

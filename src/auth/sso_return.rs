@@ -12,9 +12,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::sso_flight::{
-    FLIGHT_KEY, FLIGHT_MINUTES, Flight, Problem, Purpose, client_settings, problem,
-};
+use super::session::SignedIn;
+use super::sso_flight::{FLIGHT_MINUTES, Flight, Problem, Purpose, client_settings, problem};
 use super::two_factor::{self, First, FirstStep};
 use crate::audit::{Event, SignInWith};
 use crate::domain::statuses::SsoProvider;
@@ -32,14 +31,28 @@ pub(super) struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// What went wrong, for the page a person sees.
+/// The return: whatever it answers, the trip's cookie is cleared, so a return is used once.
 pub(super) async fn callback(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response> {
-    // Used once: a replayed or second return finds nothing.
-    let flight: Option<Flight> = session.remove(FLIGHT_KEY).await.ok().flatten();
+    let flight = Flight::from_headers(&state, &headers);
+    let mut response = come_back(&state, &session, flight, query).await?;
+    response
+        .headers_mut()
+        .append(axum::http::header::SET_COOKIE, Flight::cleared(&state)?);
+    Ok(response)
+}
+
+async fn come_back(
+    state: &AppState,
+    session: &Session,
+    flight: Option<Flight>,
+    query: CallbackQuery,
+) -> Result<Response> {
+    let state = state.clone();
     let now = state.settings.clock.unix_now();
     let Some(flight) = flight.filter(|f| {
         now - f.at <= FLIGHT_MINUTES * 60
@@ -47,6 +60,14 @@ pub(super) async fn callback(
     }) else {
         return Ok(problem("", Problem::NoFlight).into_response());
     };
+    // Linking and testing began in a signed-in session: they end in the same person's.
+    if let Purpose::Link { user_id } | Purpose::Test { user_id } = flight.purpose {
+        let signed_in: Option<SignedIn> =
+            session.get(super::session::AUTH_KEY).await.ok().flatten();
+        if signed_in.is_none_or(|s| s.user_id != user_id) {
+            return Ok(problem(&flight.slug, Problem::NoFlight).into_response());
+        }
+    }
     let slug = flight.slug.clone();
     if let Some(error) = query.error {
         let said = query.error_description.unwrap_or(error);
@@ -82,7 +103,7 @@ pub(super) async fn callback(
     match flight.purpose {
         Purpose::Link { user_id } => link(&state, &flight, user_id, &accepted).await,
         Purpose::SignIn | Purpose::Test { .. } => {
-            sign_in(&state, &session, &flight, &claims, &accepted).await
+            sign_in(&state, session, &flight, &claims, &accepted).await
         }
     }
 }
@@ -179,6 +200,15 @@ async fn find(
     Ok(Found::User(person.id))
 }
 
+/// An account as a sign-in through the provider needs it.
+struct Account {
+    id: Uuid,
+    auth_epoch: i32,
+    has_factor: bool,
+    status: Option<String>,
+    needs_code: bool,
+}
+
 async fn sign_in(
     state: &AppState,
     session: &Session,
@@ -186,25 +216,49 @@ async fn sign_in(
     claims: &oidc::Claims,
     accepted: &rules::Accepted,
 ) -> Result<Response> {
-    let user_id = match find(state, flight.school_id, claims, accepted).await? {
-        Found::User(user_id) => user_id,
-        Found::Problem(problem_found, reason) => {
-            refused(state, flight.school_id, None, reason).await?;
-            return Ok(problem(&flight.slug, problem_found).into_response());
-        }
-    };
-    let account = sqlx::query!(
-        r#"select u.auth_epoch, u.totp_enabled_at is not null as "has_factor!",
+    // Linked already, as on every sign-in but the first: the account and its membership of
+    // the school in the same look-up as the link.
+    let linked = sqlx::query_as!(
+        Account,
+        r#"select u.id, u.auth_epoch, u.totp_enabled_at is not null as "has_factor!",
                   m.status as "status?",
                   coalesce(m.roles && array['sbm', 'dpo', 'head', 'admin']::text[], false)
                     as "needs_code!"
-           from users u left join memberships m on m.user_id = u.id and m.school_id = $2
-           where u.id = $1"#,
-        user_id,
+           from sso_identities i join users u on u.id = i.user_id
+           left join memberships m on m.user_id = u.id and m.school_id = $3
+           where i.issuer = $1 and i.subject = $2"#,
+        accepted.issuer,
+        accepted.subject,
         flight.school_id
     )
-    .fetch_one(&state.pool)
+    .fetch_optional(&state.pool)
     .await?;
+    let account = match linked {
+        Some(account) => account,
+        None => {
+            let user_id = match find(state, flight.school_id, claims, accepted).await? {
+                Found::User(user_id) => user_id,
+                Found::Problem(problem_found, reason) => {
+                    refused(state, flight.school_id, None, reason).await?;
+                    return Ok(problem(&flight.slug, problem_found).into_response());
+                }
+            };
+            sqlx::query_as!(
+                Account,
+                r#"select u.id, u.auth_epoch, u.totp_enabled_at is not null as "has_factor!",
+                          m.status as "status?",
+                          coalesce(m.roles && array['sbm', 'dpo', 'head', 'admin']::text[], false)
+                            as "needs_code!"
+                   from users u left join memberships m on m.user_id = u.id and m.school_id = $2
+                   where u.id = $1"#,
+                user_id,
+                flight.school_id
+            )
+            .fetch_one(&state.pool)
+            .await?
+        }
+    };
+    let user_id = account.id;
     let problem_found = match account.status.as_deref() {
         Some("active") => None,
         Some("left") => Some((Problem::Left, "has left the school")),

@@ -41,6 +41,43 @@ pub async fn for_school(
     .await
 }
 
+/// A school by its slug, and its single sign-on if it has one, in one look-up.
+pub async fn by_slug(
+    db: impl PgExecutor<'_>,
+    slug: &str,
+) -> sqlx::Result<Option<(Uuid, Option<SchoolSso>)>> {
+    let row = sqlx::query!(
+        r#"select s.id, o.provider as "provider?: SsoProvider", o.issuer as "issuer?",
+                  o.tenant_id, o.hosted_domain, o.client_id as "client_id?",
+                  o.client_secret_sealed as "client_secret_sealed?", o.secret_expires_on,
+                  o.email_domains as "email_domains?", o.trust_provider_mfa as "trust_provider_mfa?"
+           from schools s left join school_sso o on o.school_id = s.id
+           where s.slug = $1"#,
+        slug
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let sso = match (r.provider, r.issuer, r.client_id, r.client_secret_sealed) {
+            (Some(provider), Some(issuer), Some(client_id), Some(client_secret_sealed)) => {
+                Some(SchoolSso {
+                    provider,
+                    issuer,
+                    tenant_id: r.tenant_id,
+                    hosted_domain: r.hosted_domain,
+                    client_id,
+                    client_secret_sealed,
+                    secret_expires_on: r.secret_expires_on,
+                    email_domains: r.email_domains.unwrap_or_default(),
+                    trust_provider_mfa: r.trust_provider_mfa.unwrap_or(false),
+                })
+            }
+            _ => None,
+        };
+        (r.id, sso)
+    }))
+}
+
 /// Sets up (or replaces) a school's single sign-on.
 pub async fn save(db: impl PgExecutor<'_>, school_id: Uuid, sso: &SchoolSso) -> sqlx::Result<()> {
     sqlx::query!(
