@@ -571,3 +571,38 @@ async fn with_passwords_off_a_password_no_longer_opens_the_school() {
         1
     );
 }
+
+/// A generic provider that says it asked for more than one factor (`amr` "mfa") stands in
+/// for the portal's code, but only where the school chose to trust it; the audit log says
+/// which applied.
+#[tokio::test]
+async fn a_trusted_providers_multi_factor_stands_in_for_the_code() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    provider
+        .set_user(
+            "sbm",
+            json!({"email": "sbm@cranbrook.example", "email_verified": true, "amr": ["pwd", "mfa"]}),
+        )
+        .await;
+    let untrusted = sign_in_through(&app, &provider, "sbm").await;
+    assert_eq!(untrusted.location(), Some("/sign-in/two-factor"));
+
+    sqlx::query("update school_sso set trust_provider_mfa = true")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let trusted = app.another();
+    let page = sign_in_through(&trusted, &provider, "sbm").await;
+    assert_eq!(page.location(), Some("/"), "{}", page.body);
+    assert_eq!(
+        trusted.get("/s/cranbrook/compliance").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'sign_in' and details ->> 'with' = 'school account with its multi-factor'")
+            .await,
+        1
+    );
+}
