@@ -67,6 +67,22 @@ pub struct Checked {
     pub sso: SchoolSso,
 }
 
+/// Whether the address typed still names the stored issuer (tenant, domain or issuer).
+fn stored_issuer_kept(stored: &SchoolSso, input: &SsoInput) -> bool {
+    match stored.provider {
+        SsoProvider::Microsoft => {
+            stored.tenant_id.map(|t| t.to_string()) == Some(input.tenant.trim().to_lowercase())
+        }
+        SsoProvider::Google => {
+            stored.hosted_domain.as_deref()
+                == Some(input.google_domain.trim().to_lowercase().as_str())
+        }
+        SsoProvider::Oidc => {
+            stored.issuer.trim_end_matches('/') == input.issuer.trim().trim_end_matches('/')
+        }
+    }
+}
+
 fn domain_ok(domain: &str) -> bool {
     domain.contains('.')
         && !domain.starts_with('.')
@@ -105,7 +121,21 @@ pub async fn check(
     }
     let secret = input.client_secret.trim();
     let sealed = match (secret.is_empty(), stored) {
-        (true, Some(stored)) => Some(stored.client_secret_sealed.clone()),
+        // Kept only for the same provider and client: never sent to a new address.
+        (true, Some(stored))
+            if Some(stored.provider) == provider
+                && stored.client_id == client_id
+                && stored_issuer_kept(stored, input) =>
+        {
+            Some(stored.client_secret_sealed.clone())
+        }
+        (true, Some(_)) => {
+            errors.add(
+                "client_secret",
+                "Enter the client secret again: the provider, issuer or client ID has changed",
+            );
+            None
+        }
         (true, _) => {
             errors.add(
                 "client_secret",

@@ -179,12 +179,18 @@ async fn change_password(
     Form(form): Form<ChangePasswordForm>,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    if let Some(message) = reauth::check(&state.pool, user.id, &form.current, Doing::Password)
-        .await?
-        .refusal(
-            "Enter your current password",
-            "Your current password is not right",
-        )
+    if session::password_session_locked_out(&state.pool, &user).await? {
+        errors.add(
+            "current",
+            "Your school signs in without passwords: sign in with your school account to change your password",
+        );
+    } else if let Some(message) =
+        reauth::check(&state.pool, user.id, &form.current, Doing::Password)
+            .await?
+            .refusal(
+                "Enter your current password",
+                "Your current password is not right",
+            )
     {
         errors.add("current", message);
     }
@@ -240,6 +246,10 @@ async fn sign_out_everywhere(
     )
     .execute(&state.pool)
     .await?;
+    // A provider account linked by someone who had the session is not a way back in.
+    sqlx::query!("delete from sso_identities where user_id = $1", user.id)
+        .execute(&state.pool)
+        .await?;
     session.flush().await?;
     audit::record(
         &state.pool,

@@ -87,6 +87,12 @@ async fn request_change(
     } else if email.eq_ignore_ascii_case(&user.email) {
         errors.add("email", "This is already your email address");
     }
+    if errors.is_empty() && super::session::password_session_locked_out(&state.pool, &user).await? {
+        errors.add(
+            "email",
+            "Your school signs in without passwords: sign in with your school account to change your email address",
+        );
+    }
     let mut tx = state.pool.begin().await?;
     if errors.is_empty() && taken(&mut tx, user.id, &email).await? {
         errors.add("email", TAKEN);

@@ -342,13 +342,36 @@ impl MemberKey {
 pub fn opens_without_passwords(with: Option<SignInWith>, roles: &[Role]) -> bool {
     match with {
         None | Some(SignInWith::Password) => false,
-        Some(
-            SignInWith::PasswordAndCode
-            | SignInWith::PasswordAndRecoveryCode
-            | SignInWith::PasswordAndNewCode,
-        ) => roles.contains(&Role::Admin),
+        // Not a code from an authenticator set up on the way in: that proves only the password.
+        Some(SignInWith::PasswordAndNewCode) => false,
+        Some(SignInWith::PasswordAndCode | SignInWith::PasswordAndRecoveryCode) => {
+            roles.contains(&Role::Admin)
+        }
         Some(_) => true,
     }
+}
+
+/// Whether this session, made with a password alone, must not change the account's email
+/// address or password: the account belongs to a school whose passwords are off, and a new
+/// address would let whoever holds the password in by an emailed link.
+pub async fn password_session_locked_out(
+    pool: &sqlx::PgPool,
+    user: &CurrentUser,
+) -> Result<bool, AppError> {
+    let password_only = matches!(
+        user.signed_in_with,
+        None | Some(SignInWith::Password | SignInWith::PasswordAndNewCode)
+    );
+    if !password_only {
+        return Ok(false);
+    }
+    Ok(sqlx::query_scalar!(
+        r#"select exists (select 1 from memberships m join schools s on s.id = m.school_id
+                          where m.user_id = $1 and m.status = 'active' and s.passwords_off) as "off!""#,
+        user.id
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// The value of `{name}` in the request's path; a path without it is not found.
@@ -498,5 +521,9 @@ mod tests {
             &sbm
         ));
         assert!(opens_without_passwords(Some(SignInWith::EmailLink), &sbm));
+        assert!(
+            !opens_without_passwords(Some(SignInWith::PasswordAndNewCode), &admin),
+            "an authenticator set up on the way in proves only the password"
+        );
     }
 }

@@ -102,7 +102,8 @@ async fn request_link(
                   exists (select 1 from account_tokens t where t.user_id = u.id and t.purpose = 'sign_in'
                             and t.created_at > now() - interval '1 minute') as "recent!"
            from users u where lower(u.email) = lower($1)
-             and exists (select 1 from memberships m where m.user_id = u.id and m.status = 'active')"#,
+             and exists (select 1 from memberships m where m.user_id = u.id and m.status = 'active')
+           for update of u"#,
         email
     )
     .fetch_optional(&mut *tx)

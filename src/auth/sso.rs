@@ -69,7 +69,12 @@ async fn school_sign_in(
     axum::extract::Query(query): axum::extract::Query<SchoolSignInQuery>,
 ) -> Result<SchoolSignInPage> {
     let school = school_by_slug(&state, &slug).await?;
-    let sso = sso::for_school(&state.pool, school.id).await?;
+    // Only a school that signs in its own way has a page of its own: others are not confirmed
+    // to exist.
+    let sso = sso::for_school(&state.pool, school.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let sso = Some(sso);
     Ok(SchoolSignInPage {
         nav: Nav::default(),
         notice: query.passwords_off.is_some().then_some(

@@ -39,7 +39,10 @@ pub(super) async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response> {
     let flight = Flight::from_headers(&state, &headers);
-    let mut response = come_back(&state, &session, flight, query).await?;
+    let mut response = match come_back(&state, &session, flight, query).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
     response
         .headers_mut()
         .append(axum::http::header::SET_COOKIE, Flight::cleared(&state)?);
@@ -64,7 +67,16 @@ async fn come_back(
     if let Purpose::Link { user_id } | Purpose::Test { user_id } = flight.purpose {
         let signed_in: Option<SignedIn> =
             session.get(super::session::AUTH_KEY).await.ok().flatten();
-        if signed_in.is_none_or(|s| s.user_id != user_id) {
+        let epoch = sqlx::query_scalar!("select auth_epoch from users where id = $1", user_id)
+            .fetch_optional(&state.pool)
+            .await?;
+        let settings = &state.settings;
+        if signed_in.is_none_or(|s| {
+            s.user_id != user_id
+                || Some(s.auth_epoch) != epoch
+                || now - s.last_seen > settings.idle_timeout.whole_seconds()
+                || now - s.signed_in_at > settings.session_lifetime.whole_seconds()
+        }) {
             return Ok(problem(&flight.slug, Problem::NoFlight).into_response());
         }
     }
@@ -233,6 +245,9 @@ async fn sign_in(
     )
     .fetch_optional(&state.pool)
     .await?;
+    // The first time, found by an address the school's own provider vouched for: the
+    // provider's word is not also taken for a second factor.
+    let first_time = linked.is_none();
     let account = match linked {
         Some(account) => account,
         None => {
@@ -271,7 +286,8 @@ async fn sign_in(
     // The provider's own multi-factor is invisible in Microsoft's and Google's tokens: those
     // who reach personal data still give the portal's code, unless the school trusts a
     // provider that says it asked for more than one factor.
-    let needs_code = account.needs_code && !accepted.provider_mfa;
+    let provider_mfa = accepted.provider_mfa && !first_time;
+    let needs_code = account.needs_code && !provider_mfa;
     two_factor::after_first_step(
         state,
         session,
@@ -282,9 +298,7 @@ async fn sign_in(
             second_factor_required: needs_code,
             first: First::SchoolAccount,
             school: Some(flight.school_id),
-            with: accepted
-                .provider_mfa
-                .then_some(SignInWith::SchoolAccountWithItsMultiFactor),
+            with: provider_mfa.then_some(SignInWith::SchoolAccountWithItsMultiFactor),
         },
     )
     .await

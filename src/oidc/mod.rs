@@ -117,18 +117,26 @@ impl Providers {
 
     /// The provider's keys again, if they were last fetched long enough ago; None if not.
     async fn refetch_keys(&self, issuer: &str) -> Result<Option<CoreProviderMetadata>, OidcError> {
+        // Claimed under the lock, fetched outside it: a slow provider holds up no other school.
+        let jwks_uri = {
+            let mut cache = self.cache.lock().await;
+            let Some(cached) = cache.get_mut(issuer) else {
+                return Ok(None);
+            };
+            if !refetch_due(cached.keys_fetched.elapsed(), self.keys_refetch_after) {
+                return Ok(None);
+            }
+            cached.keys_fetched = Instant::now();
+            cached.metadata.jwks_uri().clone()
+        };
+        let client = self.http()?;
+        let keys = CoreJsonWebKeySet::fetch_async(&jwks_uri, client)
+            .await
+            .map_err(discovery_error)?;
         let mut cache = self.cache.lock().await;
         let Some(cached) = cache.get_mut(issuer) else {
             return Ok(None);
         };
-        if !refetch_due(cached.keys_fetched.elapsed(), self.keys_refetch_after) {
-            return Ok(None);
-        }
-        cached.keys_fetched = Instant::now();
-        let client = self.http()?;
-        let keys = CoreJsonWebKeySet::fetch_async(cached.metadata.jwks_uri(), client)
-            .await
-            .map_err(discovery_error)?;
         cached.metadata = cached.metadata.clone().set_jwks(keys);
         Ok(Some(cached.metadata.clone()))
     }

@@ -140,6 +140,10 @@ async fn a_session_made_through_one_schools_provider_opens_no_other_school() {
     );
     // The password session still opens both.
     assert_eq!(app.get("/s/oakfield/").await.status, StatusCode::OK);
+    // Signing out everywhere also unlinks the provider account: whoever linked it from a
+    // stolen session loses that way back in.
+    app.post("/account/sign-out-everywhere", &[]).await;
+    assert_eq!(app.count("select count(*) from sso_identities").await, 0);
 }
 
 #[tokio::test]
@@ -375,6 +379,24 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
     );
     page.assert_contains("1 December 2027");
 
+    // A secret already kept is never sent to another issuer: changing it asks for the secret.
+    let moved = app
+        .post(
+            "/s/cranbrook/admin/settings/sign-in",
+            &[
+                ("provider", "oidc"),
+                ("issuer", "https://login.example.org"),
+                ("client_id", "aup-portal"),
+                ("client_secret", ""),
+                ("email_domains", "cranbrook.example"),
+                ("password", PASSWORD),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
+    moved.assert_contains("Enter the client secret again");
+
     // The test sign-in shows what the provider sent, and signs no one in.
     staff_at_provider(&provider).await;
     let start = app.get("/s/cranbrook/admin/settings/sign-in/test").await;
@@ -527,6 +549,17 @@ async fn with_passwords_off_a_password_no_longer_opens_the_school() {
         turned_away.location(),
         Some("/s/cranbrook/sign-in?passwords_off=1")
     );
+    // Nor can that session give the account a new address (and so an emailed link) or a new
+    // password.
+    let moved = staff
+        .post(
+            "/account/email",
+            &[("email", "thief@elsewhere.example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
+    moved.assert_contains("Your school signs in without passwords");
+    assert_eq!(app.count("select count(*) from email_changes").await, 0);
     let page = staff.get("/s/cranbrook/sign-in?passwords_off=1").await;
     page.assert_contains("This school no longer signs in with passwords");
     assert!(!page.body.contains("name=\"password\""), "no password form");
