@@ -1,7 +1,7 @@
 //! The INSET morning's sign-in, three ways: a password (argon2), the school's own OpenID
 //! provider, and a link sent by email. The portal runs as its release binary, a separate
-//! process, and so do its test provider (oidc-provider-mock, from scripts/test's virtual
-//! environment) and an SMTP sink: each process's CPU is read from /proc before and after,
+//! process, and so do its test provider (oidc-provider-mock, from scripts/test's
+//! target/oidc-venv) and an SMTP sink: each process's CPU is read from /proc before and after,
 //! and reported apart. A single sign-on counts the portal's two requests (the start, the
 //! return with its token exchange); an emailed link counts its request, its email (sent by
 //! the portal's own sender), the click and the POST.
@@ -54,7 +54,16 @@ fn cpu(pid: u32) -> f64 {
     (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
+/// The Python with oidc-provider-mock (and joserfc, for the tampering proxy): scripts/test
+/// makes it in target/oidc-venv.
 fn python() -> String {
+    std::env::var("AUP_OIDC_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/oidc-venv/bin/python").to_owned()
+    })
+}
+
+/// The Python with aiosmtpd, for the SMTP sink.
+fn tools_python() -> String {
     std::env::var("AUP_TEST_PYTHON").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/tools-venv/bin/python").to_owned()
     })
@@ -235,7 +244,7 @@ async fn setup() -> (Portal, Vec<Killed>) {
     let issuer = format!("http://127.0.0.1:{provider_port}");
     let sink_port = free_port();
     let sink_dir = std::env::temp_dir().join(format!("aup-bench-mail-{}", std::process::id()));
-    let mut sink = Command::new(python())
+    let mut sink = Command::new(tools_python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/support/smtp_sink.py"

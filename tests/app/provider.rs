@@ -14,9 +14,11 @@ pub struct Provider {
     args: Vec<String>,
 }
 
+/// The Python with oidc-provider-mock (and joserfc, for the tampering proxy): scripts/test
+/// makes it in target/oidc-venv.
 fn python() -> String {
-    std::env::var("AUP_TEST_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/target/tools-venv/bin/python").to_owned()
+    std::env::var("AUP_OIDC_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/oidc-venv/bin/python").to_owned()
     })
 }
 
