@@ -14,14 +14,14 @@ use crate::provider::cranbrook_uses;
 
 const TENANT: &str = "6a1c3e2f-8b0d-4c5e-9f7a-1b2c3d4e5f60";
 
-struct Entra {
+pub struct Entra {
     child: Child,
     port: u16,
 }
 
 impl Entra {
     /// On `port`, for a portal whose return address is `redirect_uri`.
-    fn start(port: u16, redirect_uri: &str) -> Self {
+    pub fn start(port: u16, redirect_uri: &str) -> Self {
         use std::io::BufRead;
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/entra");
         let mut child = Command::new("node")
@@ -43,11 +43,11 @@ impl Entra {
         Entra { child, port }
     }
 
-    fn authority(&self) -> String {
+    pub fn authority(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    async fn set_user(&self, login: &str, claims: serde_json::Value) {
+    pub async fn set_user(&self, login: &str, claims: serde_json::Value) {
         let answer = http()
             .build()
             .unwrap()
@@ -115,7 +115,7 @@ impl Drop for Entra {
     }
 }
 
-async fn microsoft_school() -> (TestApp, Entra) {
+pub async fn microsoft_school() -> (TestApp, Entra) {
     let port = free_port();
     let app = spawn_app_with(|s| s.entra_authority = format!("http://127.0.0.1:{port}")).await;
     let entra = Entra::start(port, &format!("{}/sign-in/return", app.address));

@@ -10,7 +10,7 @@ mod cli;
 mod compliance;
 mod database;
 mod email_changes;
-mod entra;
+pub mod entra;
 mod faults;
 mod input;
 mod mail;

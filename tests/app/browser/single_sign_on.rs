@@ -146,3 +146,82 @@ async fn staff_sign_in_with_their_school_account_and_governors_with_an_emailed_l
     )
     .await;
 }
+
+/// A Microsoft-shaped school (the Entra-shaped provider: the tenant's own issuer, `tid`,
+/// `oid`) and a Google-shaped one (`hd`), each the whole way through in the browser.
+#[tokio::test]
+async fn staff_sign_in_with_microsoft_and_with_google() {
+    let (app, entra) = crate::entra::microsoft_school().await;
+    entra
+        .set_user(
+            "sam",
+            serde_json::json!({"oid": "oid-sam", "email": STAFF, "xms_edov": true}),
+        )
+        .await;
+    let google = Provider::start().await;
+    let issuer = google.issuer();
+    let google_app = spawn_app_with(|s| s.google_issuer = issuer.clone()).await;
+    crate::provider::cranbrook_uses(
+        &google_app,
+        aup_portal::domain::statuses::SsoProvider::Google,
+        &issuer,
+        None,
+        Some("cranbrook.example"),
+    )
+    .await;
+    google
+        .set_user(
+            "alex",
+            serde_json::json!({"email": GOVERNOR, "email_verified": true, "hd": "cranbrook.example"}),
+        )
+        .await;
+    let base = app.address.clone();
+    let google_base = google_app.address.clone();
+    run(
+        "staff_sign_in_with_microsoft_and_with_google",
+        move |journey| async move {
+            // Microsoft: the tenant's own sign-in page, then its consent page.
+            let sam = journey.open("sam-phone", &base, PHONE).await;
+            sam.goto("/s/cranbrook/sign-in").await;
+            sam.click_away("a", "Sign in with Microsoft").await;
+            let login = sam
+                .client
+                .find(Locator::Css("input[name=login]"))
+                .await
+                .expect("Microsoft's form");
+            login.send_keys("sam").await.expect("type");
+            let password = sam
+                .client
+                .find(Locator::Css("input[name=password]"))
+                .await
+                .expect("password");
+            password.send_keys("any").await.expect("type");
+            sam.click_away("button", "Sign-in").await;
+            if sam
+                .client
+                .find(Locator::XPath("//button[normalize-space()='Continue']"))
+                .await
+                .is_ok()
+            {
+                sam.click_button("Continue").await;
+            }
+            assert_eq!(sam.path().await, "/s/cranbrook/");
+            sam.expect_text(&format!("Read and sign {CRANBROOK}")).await;
+
+            // Google: the Workspace account, then the waiting policies.
+            let alex = journey.open("alex-phone", &google_base, PHONE).await;
+            alex.goto("/s/cranbrook/sign-in").await;
+            alex.click_away("a", "Sign in with Google").await;
+            let sub = alex
+                .client
+                .find(Locator::Css("input[name=sub]"))
+                .await
+                .expect("Google's form");
+            sub.send_keys("alex").await.expect("type");
+            alex.click_button("Authorize").await;
+            alex.expect_text(&format!("Read and sign {CRANBROOK}"))
+                .await;
+        },
+    )
+    .await;
+}
