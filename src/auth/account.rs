@@ -116,7 +116,7 @@ async fn account_page(
     .await?
     .into_iter()
     .map(|row| SchoolAccount {
-        field: format!("link-password-{}", row.slug),
+        field: link_field(&row.slug),
         slug: row.slug,
         school_name: row.name,
         provider: row.provider,
@@ -135,6 +135,11 @@ async fn account_page(
     })
 }
 
+/// The id of the password field in the link form for `slug`.
+fn link_field(slug: &str) -> String {
+    format!("link-password-{slug}")
+}
+
 /// The account page again, its link form for `slug` refused with `message`.
 pub(super) async fn with_link_error(
     state: &AppState,
@@ -143,7 +148,7 @@ pub(super) async fn with_link_error(
     message: String,
 ) -> Result<Response> {
     let mut errors = FieldErrors::default();
-    errors.add(format!("link-password-{slug}"), message);
+    errors.add(link_field(slug), message);
     let page = account_page(state, user.clone(), None, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }

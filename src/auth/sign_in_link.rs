@@ -17,7 +17,7 @@ use time::Duration;
 use tower_sessions::Session;
 
 use super::{
-    tokens::link_invalid,
+    tokens::{link_invalid, typed_address},
     two_factor::{self, First, FirstStep},
 };
 use crate::audit::Event;
@@ -72,13 +72,8 @@ async fn request_link(
     State(state): State<AppState>,
     Form(form): Form<RequestForm>,
 ) -> Result<Response> {
-    let email = crate::input::normalise(&form.email);
-    if email.is_empty() || !email.contains('@') || crate::input::unusable(&email, false).is_some() {
-        let mut errors = FieldErrors::default();
-        errors.add(
-            "email",
-            "Enter your email address, like name@school.example",
-        );
+    let (email, problem) = typed_address(&form.email);
+    if let Some(errors) = problem {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             RequestPage {

@@ -51,7 +51,7 @@ struct SchoolSignInPage {
     nav: Nav,
     slug: String,
     school_name: String,
-    button: Option<&'static str>,
+    button: &'static str,
     passwords_off: bool,
     notice: Option<&'static str>,
     email: String,
@@ -74,7 +74,6 @@ async fn school_sign_in(
     let sso = sso::for_school(&state.pool, school.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let sso = Some(sso);
     Ok(SchoolSignInPage {
         nav: Nav::default(),
         notice: query.passwords_off.is_some().then_some(
@@ -83,7 +82,7 @@ async fn school_sign_in(
         passwords_off: school.passwords_off,
         slug: school.slug,
         school_name: school.name,
-        button: sso.map(|sso| sso.provider.button()),
+        button: sso.provider.button(),
         email: String::new(),
         errors: FieldErrors::default(),
     })

@@ -12,14 +12,19 @@ use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::session::SignedIn;
+use super::session::CurrentUser;
 use super::sso_flight::{FLIGHT_MINUTES, Flight, Problem, Purpose, client_settings, problem};
 use super::two_factor::{self, First, FirstStep};
 use crate::audit::{Event, SignInWith};
 use crate::domain::statuses::SsoProvider;
 use crate::oidc::{self, rules};
 use crate::store::sso::{self, SchoolSso};
-use crate::{audit, error::Result, page::Nav, state::AppState};
+use crate::{
+    audit,
+    error::{AppError, Result},
+    page::Nav,
+    state::AppState,
+};
 
 // ---- Coming back ----
 
@@ -35,11 +40,12 @@ pub(super) struct CallbackQuery {
 pub(super) async fn callback(
     State(state): State<AppState>,
     session: Session,
+    user: std::result::Result<CurrentUser, AppError>,
     headers: axum::http::HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response> {
     let flight = Flight::from_headers(&state, &headers);
-    let mut response = match come_back(&state, &session, flight, query).await {
+    let mut response = match come_back(&state, &session, user.ok(), flight, query).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -52,10 +58,10 @@ pub(super) async fn callback(
 async fn come_back(
     state: &AppState,
     session: &Session,
+    user: Option<CurrentUser>,
     flight: Option<Flight>,
     query: CallbackQuery,
 ) -> Result<Response> {
-    let state = state.clone();
     let now = state.settings.clock.unix_now();
     let Some(flight) = flight.filter(|f| {
         now - f.at <= FLIGHT_MINUTES * 60
@@ -63,22 +69,12 @@ async fn come_back(
     }) else {
         return Ok(problem("", Problem::NoFlight).into_response());
     };
-    // Linking and testing began in a signed-in session: they end in the same person's.
-    if let Purpose::Link { user_id } | Purpose::Test { user_id } = flight.purpose {
-        let signed_in: Option<SignedIn> =
-            session.get(super::session::AUTH_KEY).await.ok().flatten();
-        let epoch = sqlx::query_scalar!("select auth_epoch from users where id = $1", user_id)
-            .fetch_optional(&state.pool)
-            .await?;
-        let settings = &state.settings;
-        if signed_in.is_none_or(|s| {
-            s.user_id != user_id
-                || Some(s.auth_epoch) != epoch
-                || now - s.last_seen > settings.idle_timeout.whole_seconds()
-                || now - s.signed_in_at > settings.session_lifetime.whole_seconds()
-        }) {
-            return Ok(problem(&flight.slug, Problem::NoFlight).into_response());
-        }
+    // Linking and testing began in a signed-in session: they end in the same person's, still
+    // within its timeouts and its sign-out counter, as every page checks them.
+    if let Purpose::Link { user_id } | Purpose::Test { user_id } = flight.purpose
+        && user.is_none_or(|user| user.id != user_id)
+    {
+        return Ok(problem(&flight.slug, Problem::NoFlight).into_response());
     }
     let slug = flight.slug.clone();
     if let Some(error) = query.error {
@@ -89,33 +85,33 @@ async fn come_back(
     let Some(sso) = sso::for_school(&state.pool, flight.school_id).await? else {
         return Ok(problem(&slug, Problem::NoFlight).into_response());
     };
-    let settings = client_settings(&state, flight.school_id, &sso)?;
+    let settings = client_settings(state, flight.school_id, &sso)?;
     let code = query.code.unwrap_or_default();
     let claims = state
         .providers
         .finish(&settings, &flight.started, &code)
         .await;
     if let Purpose::Test { .. } = flight.purpose {
-        return test_result(&state, &flight, &sso, claims).await;
+        return test_result(state, &flight, &sso, claims).await;
     }
     let claims = match claims {
         Ok(claims) => claims,
         Err(err) => {
-            refused(&state, flight.school_id, None, &err.to_string()).await?;
+            refused(state, flight.school_id, None, &err.to_string()).await?;
             return Ok(problem(&slug, Problem::Provider(err)).into_response());
         }
     };
     let accepted = match rules::accept(&school_rules(&sso), &claims) {
         Ok(accepted) => accepted,
         Err(refusal) => {
-            refused(&state, flight.school_id, None, refusal.word()).await?;
+            refused(state, flight.school_id, None, refusal.word()).await?;
             return Ok(problem(&slug, Problem::Refused(refusal)).into_response());
         }
     };
     match flight.purpose {
-        Purpose::Link { user_id } => link(&state, &flight, user_id, &accepted).await,
+        Purpose::Link { user_id } => link(state, &flight, user_id, &accepted).await,
         Purpose::SignIn | Purpose::Test { .. } => {
-            sign_in(&state, session, &flight, &claims, &accepted).await
+            sign_in(state, session, &flight, &claims, &accepted).await
         }
     }
 }
@@ -142,7 +138,7 @@ async fn refused(state: &AppState, school: Uuid, user: Option<Uuid>, reason: &st
     Ok(())
 }
 
-/// Who a provider account is: linked already, or found by its address the first time.
+/// Who a provider account not linked yet is: found by its address, the first time.
 enum Found {
     User(Uuid),
     Problem(Problem, &'static str),
@@ -154,11 +150,6 @@ async fn find(
     claims: &oidc::Claims,
     accepted: &rules::Accepted,
 ) -> Result<Found> {
-    if let Some(user_id) =
-        sso::linked_user(&state.pool, &accepted.issuer, &accepted.subject).await?
-    {
-        return Ok(Found::User(user_id));
-    }
     let Some(email) = &accepted.email else {
         return Ok(match &claims.email {
             Some(email) => Found::Problem(

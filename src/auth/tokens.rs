@@ -66,18 +66,28 @@ struct ResetForm {
     email: String,
 }
 
-/// The same answer whether or not the address has an account.
-async fn request_reset(
-    State(state): State<AppState>,
-    Form(form): Form<ResetForm>,
-) -> Result<Response> {
-    let email = crate::input::normalise(&form.email);
+/// An address typed into a form that emails a link: normalised, and the field's error if it
+/// cannot be one.
+pub(super) fn typed_address(raw: &str) -> (String, Option<FieldErrors>) {
+    let email = crate::input::normalise(raw);
     if email.is_empty() || !email.contains('@') || crate::input::unusable(&email, false).is_some() {
         let mut errors = FieldErrors::default();
         errors.add(
             "email",
             "Enter your email address, like name@school.example",
         );
+        return (email, Some(errors));
+    }
+    (email, None)
+}
+
+/// The same answer whether or not the address has an account.
+async fn request_reset(
+    State(state): State<AppState>,
+    Form(form): Form<ResetForm>,
+) -> Result<Response> {
+    let (email, problem) = typed_address(&form.email);
+    if let Some(errors) = problem {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             ResetPage {

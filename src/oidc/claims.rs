@@ -9,9 +9,6 @@ pub struct Claims {
     pub subject: String,
     pub email: Option<String>,
     pub email_verified: Option<bool>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
     /// Entra: the tenant, the object ID, 1 for a guest, the guest's home issuer, and whether
     /// the email's domain is verified by the tenant (`xms_edov`).
     pub tid: Option<String>,

@@ -176,13 +176,3 @@ pub async fn link(
     .await?;
     Ok(owner == user_id)
 }
-
-/// The issuers whose accounts are linked to `user_id`.
-pub async fn linked_issuers(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        "select issuer from sso_identities where user_id = $1 order by linked_at",
-        user_id
-    )
-    .fetch_all(db)
-    .await
-}

@@ -639,3 +639,27 @@ async fn a_trusted_providers_multi_factor_stands_in_for_the_code() {
         1
     );
 }
+
+/// A link is made only in the session that asked for it, still signed in: a return after
+/// signing out links nothing.
+#[tokio::test]
+async fn a_link_needs_the_session_that_started_it_still_signed_in() {
+    let app = spawn_app().await;
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    staff_at_provider(&provider).await;
+    app.sign_in(STAFF).await;
+    app.post(
+        "/s/cranbrook/link-school-account",
+        &[("password", PASSWORD)],
+    )
+    .await;
+    let start = app.get("/s/cranbrook/link-school-account/continue").await;
+    let authorize = start.location().expect("to the provider").to_owned();
+    let back = provider.authorize(&authorize, SUB).await;
+    app.post("/sign-out", &[]).await;
+    let page = app.get(back.trim_start_matches(&app.address)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    page.assert_contains("This sign-in has expired");
+    assert_eq!(app.count("select count(*) from sso_identities").await, 0);
+}

@@ -272,6 +272,13 @@ impl Browser {
 
     /// Waits for a page other than the marked one to finish loading, then checks it.
     pub async fn wait_for_next_page(&self) {
+        self.wait_for_load().await;
+        self.check().await;
+    }
+
+    /// Waits for a page other than the marked one to finish loading (another site's page,
+    /// which is not the portal's to check).
+    pub async fn wait_for_load(&self) {
         for _ in 0..600 {
             let loaded = self
                 .client
@@ -281,7 +288,6 @@ impl Browser {
                 )
                 .await;
             if loaded.is_ok_and(|v| v == json!(true)) {
-                self.check().await;
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

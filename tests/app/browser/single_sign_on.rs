@@ -4,7 +4,6 @@
 //! are not the portal's to check.
 
 use fantoccini::Locator;
-use serde_json::json;
 
 use super::{Browser, PHONE, run};
 use crate::helpers::*;
@@ -20,22 +19,9 @@ impl Browser {
             )))
             .await
             .unwrap_or_else(|_| panic!("{} found no {tag} {text:?}", self.who));
-        self.script("window.aupOldPage = true").await;
+        self.mark_page().await;
         element.click().await.expect("click");
-        for _ in 0..600 {
-            let loaded = self
-                .client
-                .execute(
-                    "return window.aupOldPage !== true && document.readyState === 'complete'",
-                    vec![],
-                )
-                .await;
-            if loaded.is_ok_and(|v| v == json!(true)) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{}: the provider's page did not load", self.who);
+        self.wait_for_load().await;
     }
 }
 
