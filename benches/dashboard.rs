@@ -30,8 +30,9 @@ async fn generate(pool: &PgPool, sbm_hash: &str) -> anyhow::Result<()> {
         -- The SBM signs in with a password alone here, to measure the pages, not the sign-in.
         insert into schools (slug, name, require_two_factor)
             select 'school-' || n, 'School ' || n, false from generate_series(1, {SCHOOLS}) n;
-        insert into users (email, full_name, password_hash)
-            select 'person' || s || '-' || p || '@trust.example', 'Person ' || s || ' ' || p, null
+        insert into users (email, full_name, signing_name, surname, password_hash)
+            select 'person' || s || '-' || p || '@trust.example', 'Person ' || s || ' ' || p,
+                   'Person ' || s || ' ' || p, p, null
             from generate_series(1, {SCHOOLS}) s, generate_series(1, {PEOPLE_PER_SCHOOL}) p;
         insert into memberships (user_id, school_id, grp, job_title, roles)
             select u.id, sc.id,

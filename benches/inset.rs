@@ -419,8 +419,9 @@ async fn seed(pool: &PgPool) {
         r#"
         insert into schools (slug, name, require_two_factor)
             select 'school-' || s, 'School ' || s, false from generate_series(0, {SCHOOLS} - 1) s;
-        insert into users (email, full_name, password_hash)
+        insert into users (email, full_name, signing_name, surname, password_hash)
             select 'staff' || p || '@school' || s || '.example', 'Staff Member ' || s || '-' || p,
+                   'Staff Member ' || s || '-' || p, s || '-' || p,
                    (select password_hash from users where email = 'staff@cranbrook.example')
             from generate_series(0, {SCHOOLS} - 1) s, generate_series(1, {STAFF_PER_SCHOOL}) p;
         insert into memberships (user_id, school_id, grp, job_title, roles)

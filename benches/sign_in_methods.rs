@@ -213,8 +213,8 @@ async fn setup() -> (Portal, Vec<Killed>) {
     db::migrate(&pool).await.expect("migrate");
     aup_portal::demo::seed(&pool, PASSWORD).await.expect("demo");
     sqlx::raw_sql(&format!(
-        "insert into users (email, full_name, password_hash)
-             select 'staff' || p || '@cranbrook.example', 'Staff Member ' || p,
+        "insert into users (email, full_name, signing_name, surname, password_hash)
+             select 'staff' || p || '@cranbrook.example', 'Staff Member ' || p, 'Staff Member ' || p, p,
                     (select password_hash from users where email = 'staff@cranbrook.example')
              from generate_series(0, {PEOPLE} * {ROUNDS} * 3) p;
          insert into memberships (user_id, school_id, grp, job_title, roles)

@@ -76,14 +76,9 @@ pub async fn create_admin(pool: &PgPool, admin: NewAdmin<'_>) -> anyhow::Result<
     if existing.is_some() {
         bail!("{email} already has an account: sign in with it, or choose another email address");
     }
-    let user_id = sqlx::query_scalar!(
-        "insert into users (email, full_name, password_hash) values ($1, $2, $3) returning id",
-        email,
-        name,
-        hash
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let name = crate::domain::names::Name::from_full(name);
+    let user_id =
+        crate::store::people::create_account(&mut tx, email, &name, Some(hash.as_str())).await?;
     sqlx::query!(
         "insert into memberships (user_id, school_id, grp, job_title, roles)
          values ($1, $2, 'staff', 'IT administrator', '{signer,admin}')",

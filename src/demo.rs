@@ -83,13 +83,19 @@ pub async fn seed(pool: &PgPool, demo_password: &str) -> anyhow::Result<Uuid> {
     .await?;
     let mut dpo = None;
     for person in &PEOPLE {
+        let name = crate::domain::names::Name::from_full(person.name);
         let user_id = sqlx::query_scalar!(
-            "insert into users (email, full_name, password_hash) values ($1, $2, $3)
+            "insert into users (email, full_name, legal_forename, surname, signing_name, password_hash)
+             values ($1, $2, $3, $4, $5, $6)
              on conflict (lower(email)) do update set full_name = excluded.full_name,
-                 password_hash = excluded.password_hash
+                 legal_forename = excluded.legal_forename, surname = excluded.surname,
+                 signing_name = excluded.signing_name, password_hash = excluded.password_hash
              returning id",
             person.email,
-            person.name,
+            name.shown(),
+            name.legal_forename,
+            name.surname,
+            name.signing_name,
             hash
         )
         .fetch_one(&mut *tx)

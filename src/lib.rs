@@ -255,7 +255,9 @@ async fn run_command(
                 };
                 println!(
                     "line {}: {what}: {} <{}>",
-                    item.row.line, item.row.full_name, item.row.email
+                    item.row.line,
+                    item.row.name.shown(),
+                    item.row.email
                 );
             }
             if dry_run {

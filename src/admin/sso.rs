@@ -547,7 +547,7 @@ async fn switch_passwords(
             r#"select u.full_name from memberships m join users u on u.id = m.user_id
                where m.school_id = $1 and m.status = 'active' and 'admin' = any(m.roles)
                  and u.totp_enabled_at is null
-               order by u.full_name"#,
+               order by lower(u.surname), lower(u.full_name)"#,
             admin.school.id
         )
         .fetch_all(&state.pool)

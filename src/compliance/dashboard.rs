@@ -212,11 +212,9 @@ async fn dashboard(
             last_reminded: s.last_reminded.map(clock::date_time),
         })
         .collect();
-    outstanding.sort_by(|a, b| {
-        b.days
-            .cmp(&a.days)
-            .then_with(|| a.full_name.cmp(&b.full_name))
-    });
+    // Longest outstanding first; a stable sort, so those of the same days stay in the
+    // surname order they were read in.
+    outstanding.sort_by_key(|row| std::cmp::Reverse(row.days));
     let notice = query.reminded.map(|n| {
         let skipped = query.skipped.unwrap_or(0);
         let mut text = format!(

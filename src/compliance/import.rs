@@ -23,6 +23,7 @@ use crate::{
     audit,
     auth::session::{PeopleManagers, RequireRole},
     domain::groups::Group,
+    domain::names::Name,
     domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
@@ -39,7 +40,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub line: usize,
-    pub full_name: String,
+    pub name: Name,
+    /// Whether the file gave the name in its parts; a file with one name column says only
+    /// the name shown, and a change of it is a change of the whole.
+    pub name_in_parts: bool,
     pub email: String,
     pub grp: Group,
     pub job_title: String,
@@ -169,7 +173,8 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<(Vec<Row>, Vec<BadRow>), Strin
             Some(reason) => bad.push(BadRow { line, reason }),
             None => rows.push(Row {
                 line,
-                full_name,
+                name: Name::from_full(&full_name),
+                name_in_parts: false,
                 email,
                 grp: group_of(&group_text).unwrap_or(Group::Staff),
                 job_title: crate::input::normalise(&title_at.map(cell).unwrap_or_default())
@@ -204,6 +209,7 @@ pub async fn plan(
     let emails: Vec<String> = rows.iter().map(|r| r.email.to_lowercase()).collect();
     let existing = sqlx::query!(
         "select m.id, lower(u.email) as \"email!\", coalesce(m.pending_name, u.full_name) as \"full_name!\",
+                u.legal_forename, u.preferred_forename, u.surname, u.signing_name, m.pending_name,
                 m.grp as \"grp: Group\", m.job_title, m.status as \"status: MembershipStatus\"
          from memberships m join users u on u.id = m.user_id
          where m.school_id = $1 and lower(u.email) = any($2)",
@@ -222,7 +228,18 @@ pub async fn plan(
                 None => Outcome::Add,
                 Some(e) => {
                     let mut changes = vec![];
-                    if e.full_name != row.full_name {
+                    let stored = Name {
+                        legal_forename: e.legal_forename.clone(),
+                        preferred_forename: e.preferred_forename.clone(),
+                        surname: e.surname.clone(),
+                        signing_name: e.signing_name.clone(),
+                    };
+                    let renamed = match &e.pending_name {
+                        Some(pending) => *pending != row.name.shown(),
+                        None if row.name_in_parts => stored != row.name,
+                        None => e.full_name != row.name.shown(),
+                    };
+                    if renamed {
                         changes.push(format!("name from {}", e.full_name));
                     }
                     if e.grp != row.grp {
@@ -275,7 +292,7 @@ pub async fn apply(
         match &item.outcome {
             Outcome::Add => {
                 let person = NewPerson {
-                    full_name: &row.full_name,
+                    name: &row.name,
                     email: &row.email,
                     grp: row.grp,
                     job_title: &row.job_title,
@@ -290,15 +307,17 @@ pub async fn apply(
             Outcome::Change(membership_id, _) => {
                 // The name is shared with any other school the person belongs to: left alone then.
                 // An offer not yet accepted keeps the school's own name, and stays an offer.
-                sqlx::query!(
-                    "update users set full_name = $2
-                     where id = (select user_id from memberships where id = $1 and status <> 'pending')
-                       and (select count(*) from memberships m where m.user_id = users.id) = 1",
-                    membership_id,
-                    row.full_name
+                let sole = sqlx::query_scalar!(
+                    "select m.user_id from memberships m
+                     where m.id = $1 and m.status <> 'pending'
+                       and (select count(*) from memberships o where o.user_id = m.user_id) = 1",
+                    membership_id
                 )
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if let Some(user_id) = sole {
+                    crate::store::people::rename(tx, user_id, &row.name).await?;
+                }
                 sqlx::query!(
                     "update memberships set grp = $3, job_title = $4,
                          status = case when status = 'pending' then 'pending' else 'active' end,
@@ -309,7 +328,7 @@ pub async fn apply(
                     school_id,
                     row.grp as Group,
                     row.job_title,
-                    row.full_name
+                    row.name.shown()
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -425,7 +444,7 @@ async fn preview_page(
     };
     let show = |p: &Planned, what: String| PreviewRow {
         line: p.row.line,
-        full_name: p.row.full_name.clone(),
+        full_name: p.row.name.shown(),
         email: p.row.email.clone(),
         group: p.row.grp.to_string(),
         job_title: p.row.job_title.clone(),

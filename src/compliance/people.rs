@@ -147,7 +147,10 @@ async fn list(
              and ($5::text is null or m.status = $5)
              and ($6::bool is null or $7::uuid is null
                   or $6 = exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7))
-           order by m.status = 'pending', coalesce(m.pending_name, u.full_name), u.email
+           -- In surname order; an offer not yet accepted by the name the school typed, as
+           -- the account's own is not the school's to know.
+           order by m.status = 'pending', case when m.pending_name is null then lower(u.surname) end,
+                    lower(coalesce(m.pending_name, u.full_name)), u.email
            limit 2000"#,
         manager.school.id,
         pattern,

@@ -23,6 +23,7 @@ use crate::{
     audit,
     auth::session::{Member, PeopleManagers, RequireRole},
     domain::groups::Group,
+    domain::names::{Name, PART_MAX},
     domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::{AppError, Result},
@@ -34,7 +35,14 @@ use crate::{
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct PersonForm {
     #[serde(default)]
-    full_name: String,
+    legal_forename: String,
+    #[serde(default)]
+    preferred_forename: String,
+    #[serde(default)]
+    surname: String,
+    /// Empty for the legal forename and surname.
+    #[serde(default)]
+    signing_name: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -88,6 +96,17 @@ pub(super) struct PersonFormPage {
 }
 
 impl PersonFormPage {
+    /// The name as the form holds it, for the heading.
+    fn shown_name(&self) -> String {
+        Name::from_parts(
+            &input::normalise(&self.form.legal_forename),
+            &input::normalise(&self.form.preferred_forename),
+            &input::normalise(&self.form.surname),
+            "",
+        )
+        .shown()
+    }
+
     fn groups(&self) -> Vec<(&'static str, String)> {
         Group::ALL
             .into_iter()
@@ -111,23 +130,55 @@ impl PersonFormPage {
 }
 
 struct CleanPerson {
-    full_name: String,
+    name: Name,
     email: String,
     grp: Group,
     job_title: String,
     roles: Vec<Role>,
 }
 
+/// The name's parts, each checked next to its field.
+fn check_name(form: &PersonForm, errors: &mut FieldErrors) -> Name {
+    let mut part = |field: &'static str, label: &str, value: &str, most: usize| {
+        let value = input::normalise(value);
+        if let Some(message) = input::check(label, &value, false) {
+            errors.add(field, message);
+        } else if value.chars().count() > most {
+            errors.add(field, format!("{label} must be {most} characters or fewer"));
+        }
+        value
+    };
+    let legal = part(
+        "legal_forename",
+        "The first name",
+        &form.legal_forename,
+        PART_MAX,
+    );
+    let preferred = part(
+        "preferred_forename",
+        "The preferred first name",
+        &form.preferred_forename,
+        PART_MAX,
+    );
+    let surname = part("surname", "The surname", &form.surname, PART_MAX);
+    let signing = part(
+        "signing_name",
+        "The name they type to sign",
+        &form.signing_name,
+        200,
+    );
+    if legal.is_empty() && surname.is_empty() {
+        errors.add(
+            "legal_forename",
+            "Enter the person's first name and surname",
+        );
+    }
+    Name::from_parts(&legal, &preferred, &surname, &signing)
+}
+
 fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
     let mut errors = FieldErrors::default();
-    let full_name = input::normalise(&form.full_name);
-    if full_name.is_empty() {
-        errors.add("full_name", "Enter the person's full name");
-    } else if let Some(message) = input::check("The full name", &full_name, false) {
-        errors.add("full_name", message);
-    } else if full_name.chars().count() > 200 {
-        errors.add("full_name", "The full name must be 200 characters or fewer");
-    }
+    let name = check_name(form, &mut errors);
     let email = input::normalise(&form.email);
     if email.is_empty() {
         errors.add("email", "Enter the person's email address");
@@ -151,7 +202,7 @@ fn check_person(form: &PersonForm) -> (CleanPerson, FieldErrors) {
         .collect();
     (
         CleanPerson {
-            full_name,
+            name,
             email,
             grp: grp.unwrap_or(Group::Staff),
             job_title,
@@ -200,7 +251,7 @@ pub(super) async fn create(
             manager.school.id,
             Some(manager.user.id),
             &NewPerson {
-                full_name: &person.full_name,
+                name: &person.name,
                 email: &person.email,
                 grp: person.grp,
                 job_title: &person.job_title,
@@ -295,7 +346,10 @@ pub(super) async fn edit_form(
     let mut conn = state.pool.acquire().await?;
     let account = email_changes::account(&mut conn, person.user_id).await?;
     let form = PersonForm {
-        full_name: person.full_name.clone(),
+        legal_forename: person.name.legal_forename.clone(),
+        preferred_forename: person.name.preferred_forename.clone(),
+        surname: person.name.surname.clone(),
+        signing_name: person.name.signing_name.clone(),
         email: person.email.clone(),
         grp: person.grp.as_str().to_owned(),
         job_title: person.job_title.clone(),
@@ -345,9 +399,9 @@ pub(super) async fn save(
     )
     .await?;
     // A person who also belongs to another school keeps the name they have there.
-    if account.schools > 1 && person.full_name != before.full_name {
+    if account.schools > 1 && person.name != before.name {
         errors.add(
-            "full_name",
+            "legal_forename",
             "This person also belongs to another school, so only they can change their name",
         );
     }
@@ -357,18 +411,12 @@ pub(super) async fn save(
             sqlx::query!(
                 "update memberships set pending_name = $2 where id = $1",
                 membership_id,
-                person.full_name
+                person.name.shown()
             )
             .execute(&mut *tx)
             .await?;
         } else {
-            sqlx::query!(
-                "update users set full_name = $2 where id = $1",
-                before.user_id,
-                person.full_name
-            )
-            .execute(&mut *tx)
-            .await?;
+            crate::store::people::rename(&mut tx, before.user_id, &person.name).await?;
         }
         // The address is corrected first: if another account has it, nothing else changes.
         let taken = email_changed

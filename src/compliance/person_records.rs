@@ -8,14 +8,14 @@ use crate::{
     audit,
     auth::session::Member,
     db::unique_violation,
-    domain::{groups::Group, roles::Role, statuses::MembershipStatus},
+    domain::{groups::Group, names::Name, roles::Role, statuses::MembershipStatus},
     store::tokens,
 };
 
 /// Adds a person to the school (a new account, or a person already known from another
 /// school) and queues their invitation if they have no password yet. Returns the membership.
 pub struct NewPerson<'a> {
-    pub full_name: &'a str,
+    pub name: &'a Name,
     pub email: &'a str,
     pub grp: Group,
     pub job_title: &'a str,
@@ -39,7 +39,7 @@ pub async fn add_person(
     base_url: &str,
 ) -> anyhow::Result<Added> {
     let NewPerson {
-        full_name,
+        name,
         email,
         grp,
         job_title,
@@ -56,13 +56,7 @@ pub async fn add_person(
     let (user_id, has_password, offered) = match user {
         Some(u) => (u.id, u.has_password, true),
         None => (
-            sqlx::query_scalar!(
-                "insert into users (email, full_name) values ($1, $2) returning id",
-                email,
-                full_name
-            )
-            .fetch_one(&mut *db)
-            .await?,
+            crate::store::people::create_account(db, email, name, None).await?,
             false,
             false,
         ),
@@ -80,7 +74,7 @@ pub async fn add_person(
         job_title,
         roles as &[Role],
         offered,
-        full_name
+        name.shown()
     )
     .fetch_one(&mut *db)
     .await;
@@ -115,7 +109,9 @@ pub async fn add_person(
 pub(super) struct Person {
     pub membership_id: Uuid,
     pub user_id: Uuid,
+    /// The name pages show.
     pub full_name: String,
+    pub name: Name,
     pub email: String,
     pub grp: Group,
     pub job_title: String,
@@ -131,10 +127,11 @@ pub(super) async fn load_person(
     member: &Member,
     membership_id: Uuid,
 ) -> sqlx::Result<Option<Person>> {
-    sqlx::query_as!(
-        Person,
-        r#"select m.id as membership_id, u.id as user_id,
-                  coalesce(m.pending_name, u.full_name) as "full_name!", u.email, m.grp as "grp: Group", m.job_title,
+    let row = sqlx::query!(
+        r#"select m.id as membership_id, u.id as user_id, m.pending_name,
+                  coalesce(m.pending_name, u.full_name) as "full_name!",
+                  u.legal_forename, u.preferred_forename, u.surname, u.signing_name,
+                  u.email, m.grp as "grp: Group", m.job_title,
                   m.roles as "roles: Vec<Role>",
                   m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!"
            from memberships m join users u on u.id = m.user_id
@@ -143,5 +140,27 @@ pub(super) async fn load_person(
         member.school.id
     )
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(|row| Person {
+        membership_id: row.membership_id,
+        user_id: row.user_id,
+        full_name: row.full_name,
+        // While an offer waits, the school knows only the name it typed.
+        name: match row.pending_name {
+            Some(pending) => Name::from_full(&pending),
+            None => Name {
+                legal_forename: row.legal_forename,
+                preferred_forename: row.preferred_forename,
+                surname: row.surname,
+                signing_name: row.signing_name,
+            },
+        },
+        email: row.email,
+        grp: row.grp,
+        job_title: row.job_title,
+        roles: row.roles,
+        status: row.status,
+        left_on: row.left_on,
+        has_password: row.has_password,
+    }))
 }

@@ -5,6 +5,7 @@ pub mod content;
 pub mod dates;
 pub mod diff;
 pub mod groups;
+pub mod names;
 pub mod render;
 pub mod roles;
 pub mod samples;

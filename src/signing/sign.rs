@@ -153,7 +153,7 @@ async fn signable_now(
         Some(signable) => signable,
         None => replacement(state, member, version_id).await?,
     };
-    let errors = check(&form, &signable.version, &member.user.full_name);
+    let errors = check(&form, &signable.version, &signable.signing_name);
     if !errors.is_empty() && signable.last_signed == LastSigned::NotRead {
         // A signature's request read neither whether they have signed nor what they signed
         // last; the form shown again needs both.

@@ -3,7 +3,7 @@ select sm.auth,
        sm.auth_epoch as "auth_epoch?",
        sm.school_id as "school_id?", sm.slug as "slug?", sm.school_name as "school_name?",
        sm.membership_id as "membership_id?", sm.grp as "grp?: Group", sm.job_title as "job_title?",
-       sm.roles as "roles?: Vec<Role>",
+       sm.roles as "roles?: Vec<Role>", sm.signing_name as "signing_name?",
        f.policy_name as "policy_name?", f.agreement_id as "agreement_id?",
        f.signed_at as "signed_at?", f.last_signed as "last_signed?",
        sm.policies_changed as "policies_changed?", sm.passwords_off as "passwords_off?"

@@ -3,7 +3,7 @@ select sm.auth,
        sm.auth_epoch as "auth_epoch?",
        sm.school_id as "school_id?", sm.slug as "slug?", sm.school_name as "school_name?",
        sm.membership_id as "membership_id?", sm.grp as "grp?: Group", sm.job_title as "job_title?",
-       sm.roles as "roles?: Vec<Role>",
+       sm.roles as "roles?: Vec<Role>", sm.signing_name as "signing_name?",
        w.policy_name as "policy_name?", mine.id as "agreement_id?",
        mine.signed_at as "signed_at?",
        -- Only for the page, as in sign_request.sql, among the policy's other versions kept.

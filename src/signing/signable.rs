@@ -39,6 +39,8 @@ pub(super) struct Signable {
     /// The last other version of this policy that they signed, if it was read (a signature
     /// needs it only when the form is shown again).
     pub(super) last_signed: LastSigned,
+    /// The name they must type to sign, as their school has it.
+    pub(super) signing_name: String,
 }
 
 /// The last other version of a policy that a person signed, as a sign page's query read it.
@@ -55,6 +57,7 @@ pub(super) enum LastSigned {
 /// meant for their group.
 struct VersionFacts {
     policy_name: String,
+    signing_name: String,
     agreement_id: Option<Uuid>,
     signed_at: Option<OffsetDateTime>,
     last_signed: Option<Uuid>,
@@ -80,6 +83,7 @@ async fn signable(
         version: content.view(version_id, facts.policy_name, member.school.name.clone()),
         content,
         signed: facts.agreement_id.zip(facts.signed_at),
+        signing_name: facts.signing_name,
         last_signed: match (last_signed_read, facts.last_signed) {
             (false, _) => LastSigned::NotRead,
             (true, None) => LastSigned::Never,
@@ -97,6 +101,7 @@ pub(super) async fn load_signable(
     let facts = sqlx::query_as!(
         VersionFacts,
         r#"select w.policy_name as "policy_name!",
+                  (select u.signing_name from users u where u.id = w.user_id) as "signing_name!",
                   mine.id as "agreement_id?", mine.signed_at as "signed_at?",
                   -- From the person's few agreements, not from the school's versions.
                   (select a.version_id from agreements a
@@ -142,6 +147,7 @@ struct SignRequestRow {
     grp: Option<Group>,
     job_title: Option<String>,
     roles: Option<Vec<Role>>,
+    signing_name: Option<String>,
     policy_name: Option<String>,
     agreement_id: Option<Uuid>,
     signed_at: Option<OffsetDateTime>,
@@ -299,6 +305,7 @@ impl FromRequestParts<AppState> for SignRequest {
                 }),
                 row.policy_name.map(|policy_name| VersionFacts {
                     policy_name,
+                    signing_name: row.signing_name.unwrap_or_default(),
                     agreement_id: row.agreement_id,
                     signed_at: row.signed_at,
                     last_signed: row.last_signed,

@@ -277,7 +277,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
                     &[
                         ("roles", "admin"),
                         ("school_id", "x"),
-                        ("full_name", "Hijack"),
+                        ("legal_forename", "Hijack"),
                         ("email", "h@x.example"),
                         ("grp", "staff"),
                     ],
@@ -289,7 +289,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // Nothing changed for any of the refusals.
     assert_eq!(
-        app.count("select count(*) from users where full_name = 'Hijack'")
+        app.count("select count(*) from users where legal_forename = 'Hijack'")
             .await,
         0
     );

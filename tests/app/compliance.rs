@@ -126,7 +126,8 @@ async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
     };
     assert_eq!(
         names(&app.get("/s/cranbrook/people").await),
-        ["Alex Morgan", "Jordan Lee", "Priya Shah", "Sam Taylor"]
+        ["Jordan Lee", "Alex Morgan", "Priya Shah", "Sam Taylor"],
+        "in surname order"
     );
     assert_eq!(
         names(&app.get("/s/cranbrook/people?q=TAYLOR").await),
@@ -150,7 +151,7 @@ async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
             &app.get(&format!("/s/cranbrook/people?policy={version}&signed=no"))
                 .await
         ),
-        ["Alex Morgan", "Jordan Lee", "Priya Shah"]
+        ["Jordan Lee", "Alex Morgan", "Priya Shah"]
     );
     assert_eq!(
         names(
@@ -174,7 +175,8 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .post(
             "/s/cranbrook/people/new",
             &[
-                ("full_name", "Jamie Fox"),
+                ("legal_forename", "Jamie"),
+                ("surname", "Fox"),
                 ("email", "not-an-email"),
                 ("grp", "staff"),
             ],
@@ -186,7 +188,8 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .post(
             "/s/cranbrook/people/new",
             &[
-                ("full_name", " Jamie  Fox "),
+                ("legal_forename", " Jamie "),
+                ("surname", " Fox "),
                 ("email", "jamie@cranbrook.example"),
                 ("grp", "staff"),
                 ("job_title", "Teaching assistant"),
@@ -216,7 +219,8 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .post(
             "/s/cranbrook/people/new",
             &[
-                ("full_name", "Jamie Fox"),
+                ("legal_forename", "Jamie"),
+                ("surname", "Fox"),
                 ("email", "JAMIE@cranbrook.example"),
                 ("grp", "staff"),
             ],
@@ -228,7 +232,8 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .post(
             &format!("/s/cranbrook/people/{jamie}/edit"),
             &[
-                ("full_name", "Jamie Fox"),
+                ("legal_forename", "Jamie"),
+                ("surname", "Fox"),
                 ("email", "jamie@cranbrook.example"),
                 ("grp", "staff"),
                 ("job_title", "Higher level teaching assistant"),
@@ -812,7 +817,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
                     .post(
                         path,
                         &[
-                            ("full_name", "Hijack"),
+                            ("legal_forename", "Hijack"),
                             ("email", "x@y.example"),
                             ("grp", "staff"),
                             ("roles", "admin"),
@@ -825,7 +830,7 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
     }
     assert_eq!(app.count("select count(*) from reminders").await, 0);
     assert_eq!(
-        app.count("select count(*) from users where full_name = 'Hijack'")
+        app.count("select count(*) from users where legal_forename = 'Hijack'")
             .await,
         0
     );

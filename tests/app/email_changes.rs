@@ -15,8 +15,10 @@ fn details<'a>(
     job_title: &'a str,
     roles: &[&'a str],
 ) -> Vec<(&'a str, &'a str)> {
+    let (forename, surname) = name.rsplit_once(' ').unwrap_or((name, ""));
     let mut form = vec![
-        ("full_name", name),
+        ("legal_forename", forename),
+        ("surname", surname),
         ("email", email),
         ("grp", grp),
         ("job_title", job_title),

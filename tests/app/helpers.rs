@@ -448,8 +448,8 @@ pub async fn add_member(
     .await
     .expect("school");
     sqlx::query(
-        "with u as (insert into users (email, full_name, password_hash)
-                      select $2, $3, password_hash from users where email = 'staff@cranbrook.example' returning id)
+        "with u as (insert into users (email, full_name, signing_name, password_hash)
+                      select $2, $3, $3, password_hash from users where email = 'staff@cranbrook.example' returning id)
          insert into memberships (user_id, school_id, grp, job_title, roles)
          select u.id, s.id, $4, $5, $6::text[] from u, schools s where s.slug = $1",
     )

@@ -8,8 +8,10 @@ use crate::{helpers::*, publishing::DPO};
 const SBM: &str = "sbm@cranbrook.example";
 
 fn person<'a>(name: &'a str, email: &'a str, job_title: &'a str) -> Vec<(&'a str, &'a str)> {
+    let (forename, surname) = name.rsplit_once(' ').unwrap_or((name, ""));
     vec![
-        ("full_name", name),
+        ("legal_forename", forename),
+        ("surname", surname),
         ("email", email),
         ("grp", "staff"),
         ("job_title", job_title),
@@ -42,7 +44,7 @@ async fn a_nul_byte_in_a_text_field_gets_a_message_next_to_it_and_changes_nothin
         )
         .await;
     assert_eq!(added.status, StatusCode::UNPROCESSABLE_ENTITY);
-    added.assert_contains("The full name must not contain control characters");
+    added.assert_contains("The first name must not contain control characters");
     added.assert_contains("The job title must not contain control characters");
     assert_eq!(
         app.count("select count(*) from users where email = 'jamie@cranbrook.example'")

@@ -397,7 +397,7 @@ async fn an_invitation_link_sets_a_new_persons_password_and_expires_after_seven_
     let sink = SmtpSink::start();
     let app = spawn_app().await;
     let (user_id, school_id): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
-        "with u as (insert into users (email, full_name) values ('new@cranbrook.example', 'Jamie Fox') returning id),
+        "with u as (insert into users (email, full_name, signing_name) values ('new@cranbrook.example', 'Jamie Fox', 'Jamie Fox') returning id),
               s as (select id from schools where slug = 'cranbrook')
          insert into memberships (user_id, school_id, grp, job_title) select u.id, s.id, 'staff', 'Teaching assistant' from u, s
          returning user_id, school_id",

@@ -46,7 +46,8 @@ async fn adding_an_existing_account_offers_a_membership_that_shows_nothing_until
         .post(
             "/s/oakfield/people/new",
             &[
-                ("full_name", "S. Taylor"),
+                ("legal_forename", "S."),
+                ("surname", "Taylor"),
                 ("email", "STAFF@cranbrook.example"),
                 ("grp", "staff"),
                 ("job_title", "Supply teacher"),
@@ -124,7 +125,8 @@ async fn only_the_person_answers_an_offer_and_declining_it_removes_it() {
     oak.post(
         "/s/oakfield/people/new",
         &[
-            ("full_name", "Sam Taylor"),
+            ("legal_forename", "Sam"),
+            ("surname", "Taylor"),
             ("email", STAFF),
             ("grp", "staff"),
             ("roles", "signer"),
