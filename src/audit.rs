@@ -135,6 +135,9 @@ pub enum Event {
         added: usize,
         changed: usize,
         unchanged: usize,
+        /// Leavers the SBM ticked; imports before leavers were proposed have none.
+        #[serde(default)]
+        left: usize,
     },
     PaperSignatureRecorded {
         #[serde(rename = "subject", skip_serializing)]
@@ -437,8 +440,15 @@ impl Event {
                 added,
                 changed,
                 unchanged,
+                left,
             } => {
-                format!("Imported people: {added} added, {changed} changed, {unchanged} unchanged")
+                let mut text = format!(
+                    "Imported people: {added} added, {changed} changed, {unchanged} unchanged"
+                );
+                if *left > 0 {
+                    text.push_str(&format!(", {left} marked as left"));
+                }
+                text
             }
             Event::PaperSignatureRecorded { scan_id, .. } => match scan_id {
                 Some(_) => "Recorded a paper signature, with its scan".to_owned(),

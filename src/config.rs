@@ -56,13 +56,27 @@ pub enum Command {
         #[arg(long)]
         publish: bool,
     },
-    /// Import a school's people from a CSV file (name, email, group, job title), inviting new ones.
+    /// Import a school's staff list as the MIS exports it (SIMS, Arbor, Bromcom, School Data
+    /// Sync, or a spreadsheet with name, email, group and job title), inviting new people.
     ImportStaff {
-        /// The CSV file, with a header row; UTF-8, with or without a byte order mark.
+        /// The staff list: an Excel workbook (.xlsx) or a CSV file (UTF-8 or Windows-1252).
         file: std::path::PathBuf,
         /// The school's short name in web addresses, for example "cranbrook".
         #[arg(long)]
         school: String,
+        /// Which column holds what, as JSON: {"surname": "Legal Surname", "email": "Work
+        /// Email", ...}. Without it the columns are guessed from the headers.
+        #[arg(long)]
+        mapping: Option<std::path::PathBuf>,
+        /// The group of everyone in a file with no group column.
+        #[arg(long, default_value = "staff")]
+        group: String,
+        /// School Data Sync's roles.csv, beside its users.csv as FILE.
+        #[arg(long)]
+        roles: Option<std::path::PathBuf>,
+        /// Mark as left everyone the file proposes as a leaver.
+        #[arg(long)]
+        mark_leavers: bool,
         /// Say what would change, and change nothing.
         #[arg(long)]
         dry_run: bool,

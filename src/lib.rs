@@ -231,50 +231,24 @@ async fn run_command(
         Command::ImportStaff {
             file,
             school,
+            mapping,
+            group,
+            roles,
+            mark_leavers,
             dry_run,
         } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let (rows, bad) = compliance::import::parse(&bytes).map_err(anyhow::Error::msg)?;
-            for row in &bad {
-                println!("line {}: not imported: {}", row.line, row.reason);
+            let args = compliance::import_cli::ImportStaff {
+                file,
+                school,
+                mapping,
+                group,
+                roles,
+                mark_leavers,
+                dry_run,
+            };
+            for line in compliance::import_cli::run(&pool, args, &config.base_url()).await? {
+                println!("{line}");
             }
-            let mut tx = pool.begin().await?;
-            let school_id = sqlx::query_scalar!("select id from schools where slug = $1", school)
-                .fetch_optional(&mut *tx)
-                .await?
-                .with_context(|| format!("no school has the web address '{school}'"))?;
-            let planned = compliance::import::plan(&mut tx, school_id, rows).await?;
-            for item in &planned {
-                let what = match &item.outcome {
-                    compliance::import::Outcome::Add => "add".to_owned(),
-                    compliance::import::Outcome::Change(_, what) => {
-                        format!("change {}", what.join("; "))
-                    }
-                    compliance::import::Outcome::Unchanged => continue,
-                };
-                println!(
-                    "line {}: {what}: {} <{}>",
-                    item.row.line,
-                    item.row.name.shown(),
-                    item.row.email
-                );
-            }
-            if dry_run {
-                println!("Dry run: nothing was changed.");
-                return Ok(());
-            }
-            let applied =
-                compliance::import::apply(&mut tx, school_id, None, &planned, &config.base_url())
-                    .await?;
-            tx.commit().await?;
-            println!(
-                "Added {}, changed {}, already up to date {}, not imported {}.",
-                applied.added,
-                applied.changed,
-                applied.unchanged,
-                bad.len()
-            );
             Ok(())
         }
         Command::Verify {

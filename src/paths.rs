@@ -151,6 +151,7 @@ paths! {
     People = "/s/{slug}/people" { slug: String };
     NewPerson = "/s/{slug}/people/new" { slug: String };
     ImportPeople = "/s/{slug}/people/import" { slug: String };
+    ImportColumns = "/s/{slug}/people/import/columns" { slug: String };
     ConfirmImport = "/s/{slug}/people/import/confirm" { slug: String };
     Person = "/s/{slug}/people/{membership_id}" { slug: String, membership_id: Uuid };
     EditPerson = "/s/{slug}/people/{membership_id}/edit" { slug: String, membership_id: Uuid };

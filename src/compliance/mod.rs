@@ -4,6 +4,8 @@
 pub mod dashboard;
 pub mod evidence;
 pub mod import;
+pub mod import_cli;
+mod import_pages;
 pub mod paper;
 pub mod people;
 mod person;
@@ -12,6 +14,8 @@ mod person_form;
 mod person_records;
 mod roles;
 pub mod signers;
+pub mod staff_file;
+pub mod staff_mapping;
 
 use crate::state::AppState;
 use axum::Router;
@@ -21,7 +25,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(people::router(limit.clone()))
         .merge(person_email::router(limit))
-        .merge(import::router())
+        .merge(import_pages::router())
         .merge(paper::router())
         .merge(evidence::router())
 }

@@ -59,6 +59,7 @@ struct ListQuery {
     imported: Option<String>,
     added: Option<usize>,
     changed: Option<usize>,
+    left: Option<usize>,
 }
 
 struct PersonRow {

@@ -199,27 +199,16 @@ pub(super) async fn leave(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let marked = sqlx::query!(
-        "update memberships set status = 'left', left_on = $3
-         where id = $1 and school_id = $2 and status = 'active'",
-        person.membership_id,
+    if !crate::store::memberships::mark_left(
+        &mut tx,
         manager.school.id,
-        left_on
+        person.membership_id,
+        left_on,
     )
-    .execute(&mut *tx)
-    .await?;
-    if marked.rows_affected() != 1 {
+    .await?
+    {
         return Err(AppError::NotFound);
     }
-    // A leaver's sessions end, unless they still belong to another school; this school's
-    // pages are closed to them at once by the membership check.
-    sqlx::query!(
-        "update users set auth_epoch = auth_epoch + 1 where id = $1
-         and not exists (select 1 from memberships where user_id = $1 and status = 'active')",
-        person.user_id
-    )
-    .execute(&mut *tx)
-    .await?;
     audit::record(
         &mut *tx,
         Some(manager.school.id),

@@ -294,7 +294,7 @@ pub(super) async fn create(
 /// signer who has never activated can be corrected here: anyone else's address is the key to
 /// an account that someone uses, and changing it would hand that account to whoever reads
 /// the new address.
-fn email_lock(account: &email_changes::Account) -> Option<String> {
+pub(super) fn email_lock(account: &email_changes::Account) -> Option<String> {
     if account.correctable() {
         None
     } else if account.schools > 1 {

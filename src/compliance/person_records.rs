@@ -8,7 +8,12 @@ use crate::{
     audit,
     auth::session::Member,
     db::unique_violation,
-    domain::{groups::Group, names::Name, roles::Role, statuses::MembershipStatus},
+    domain::{
+        groups::Group,
+        names::Name,
+        roles::Role,
+        statuses::{MembershipStatus, StaffType},
+    },
     store::tokens,
 };
 
@@ -119,6 +124,9 @@ pub(super) struct Person {
     pub status: MembershipStatus,
     pub left_on: Option<time::Date>,
     pub has_password: bool,
+    /// The MIS's person ID, from an import.
+    pub mis_id: Option<String>,
+    pub staff_type: Option<StaffType>,
 }
 
 /// The person of this membership, if it is one of the member's school.
@@ -133,7 +141,8 @@ pub(super) async fn load_person(
                   u.legal_forename, u.preferred_forename, u.surname, u.signing_name,
                   u.email, m.grp as "grp: Group", m.job_title,
                   m.roles as "roles: Vec<Role>",
-                  m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!"
+                  m.status as "status: MembershipStatus", m.left_on, u.password_hash is not null as "has_password!",
+                  m.mis_id, m.staff_type as "staff_type: StaffType"
            from memberships m join users u on u.id = m.user_id
            where m.id = $1 and m.school_id = $2"#,
         membership_id,
@@ -162,5 +171,7 @@ pub(super) async fn load_person(
         status: row.status,
         left_on: row.left_on,
         has_password: row.has_password,
+        mis_id: row.mis_id,
+        staff_type: row.staff_type,
     }))
 }

@@ -195,3 +195,37 @@ impl fmt::Display for SsoProvider {
         })
     }
 }
+
+/// Whether a member of staff teaches, as the MIS says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type, Serialize, Deserialize)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum StaffType {
+    Teaching,
+    Support,
+}
+
+impl StaffType {
+    /// What MIS exports write: "Teaching", "Support", "Non-teaching", "T", "S", or a
+    /// School Data Sync role such as "teacher" or "aide".
+    pub fn from_mis(text: &str) -> Option<StaffType> {
+        let text = text.trim().to_lowercase().replace(['-', '_'], " ");
+        match text.as_str() {
+            "t" | "teaching" | "teacher" | "teaching staff" | "principal" | "substitute"
+            | "instructor" | "lecturer" => Some(StaffType::Teaching),
+            "s" | "support" | "support staff" | "non teaching" | "non teaching staff" | "aide"
+            | "teacherassistant" | "staff" | "officestaff" | "administrator" | "itadmin"
+            | "nurse" | "paraprofessional" | "other" => Some(StaffType::Support),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StaffType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StaffType::Teaching => "Teaching",
+            StaffType::Support => "Support",
+        })
+    }
+}

@@ -62,3 +62,36 @@ pub async fn waiting(db: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<Vec<Offer
     .fetch_all(db)
     .await
 }
+
+/// Marks an active membership as left on `on`, in the caller's transaction: false if it is
+/// not an active membership of the school. The person's sessions end, unless they still
+/// belong to another school; this school's pages are closed to them at once by the
+/// membership check.
+pub async fn mark_left(
+    db: &mut PgConnection,
+    school_id: Uuid,
+    membership_id: Uuid,
+    on: time::Date,
+) -> sqlx::Result<bool> {
+    let marked = sqlx::query_scalar!(
+        "update memberships set status = 'left', left_on = $3
+         where id = $1 and school_id = $2 and status = 'active'
+         returning user_id",
+        membership_id,
+        school_id,
+        on
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some(user_id) = marked else {
+        return Ok(false);
+    };
+    sqlx::query!(
+        "update users set auth_epoch = auth_epoch + 1 where id = $1
+         and not exists (select 1 from memberships where user_id = $1 and status = 'active')",
+        user_id
+    )
+    .execute(&mut *db)
+    .await?;
+    Ok(true)
+}

@@ -420,7 +420,7 @@ async fn a_csv_import_is_previewed_with_its_bad_rows_then_applied_once() {
 
     let not_csv = upload(&app, "Who,What\r\nx,y\r\n").await;
     assert_eq!(not_csv.status, StatusCode::UNPROCESSABLE_ENTITY);
-    not_csv.assert_contains("The first row must name the columns");
+    not_csv.assert_contains("Choose the column with each person&#39;s email address");
 }
 
 #[tokio::test]
@@ -461,12 +461,16 @@ async fn import_staff_on_the_command_line_does_the_same() {
     assert!(dry.contains("Dry run: nothing was changed."));
     let real = run(&[]);
     assert!(
-        real.contains("Added 1, changed 1, already up to date 1, not imported 3."),
+        real.contains(
+            "Added 1, changed 1, already up to date 1, marked as left 0, not imported 3."
+        ),
         "{real}"
     );
     let again = run(&[]);
     assert!(
-        again.contains("Added 0, changed 0, already up to date 3, not imported 3."),
+        again.contains(
+            "Added 0, changed 0, already up to date 3, marked as left 0, not imported 3."
+        ),
         "{again}"
     );
     let _ = std::fs::remove_file(file);

@@ -894,6 +894,7 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("agreements", READ_ADD),
         ("audit_events", READ_ADD),
         ("email_changes", ALL),
+        ("import_mappings", ALL),
         ("memberships", ALL),
         ("outbox", ALL),
         ("policies", ALL),

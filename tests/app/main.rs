@@ -15,6 +15,7 @@ mod faults;
 mod input;
 mod mail;
 mod memberships;
+mod mis_import;
 mod names;
 mod provider;
 mod publishing;
