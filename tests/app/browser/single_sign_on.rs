@@ -211,3 +211,91 @@ async fn staff_sign_in_with_microsoft_and_with_google() {
     )
     .await;
 }
+
+/// A person in two schools links their school account from their account page, after
+/// their password, and the school's button then signs them in.
+#[tokio::test]
+async fn a_person_in_two_schools_links_their_school_account_from_their_account_page() {
+    let app = spawn_app().await;
+    add_member(
+        &app,
+        "oakfield",
+        "someone@oakfield.example",
+        "Someone",
+        "staff",
+        "Teacher",
+        "{signer}",
+    )
+    .await;
+    sqlx::query(
+        "insert into memberships (user_id, school_id, grp, roles)
+         select u.id, s.id, 'staff', '{signer}' from users u, schools s
+         where u.email = $1 and s.slug = 'oakfield'",
+    )
+    .bind(STAFF)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let provider = Provider::start().await;
+    cranbrook_signs_in_with(&app, &provider).await;
+    provider
+        .set_user(
+            "sam",
+            serde_json::json!({"email": STAFF, "email_verified": true}),
+        )
+        .await;
+    let base = app.address.clone();
+    run(
+        "a_person_in_two_schools_links_their_school_account_from_their_account_page",
+        move |journey| async move {
+            // Before linking, the address alone does not find someone in two schools.
+            let sam = journey.open("sam-phone", &base, PHONE).await;
+            sam.goto("/s/cranbrook/sign-in").await;
+            sam.click_away("a", "Sign in with your school account")
+                .await;
+            let sub = sam
+                .client
+                .find(Locator::Css("input[name=sub]"))
+                .await
+                .expect("the provider's form");
+            sub.send_keys("sam").await.expect("type");
+            sam.click_button("Authorize").await;
+            sam.expect_text("Link your school account first").await;
+
+            // Signed in with the password, from the account page.
+            sam.sign_in(STAFF).await;
+            sam.goto("/account").await;
+            sam.fill("link-password-cranbrook", PASSWORD).await;
+            sam.click_button("Link my school account").await;
+            sam.click_away("a", "Continue to your school account")
+                .await;
+            let sub = sam
+                .client
+                .find(Locator::Css("input[name=sub]"))
+                .await
+                .expect("the provider's form");
+            sub.send_keys("sam").await.expect("type");
+            sam.click_button("Authorize").await;
+            sam.expect_text("Your school account is linked").await;
+
+            // Another phone: the school's button now signs Sam in, to their waiting policies.
+            let phone = journey.open("sam-second-phone", &base, PHONE).await;
+            phone.goto("/s/cranbrook/sign-in").await;
+            phone
+                .click_away("a", "Sign in with your school account")
+                .await;
+            let sub = phone
+                .client
+                .find(Locator::Css("input[name=sub]"))
+                .await
+                .expect("the provider's form");
+            sub.send_keys("sam").await.expect("type");
+            phone.click_button("Authorize").await;
+            assert_eq!(phone.path().await, "/s/cranbrook/");
+            phone
+                .expect_text(&format!("Read and sign {CRANBROOK}"))
+                .await;
+        },
+    )
+    .await;
+}
