@@ -100,6 +100,38 @@ async fn every_kind_of_page_in_the_browser() {
             sbm.click_button("Add the person").await;
             sbm.expect_text("There is a problem").await;
             sbm.goto("/s/cranbrook/people/import").await;
+            // The import's preview of an MIS export: its column choices, counts and problems.
+            let file = sbm
+                .client
+                .find(fantoccini::Locator::Id("file"))
+                .await
+                .expect("the file field");
+            file.send_keys(&format!(
+                "{}/tests/fixtures/mis/sims_staff.csv",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .await
+            .expect("choose the file");
+            sbm.click_button("Check the file").await;
+            sbm.expect_text("Which column holds what").await;
+            // Leaving out the email column: the columns open, with the error next to it.
+            sbm.client
+                .find(fantoccini::Locator::Css("details summary"))
+                .await
+                .expect("the columns")
+                .click()
+                .await
+                .expect("open the columns");
+            sbm.client
+                .find(fantoccini::Locator::Id("col_email"))
+                .await
+                .expect("the email column")
+                .select_by_value("")
+                .await
+                .expect("choose none");
+            sbm.click_button("Check again with these columns").await;
+            sbm.expect_text("Choose the column with each person's email address")
+                .await;
 
             // The admin's pages.
             let admin = journey.open("admin", &base, PHONE).await;

@@ -267,8 +267,7 @@ async fn a_person_in_two_schools_links_their_school_account_from_their_account_p
             sam.goto("/account").await;
             sam.fill("link-password-cranbrook", PASSWORD).await;
             sam.click_button("Link my school account").await;
-            sam.click_away("a", "Continue to your school account")
-                .await;
+            sam.click_away("a", "Continue to your school account").await;
             let sub = sam
                 .client
                 .find(Locator::Css("input[name=sub]"))
