@@ -165,12 +165,12 @@ pub async fn plan(
             .mis_id
             .as_ref()
             .and_then(|id| existing.iter().find(|e| e.mis_id.as_ref() == Some(id)));
+        // Then by address: the same account, whose MIS ID may have changed (a SIMS staff
+        // code is the person's initials, and changes with their name).
         let found = by_id.or_else(|| {
             existing
                 .iter()
                 .find(|e| e.email.eq_ignore_ascii_case(&row.email))
-                // Someone else's MIS ID is not overwritten by an address match.
-                .filter(|e| e.mis_id.is_none() || row.mis_id.is_none())
         });
         let Some(e) = found else {
             let outcome = if row.ends.is_some_and(|on| on <= today) {

@@ -284,10 +284,14 @@ async fn an_address_the_mis_changes_is_corrected_only_for_someone_who_never_acti
     // Matched by staff code: Robin (never activated) and Sam (has a password) have new addresses.
     let next = format!(
         "{SIMS_HEADERS}STA,Mr,Samuel,Sam,Taylor,sam.taylor@cranbrook.example,Class teacher,01/09/2019,,Teaching\r\n\
-         RHA,Ms,Robin,,Hale-Jones,r.hale@cranbrook.example,Teaching assistant,02/09/2024,,Support\r\n"
+         RHA,Ms,Robin,,Hale-Jones,r.hale@cranbrook.example,Teaching assistant,02/09/2024,,Support\r\n\
+         PSM,Mrs,Priya,,Shah,sbm@cranbrook.example,School business manager,01/04/2015,,Support\r\n"
     );
     let preview = upload(&app, &[("file", "Staff.csv", next.into_bytes())]).await;
     preview.assert_contains("name from Robin Hale; email corrected to r.hale@cranbrook.example, and the invitation sent there");
+    // Priya's staff code changed; her address finds her.
+    preview.assert_contains("MIS person ID from PSH");
+    preview.assert_contains("<li>0 to add</li>");
     preview.assert_contains("The MIS now has sam.taylor@cranbrook.example, but the import does not change it. Sam Taylor has activated their account");
     confirm(&app, &preview, &[]).await;
     let (email, name): (String, String) = sqlx::query_as(
