@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{Multipart, State},
+    extract::{DefaultBodyLimit, Multipart, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -32,10 +32,17 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
+    // The upload carries a file and a roles file; the preview's forms carry their text back,
+    // which URL-encoding can make three times as long.
+    let upload_limit = DefaultBodyLimit::max(2 * staff_file::MAX_BYTES + 64 * 1024);
+    let form_limit = DefaultBodyLimit::max(2 * 3 * staff_file::MAX_TEXT + 64 * 1024);
     Router::new()
-        .route(paths::ImportPeople::PATH, get(upload_form).post(upload))
-        .route(paths::ImportColumns::PATH, post(columns))
-        .route(paths::ConfirmImport::PATH, post(confirm))
+        .route(
+            paths::ImportPeople::PATH,
+            get(upload_form).post(upload).layer(upload_limit),
+        )
+        .route(paths::ImportColumns::PATH, post(columns).layer(form_limit))
+        .route(paths::ConfirmImport::PATH, post(confirm).layer(form_limit))
 }
 
 #[derive(Template, WebTemplate)]
@@ -74,16 +81,26 @@ async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response> {
     let (mut file, mut roles) = (None, None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::NotFound)?
-    {
+    let too_big = || {
+        upload_error(
+            &manager,
+            "file",
+            format!(
+                "The files could not be uploaded: each must be {} MB or smaller",
+                staff_file::MAX_BYTES / 1024 / 1024
+            ),
+        )
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return Ok(too_big()),
+        };
         let name = field.name().map(str::to_owned);
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|err| AppError::Other(err.into()))?;
+        let Ok(bytes) = field.bytes().await else {
+            return Ok(too_big());
+        };
         match name.as_deref() {
             Some("file") => file = Some(bytes),
             Some("roles") => roles = Some(bytes),

@@ -9,6 +9,8 @@ use std::io::{Cursor, Read};
 /// The largest upload taken, and the most a workbook may unpack to.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 const MAX_UNPACKED: u64 = 50 * 1024 * 1024;
+/// The most text a staff list may come to, as CSV.
+pub const MAX_TEXT: usize = 2 * 1024 * 1024;
 /// More rows than any school's staff list.
 pub const MAX_ROWS: usize = 20_000;
 const MAX_COLUMNS: u32 = 200;
@@ -27,6 +29,17 @@ const SAVE_AS_UTF8: &str =
 
 /// Reads an uploaded file, or says why it cannot be read.
 pub fn read(bytes: &[u8]) -> Result<Decoded, String> {
+    let decoded = decode(bytes)?;
+    if decoded.csv.len() > MAX_TEXT {
+        return Err(format!(
+            "The staff list comes to more than {} MB of text: upload the staff list alone",
+            MAX_TEXT / 1024 / 1024
+        ));
+    }
+    Ok(decoded)
+}
+
+fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     if bytes.len() > MAX_BYTES {
         return Err(format!(
             "The file is larger than {} MB: upload the staff list alone",

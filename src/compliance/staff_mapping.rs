@@ -324,6 +324,7 @@ pub fn rows(table: &Table, mapping: &Mapping, default_group: Group) -> (Vec<Row>
             mis_id: None,
         })
         .collect();
+    let mut seen = Seen::default();
     for (line, cells) in &table.rows {
         let line = *line;
         let raw = |field| {
@@ -332,8 +333,14 @@ pub fn rows(table: &Table, mapping: &Mapping, default_group: Group) -> (Vec<Row>
                 .map_or("", String::as_str)
         };
         let cell = |field| crate::input::normalise(raw(field));
-        match row(line, raw, cell, default_group, &rows) {
-            Ok(row) => rows.push(row),
+        match row(line, raw, cell, default_group, &seen) {
+            Ok(row) => {
+                seen.emails.entry(row.email.to_lowercase()).or_insert(line);
+                if let Some(id) = &row.mis_id {
+                    seen.mis_ids.entry(id.clone()).or_insert(line);
+                }
+                rows.push(row);
+            }
             Err(reason) => bad.push(BadRow {
                 line,
                 reason,
@@ -345,12 +352,19 @@ pub fn rows(table: &Table, mapping: &Mapping, default_group: Group) -> (Vec<Row>
     (rows, bad)
 }
 
+/// The addresses (lower case) and MIS IDs of the rows read so far, with their lines.
+#[derive(Default)]
+struct Seen {
+    emails: std::collections::HashMap<String, usize>,
+    mis_ids: std::collections::HashMap<String, usize>,
+}
+
 fn row<'a>(
     line: usize,
     raw: impl Fn(Field) -> &'a str,
     cell: impl Fn(Field) -> String,
     default_group: Group,
-    earlier: &[Row],
+    seen: &Seen,
 ) -> Result<Row, String> {
     for field in Field::ALL {
         if let Some(problem) = crate::input::unusable(raw(field), false) {
@@ -421,21 +435,14 @@ fn row<'a>(
     if mis_id.as_ref().is_some_and(|id| id.chars().count() > 100) {
         return Err("the MIS person ID is longer than 100 characters".to_owned());
     }
-    if let Some(first) = earlier
-        .iter()
-        .find(|r| r.email.eq_ignore_ascii_case(&email))
-    {
-        return Err(format!("{email} is also on line {}", first.line));
+    if let Some(first) = seen.emails.get(&email.to_lowercase()) {
+        return Err(format!("{email} is also on line {first}"));
     }
-    if let Some(first) = earlier
-        .iter()
-        .find(|r| r.mis_id.is_some() && r.mis_id == mis_id)
+    if let Some((id, first)) = mis_id
+        .as_ref()
+        .and_then(|id| seen.mis_ids.get(id).map(|first| (id, first)))
     {
-        return Err(format!(
-            "the MIS person ID {} is also on line {}",
-            mis_id.unwrap_or_default(),
-            first.line
-        ));
+        return Err(format!("the MIS person ID {id} is also on line {first}"));
     }
     Ok(Row {
         line,

@@ -214,7 +214,10 @@ async fn leavers_are_proposed_only_for_mis_matched_members_of_the_files_groups_a
     preview.assert_contains(&format!(
         r#"<input type="checkbox" id="leave-{robin}" name="leave" value="{robin}""#
     ));
-    preview.assert_contains("Robin Hale (robin@cranbrook.example), left on 1 December 2026");
+    let today = aup_portal::domain::render::long_date(aup_portal::clock::today_uk());
+    preview.assert_contains(&format!(
+        "Robin Hale (robin@cranbrook.example), left on {today}"
+    ));
     preview.assert_contains("Sam Taylor (staff@cranbrook.example), left on 31 August 2026");
     preview.assert_contains("Line 2 gives an employment end date");
     // The governor and the external DPO are not in a staff export, and carry no MIS ID.
@@ -541,4 +544,41 @@ async fn import_staff_takes_a_workbook_a_mapping_and_a_group_on_the_command_line
     .unwrap();
     assert_eq!(grp, "volunteer");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_staff_list_over_a_megabyte_is_previewed_and_one_over_the_limit_is_refused_with_a_message()
+ {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    // 15,000 rows, about 1.4 MB: more than the portal's usual 1 MB body.
+    let mut big = String::from("Legal Forename,Legal Surname,Email,Staff Code,Job Title\n");
+    for n in 0..15_000 {
+        big.push_str(&format!(
+            "Person,Number {n},person.{n}@cranbrook.example,P{n:05},Teaching assistant\n"
+        ));
+    }
+    assert!(big.len() > 1024 * 1024);
+    let preview = upload(&app, &[("file", "Staff.csv", big.into_bytes())]).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    preview.assert_contains("<li>15000 to add</li>");
+    // Its forms carry the file back, URL-encoded.
+    let fields = hidden_fields(&preview.body, "confirm");
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let again = app.post("/s/cranbrook/people/import/columns", &form).await;
+    assert_eq!(again.status, StatusCode::OK);
+    again.assert_contains("<li>15000 to add</li>");
+
+    let huge = vec![b'a'; 6 * 1024 * 1024];
+    let refused = upload(&app, &[("file", "Staff.csv", huge)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    refused.assert_contains("The file is larger than 5 MB: upload the staff list alone");
+    assert_eq!(
+        app.count("select count(*) from users where email like 'person.%'")
+            .await,
+        0
+    );
 }
