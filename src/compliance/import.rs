@@ -99,6 +99,8 @@ pub struct Leaver {
 pub struct Plan {
     pub planned: Vec<Planned>,
     pub leavers: Vec<Leaver>,
+    /// The rows that could not be read, and those that cannot be placed, by line.
+    pub bad: Vec<BadRow>,
 }
 
 struct Existing {
@@ -117,12 +119,13 @@ struct Existing {
 
 /// What importing the rows would do to this school's list. `mis_ids_given` says the file
 /// has an MIS ID column, so it can speak for memberships matched by one; `bad` are the
-/// rows that could not be read, whose people are not proposed as leavers either.
+/// rows that could not be read, whose people are not proposed as leavers either; the plan
+/// adds to them the rows it cannot place.
 pub async fn plan(
     db: &mut PgConnection,
     school_id: Uuid,
     rows: Vec<Row>,
-    bad: &[BadRow],
+    mut bad: Vec<BadRow>,
     mis_ids_given: bool,
     today: Date,
 ) -> anyhow::Result<Plan> {
@@ -167,11 +170,26 @@ pub async fn plan(
             .and_then(|id| existing.iter().find(|e| e.mis_id.as_ref() == Some(id)));
         // Then by address: the same account, whose MIS ID may have changed (a SIMS staff
         // code is the person's initials, and changes with their name).
-        let found = by_id.or_else(|| {
-            existing
-                .iter()
-                .find(|e| e.email.eq_ignore_ascii_case(&row.email))
-        });
+        let by_email = existing
+            .iter()
+            .find(|e| e.email.eq_ignore_ascii_case(&row.email));
+        // The MIS ID is one person's and the address another's (IDs swapped, or the wrong
+        // column taken for one): changing either could give one account the other's name.
+        if let (Some(id_holder), Some(address_holder)) = (by_id, by_email)
+            && id_holder.id != address_holder.id
+        {
+            matched.extend([id_holder.id, address_holder.id]);
+            bad.push(BadRow {
+                line: row.line,
+                reason: format!(
+                    "its MIS ID is {}'s on the list, but {} is {}'s: correct the file or the list, then import again",
+                    id_holder.full_name, row.email, address_holder.full_name
+                ),
+                mis_id: row.mis_id.clone(),
+            });
+            continue;
+        }
+        let found = by_id.or(by_email);
         let Some(e) = found else {
             let outcome = if row.ends.is_some_and(|on| on <= today) {
                 Outcome::LeftBefore
@@ -182,6 +200,10 @@ pub async fn plan(
             continue;
         };
         matched.insert(e.id);
+        let row = Row {
+            name: e.name.updated_to(row.name),
+            ..row
+        };
         if let Some(on) = row.ends.filter(|on| *on <= today)
             && e.status == MembershipStatus::Active
         {
@@ -232,7 +254,12 @@ pub async fn plan(
                 }),
         );
     }
-    Ok(Plan { planned, leavers })
+    bad.sort_by_key(|b| b.line);
+    Ok(Plan {
+        planned,
+        leavers,
+        bad,
+    })
 }
 
 /// What differs between a member and their row, for the preview.

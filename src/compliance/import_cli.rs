@@ -70,9 +70,6 @@ pub async fn run(pool: &PgPool, args: ImportStaff, base_url: &str) -> anyhow::Re
         );
     }
     let (rows, bad) = staff_mapping::rows(&table, &mapping, group);
-    for row in &bad {
-        out.push(format!("line {}: not imported: {}", row.line, row.reason));
-    }
     let mut tx = pool.begin().await?;
     let school_id = sqlx::query_scalar!("select id from schools where slug = $1", args.school)
         .fetch_optional(&mut *tx)
@@ -82,11 +79,14 @@ pub async fn run(pool: &PgPool, args: ImportStaff, base_url: &str) -> anyhow::Re
         &mut tx,
         school_id,
         rows,
-        &bad,
+        bad,
         mapping.columns.contains_key(&Field::MisId),
         crate::clock::today_uk(),
     )
     .await?;
+    for row in &plan.bad {
+        out.push(format!("line {}: not imported: {}", row.line, row.reason));
+    }
     for item in &plan.planned {
         let what = match &item.outcome {
             Outcome::Add => "add".to_owned(),
@@ -141,7 +141,7 @@ pub async fn run(pool: &PgPool, args: ImportStaff, base_url: &str) -> anyhow::Re
         applied.changed,
         applied.unchanged,
         applied.left,
-        bad.len()
+        plan.bad.len()
     ));
     Ok(out)
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::import::{self, Importer, NewEmail, Outcome, Plan, Source};
-use super::staff_file;
+use super::staff_file::{self, Table};
 use super::staff_mapping::{BadRow, Field, Mapping};
 use crate::paths;
 use crate::{
@@ -233,18 +233,31 @@ async fn columns(
     manager: RequireRole<PeopleManagers>,
     Form(form): Form<ImportForm>,
 ) -> Result<Response> {
+    let (source, _, mapping) = match read_back(&manager, &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(*page),
+    };
+    preview(&state, &manager, source, mapping, form.group(), vec![]).await
+}
+
+/// The file a form carried back, read again, with the mapping it was sent with (or else
+/// the guess); or the upload page, saying it could not be read.
+fn read_back(
+    manager: &RequireRole<PeopleManagers>,
+    form: &ImportForm,
+) -> std::result::Result<(Source, Table, Mapping), Box<Response>> {
     let source = form.source();
     let Ok((table, _)) = import::table(&source) else {
-        return Ok(upload_error(
-            &manager,
+        return Err(Box::new(upload_error(
+            manager,
             "file",
             "The file could not be read again: upload it once more".to_owned(),
-        ));
+        )));
     };
     let mapping = form
         .mapping()
         .unwrap_or_else(|| Mapping::guess(&table.headers));
-    preview(&state, &manager, source, mapping, form.group(), vec![]).await
+    Ok((source, table, mapping))
 }
 
 struct PreviewRow {
@@ -366,14 +379,14 @@ async fn preview(
         &mut conn,
         manager.school.id,
         rows,
-        &bad,
+        bad,
         mapping.columns.contains_key(&Field::MisId),
         clock::today_uk(),
     )
     .await?;
     let mut lookalike_of = lookalikes(&mut conn, manager.school.id).await?;
     fill(&mut page, &plan, &mut lookalike_of);
-    page.bad = bad;
+    page.bad = plan.bad;
     Ok(page.into_response())
 }
 
@@ -478,17 +491,10 @@ async fn confirm(
     manager: RequireRole<PeopleManagers>,
     Form(form): Form<ImportForm>,
 ) -> Result<Response> {
-    let source = form.source();
-    let Ok((table, _)) = import::table(&source) else {
-        return Ok(upload_error(
-            &manager,
-            "file",
-            "The file could not be read again: upload it once more".to_owned(),
-        ));
+    let (source, table, mapping) = match read_back(&manager, &form) {
+        Ok(read) => read,
+        Err(page) => return Ok(*page),
     };
-    let mapping = form
-        .mapping()
-        .unwrap_or_else(|| Mapping::guess(&table.headers));
     let group = form.group();
     if !mapping.missing(&table.headers).is_empty() {
         return preview(&state, &manager, source, mapping, group, vec![]).await;
@@ -500,7 +506,7 @@ async fn confirm(
         &mut tx,
         manager.school.id,
         rows,
-        &bad,
+        bad,
         mapping.columns.contains_key(&Field::MisId),
         clock::today_uk(),
     )

@@ -63,6 +63,21 @@ impl Name {
         }
     }
 
+    /// This name brought up to date from a list that carries no signing names (an MIS
+    /// export, a CSV): a signing name the school set by hand is kept for as long as the
+    /// legal name it was set beside is the same, and follows the new legal name otherwise.
+    pub fn updated_to(&self, new: Name) -> Name {
+        let set_by_hand = self.signing_name != joined(&self.legal_forename, &self.surname);
+        if set_by_hand && self.legal_forename == new.legal_forename && self.surname == new.surname {
+            Name {
+                signing_name: self.signing_name.clone(),
+                ..new
+            }
+        } else {
+            new
+        }
+    }
+
     /// The name pages and emails show.
     pub fn shown(&self) -> String {
         joined(self.forename(), &self.surname)

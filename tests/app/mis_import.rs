@@ -184,6 +184,88 @@ async fn a_sims_export_is_read_with_its_bom_crlf_preferred_names_and_staff_codes
 const SIMS_HEADERS: &str = "Staff Code,Title,Legal Forename,Preferred Forename,Legal Surname,Email,Staff Role,Employment Start Date,Employment End Date,Teaching/Support\r\n";
 
 #[tokio::test]
+async fn a_row_whose_mis_id_is_one_persons_and_address_anothers_changes_neither() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let first = upload(&app, &[("file", "Staff.csv", fixture("sims_staff.csv"))]).await;
+    confirm(&app, &first, &[]).await;
+    // Sam's and Robin's staff codes swapped in the MIS.
+    let swapped = format!(
+        "{SIMS_HEADERS}RHA,Mr,Samuel,Sam,Taylor,staff@cranbrook.example,Class teacher,01/09/2019,,Teaching\r\n\
+         PSH,Mrs,Priya,,Shah,sbm@cranbrook.example,School business manager,01/04/2015,,Support\r\n\
+         STA,Ms,Robin,,Hale,robin@cranbrook.example,Teaching assistant,02/09/2024,,Support\r\n"
+    );
+    let preview = upload(&app, &[("file", "Staff.csv", swapped.into_bytes())]).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    preview.assert_contains("<li>2 with problems</li>");
+    preview.assert_contains(
+        "Line 2: its MIS ID is Robin Hale&#39;s on the list, but staff@cranbrook.example is Sam Taylor&#39;s: correct the file or the list, then import again",
+    );
+    preview.assert_contains("Line 4: its MIS ID is Sam Taylor&#39;s on the list");
+    preview.assert_contains("<li>0 to change</li>");
+    preview.assert_contains("<li>0 who may have left</li>");
+    preview.assert_contains("There is nothing to import.");
+    let (sam, robin) = (
+        person(&app, STAFF).await,
+        person(&app, "robin@cranbrook.example").await,
+    );
+    assert_eq!(
+        (
+            sam.0.as_str(),
+            sam.4.as_deref(),
+            robin.0.as_str(),
+            robin.4.as_deref()
+        ),
+        ("Sam Taylor", Some("STA"), "Robin Hale", Some("RHA"))
+    );
+}
+
+#[tokio::test]
+async fn a_signing_name_the_sbm_set_outlives_the_next_import_until_the_legal_name_changes() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let sims = fixture("sims_staff.csv");
+    let first = upload(&app, &[("file", "Staff.csv", sims.clone())]).await;
+    confirm(&app, &first, &[]).await;
+    // Sam signs with his middle initial, as on his contract.
+    let sam = membership(&app, STAFF).await;
+    let edited = app
+        .post(
+            &format!("/s/cranbrook/people/{sam}/edit"),
+            &[
+                ("legal_forename", "Samuel"),
+                ("preferred_forename", "Sam"),
+                ("surname", "Taylor"),
+                ("signing_name", "Samuel J Taylor"),
+                ("email", STAFF),
+                ("grp", "staff"),
+                ("job_title", "Class teacher"),
+                ("roles", "signer"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+
+    let again = upload(&app, &[("file", "Staff.csv", sims)]).await;
+    again.assert_contains("<li>0 to change</li>");
+    again.assert_contains("There is nothing to import.");
+
+    // He takes his husband's surname: the MIS says so, and he signs with the new one.
+    let renamed = format!(
+        "{SIMS_HEADERS}STA,Mr,Samuel,Sam,Okoro,staff@cranbrook.example,Class teacher,01/09/2019,,Teaching\r\n"
+    );
+    let preview = upload(&app, &[("file", "Staff.csv", renamed.into_bytes())]).await;
+    preview.assert_contains("<li>1 to change</li>");
+    preview.assert_contains("name from Sam Taylor");
+    confirm(&app, &preview, &[]).await;
+    let after = person(&app, STAFF).await;
+    assert_eq!(
+        (after.0.as_str(), after.3.as_str()),
+        ("Sam Okoro", "Samuel Okoro")
+    );
+}
+
+#[tokio::test]
 async fn leavers_are_proposed_only_for_mis_matched_members_of_the_files_groups_and_only_a_tick_marks_them()
  {
     let app = spawn_app().await;
