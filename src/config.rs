@@ -313,6 +313,13 @@ pub struct Config {
           default_value = crate::oidc::rules::ENTRA_AUTHORITY)]
     pub entra_authority: String,
 
+    /// Let single sign-on reach providers on private network addresses (this machine, 10/8,
+    /// 192.168/16 and the like): for a provider on the school's own network. Off, a
+    /// school's admin cannot point the portal at the host's network.
+    #[arg(long, env = "AUP_SSO_PRIVATE_ADDRESSES", global = true, default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub sso_private_addresses: bool,
+
     /// Google's issuer. Only tests change it.
     #[arg(long, env = "AUP_GOOGLE_ISSUER", global = true, hide = true,
           default_value = crate::oidc::rules::GOOGLE_ISSUER)]

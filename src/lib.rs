@@ -308,7 +308,8 @@ async fn run_command(
                 .with_context(|| format!("no school has the web address '{school}'"))?;
             let key = secret_key(config, embedded, &pool).await?;
             let settings = Settings::new(config, String::new(), key);
-            let providers = oidc::Providers::new(settings.keys_refetch_after);
+            let providers =
+                oidc::Providers::new(settings.keys_refetch_after, settings.sso_private_addresses);
             let input = admin::sso::SsoInput {
                 provider,
                 tenant: tenant.unwrap_or_default(),

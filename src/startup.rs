@@ -56,7 +56,10 @@ impl Application {
         let store = PgSessions::new(pool.clone());
         let state = AppState {
             signatures: crate::store::agreements::Writer::start(pool.clone()),
-            providers: crate::oidc::Providers::new(settings.keys_refetch_after),
+            providers: crate::oidc::Providers::new(
+                settings.keys_refetch_after,
+                settings.sso_private_addresses,
+            ),
             pool,
             settings: Arc::new(settings),
         };

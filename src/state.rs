@@ -41,6 +41,8 @@ pub struct Settings {
     pub google_issuer: String,
     /// A provider's keys are fetched again for an unknown key at most this often.
     pub keys_refetch_after: Duration,
+    /// Whether single sign-on may reach providers on private network addresses.
+    pub sso_private_addresses: bool,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             entra_authority: config.entra_authority.clone(),
             google_issuer: config.google_issuer.clone(),
             keys_refetch_after: KEYS_REFETCH_AFTER,
+            sso_private_addresses: config.sso_private_addresses,
             base_url,
             idle_timeout: time::Duration::minutes(config.idle_timeout_minutes.into()),
             session_lifetime: time::Duration::hours(config.session_lifetime_hours.into()),
@@ -82,6 +85,8 @@ impl Settings {
             entra_authority: crate::oidc::rules::ENTRA_AUTHORITY.to_owned(),
             google_issuer: crate::oidc::rules::GOOGLE_ISSUER.to_owned(),
             keys_refetch_after: KEYS_REFETCH_AFTER,
+            // The tests' providers run on this machine.
+            sso_private_addresses: true,
         }
     }
 

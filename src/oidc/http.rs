@@ -6,6 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use openidconnect::{HttpRequest, HttpResponse};
 
+use super::addresses::{self, PrivateAddress};
+
 /// The most of an answer read: discovery documents and key sets are a few kilobytes.
 const MAX_BODY: usize = 256 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -19,6 +21,8 @@ pub enum HttpError {
     TooLarge,
     #[error("the request could not be made: {0}")]
     Request(String),
+    #[error(transparent)]
+    Private(#[from] PrivateAddress),
 }
 
 /// The OpenID library's way in: boxed and `Send`, so the handlers that use it are too.
@@ -36,11 +40,14 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    /// Whether private network addresses may be reached (see `addresses`).
+    private_addresses: bool,
 }
 
 impl Http {
     /// rustls with ring and the Mozilla roots, as the mail and database connections use.
-    pub fn new() -> anyhow::Result<Self> {
+    /// Only public addresses are reached unless `private_addresses`.
+    pub fn new(private_addresses: bool) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -49,7 +56,11 @@ impl Http {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder();
+        if !private_addresses {
+            client = client.dns_resolver(Arc::new(addresses::PublicOnly));
+        }
+        let client = client
             .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
@@ -57,18 +68,27 @@ impl Http {
             .no_proxy()
             .user_agent(concat!("aup-portal/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Http { client })
+        Ok(Http {
+            client,
+            private_addresses,
+        })
     }
 
     /// One request and its answer, as the OpenID library asks for them.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let request = reqwest::Request::try_from(request)
             .map_err(|err| HttpError::Request(err.to_string()))?;
-        let mut response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|err| HttpError::Unreachable(err.without_url().to_string()))?;
+        if !self.private_addresses
+            && let Some(ip) = addresses::private_literal(request.url())
+        {
+            return Err(PrivateAddress(ip).into());
+        }
+        let mut response = self.client.execute(request).await.map_err(|err| {
+            match addresses::refused_for(&err) {
+                Some(private) => PrivateAddress(private.0.clone()).into(),
+                None => HttpError::Unreachable(err.without_url().to_string()),
+            }
+        })?;
         let mut answer = openidconnect::http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
             answer = answer.header(name, value);

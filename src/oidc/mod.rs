@@ -3,6 +3,7 @@
 //! checked for its signature, issuer, audience, expiry and nonce. What a school then accepts
 //! of a checked token (its tenant, its domain, a guest or not) is `rules`. No pages here.
 
+pub mod addresses;
 pub mod claims;
 pub mod http;
 mod id_token;
@@ -78,9 +79,10 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn new(keys_refetch_after: Duration) -> Self {
+    /// `private_addresses`: whether providers on private network addresses may be reached.
+    pub fn new(keys_refetch_after: Duration, private_addresses: bool) -> Self {
         Providers {
-            http: Http::new().map_err(|err| format!("{err:#}")),
+            http: Http::new(private_addresses).map_err(|err| format!("{err:#}")),
             cache: Arc::new(Mutex::new(HashMap::new())),
             keys_refetch_after,
         }

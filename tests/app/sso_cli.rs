@@ -20,6 +20,7 @@ async fn the_sso_command_sets_a_school_up_and_a_running_portal_uses_it_at_once()
         .env("DATABASE_URL", &url)
         .env("AUP_SECRET_KEY_FILE", &key_file)
         .env("AUP_BIND", "127.0.0.1:0")
+        .env("AUP_SSO_PRIVATE_ADDRESSES", "true")
         .env("AUP_DEMO_PASSWORD", PASSWORD);
     let (_running, lines) = start(cmd, "dpo@cranbrook.example");
     let banner = lines.join("\n");
@@ -31,8 +32,10 @@ async fn the_sso_command_sets_a_school_up_and_a_running_portal_uses_it_at_once()
         .to_owned();
     let secret_file = dir.join("client-secret");
     std::fs::write(&secret_file, "test-secret\n").unwrap();
-    let sso = |args: &[&str]| {
+    // The test provider is on this machine, which the portal reaches only when allowed.
+    let sso_where = |private: &str, args: &[&str]| {
         portal()
+            .env("AUP_SSO_PRIVATE_ADDRESSES", private)
             .arg("sso")
             .args(["--school", "cranbrook", "--client-id", "aup-portal"])
             .arg("--client-secret-file")
@@ -43,6 +46,7 @@ async fn the_sso_command_sets_a_school_up_and_a_running_portal_uses_it_at_once()
             .output()
             .unwrap()
     };
+    let sso = |args: &[&str]| sso_where("true", args);
     // A plain-http issuer elsewhere is refused, with the flag it is about.
     let refused = sso(&["--provider", "oidc", "--issuer", "http://login.example.org"]);
     assert!(!refused.status.success());
@@ -53,6 +57,30 @@ async fn the_sso_command_sets_a_school_up_and_a_running_portal_uses_it_at_once()
     );
 
     let issuer = provider.issuer();
+    // Unless the operator allows it, an issuer on this machine (or the host's network) is
+    // not reached: one school's admin could otherwise probe what the host keeps private.
+    let private = sso_where("false", &["--provider", "oidc", "--issuer", &issuer]);
+    assert!(!private.status.success());
+    let said = String::from_utf8_lossy(&private.stderr);
+    assert!(
+        said.contains("127.0.0.1 is a private network address, which the portal does not reach for single sign-on"),
+        "{said}"
+    );
+    // And so is a name that resolves only to such addresses.
+    let by_name = issuer.replace("127.0.0.1", "localhost");
+    let private = sso_where("false", &["--provider", "oidc", "--issuer", &by_name]);
+    let said = String::from_utf8_lossy(&private.stderr);
+    assert!(
+        said.contains("localhost is a private network address"),
+        "{said}"
+    );
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("select count(*) from school_sso")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        0
+    );
     let out = sso(&[
         "--provider",
         "oidc",
