@@ -261,7 +261,7 @@ async fn check_code(
 ) -> Result<Response> {
     let pending = pending(&session).await?;
     let user = sqlx::query!(
-        r#"select email, totp_secret, totp_last_step, recovery_codes,
+        r#"select email, totp_secret, recovery_codes,
                   greatest(0, ceil(extract(epoch from locked_until - now()) / 60))::bigint as "locked_minutes!"
            from users where id = $1"#,
         pending.user_id
@@ -287,11 +287,11 @@ async fn check_code(
             .and_then(|sealed| open_secret(&state.settings.secret, pending.user_id, sealed))
             .and_then(|secret| totp(&secret, &user.email))
             .and_then(|t| t.check(&code, now))
-            .and_then(|step| i64::try_from(step).ok())
-            // A code works once: not again within its 30 seconds.
-            .filter(|step| user.totp_last_step.is_none_or(|last| *step > last));
+            .and_then(|step| i64::try_from(step).ok());
+        let mut reused = false;
         if let Some(step) = step {
-            // Claimed in one statement: of two requests with the same code, one wins.
+            // A code works once, not again within its 30 seconds: claimed in one statement,
+            // so of two requests with the same code, one wins.
             let claimed = sqlx::query!(
                 "update users set totp_last_step = $2
                  where id = $1 and (totp_last_step is null or totp_last_step < $2)",
@@ -300,7 +300,8 @@ async fn check_code(
             )
             .execute(&state.pool)
             .await?;
-            if claimed.rows_affected() == 1 {
+            reused = claimed.rows_affected() == 0;
+            if !reused {
                 return complete(
                     &state,
                     &session,
@@ -360,6 +361,10 @@ async fn check_code(
                 .await?;
                 errors.add("code", throttle::locked_message(minutes));
             }
+            None if reused => errors.add(
+                "code",
+                "That code has just been used: wait for the next one",
+            ),
             None => errors.add(
                 "code",
                 "The code is not right. Enter the code your app shows now, or a recovery code",

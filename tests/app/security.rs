@@ -311,7 +311,9 @@ async fn a_school_requiring_it_makes_the_sbm_set_up_a_second_factor_then_asks_fo
     let replay = app.another();
     replay.sign_in(SBM).await;
     let replayed = replay.post("/sign-in/code", &[("code", &code_now)]).await;
-    replayed.assert_contains("The code is not right");
+    assert_eq!(replayed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    replayed.assert_contains("That code has just been used: wait for the next one");
+    assert!(!replayed.body.contains("The code is not right"));
 
     // A recovery code works once.
     let lost_phone = app.another();
