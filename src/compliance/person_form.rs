@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     person_records::{Added, NewPerson, Person, add_person, load_person},
-    roles::{guarded_change, outranks, resulting_roles},
+    roles::{grantable, guarded_change, outranks, resulting_roles},
 };
 use crate::audit::{Doing, Event};
 use crate::paths;
@@ -93,9 +93,39 @@ pub(super) struct PersonFormPage {
     admin_changes_email: bool,
     form: PersonForm,
     errors: FieldErrors,
+    /// The roles the manager may give; none on their own record, whose roles they cannot
+    /// change.
+    offered: &'static [Role],
 }
 
 impl PersonFormPage {
+    /// The roles the form holds, in words, for a manager's own record.
+    fn roles_held(&self) -> String {
+        let held: Vec<String> = Role::ALL
+            .into_iter()
+            .filter(|role| self.form.roles.iter().any(|r| r == role.as_str()))
+            .map(|role| role.to_string())
+            .collect();
+        held.join(", ")
+    }
+
+    /// Why a role is not offered, when one is not.
+    fn roles_missing(&self) -> Option<String> {
+        let missing: Vec<String> = Role::ALL
+            .into_iter()
+            .filter(|role| !self.offered.contains(role))
+            .map(|role| role.to_string().to_lowercase())
+            .collect();
+        match missing.as_slice() {
+            [] => None,
+            [one] => Some(format!("Only an administrator can give the {one} role.")),
+            [first @ .., last] => Some(format!(
+                "Only an administrator can give the {} and {last} roles.",
+                first.join(", ")
+            )),
+        }
+    }
+
     /// The name as the form holds it, for the heading.
     fn shown_name(&self) -> String {
         Name::from_parts(
@@ -115,8 +145,8 @@ impl PersonFormPage {
     }
 
     fn roles(&self) -> Vec<(&'static str, &'static str, bool)> {
-        Role::ALL
-            .into_iter()
+        self.offered
+            .iter()
             .map(|role| {
                 let key = role.as_str();
                 (
@@ -226,6 +256,7 @@ pub(super) async fn new_form(manager: RequireRole<PeopleManagers>) -> PersonForm
             ..PersonForm::default()
         },
         errors: FieldErrors::default(),
+        offered: grantable(&manager),
     }
 }
 
@@ -285,6 +316,7 @@ pub(super) async fn create(
             admin_changes_email: false,
             form,
             errors,
+            offered: grantable(&manager),
         },
     )
         .into_response())
@@ -329,6 +361,11 @@ fn edit_page(
         current_email: person.email.clone(),
         form,
         errors,
+        offered: if person.membership_id == manager.membership_id {
+            &[]
+        } else {
+            grantable(manager)
+        },
     }
 }
 

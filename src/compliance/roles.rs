@@ -6,7 +6,7 @@ use crate::{auth::session::Member, domain::roles::Role};
 
 /// The roles a manager may give or take away: an admin any, an SBM none with more power
 /// than their own.
-fn grantable(manager: &Member) -> &'static [Role] {
+pub(super) fn grantable(manager: &Member) -> &'static [Role] {
     if manager.has_role(Role::Admin) {
         &Role::ALL
     } else {

@@ -17,6 +17,7 @@ mod mail;
 mod memberships;
 mod mis_import;
 mod names;
+mod people_forms;
 mod provider;
 mod publishing;
 mod samples;
