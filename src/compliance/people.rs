@@ -137,8 +137,11 @@ async fn list(
         r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
                   u.email, m.grp as "grp: Group", m.job_title,
                   m.status as "status: MembershipStatus",
+                  -- Signed, outstanding (asked to sign, by the policy's audience, and not
+                  -- signed), or neither: the dashboard counts the same way.
                   case when $7::uuid is null then null
-                       else exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)
+                       when exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7) then true
+                       when exists (select 1 from must_sign w where w.membership_id = m.id and w.version_id = $7) then false
                   end as signed
            from memberships m join users u on u.id = m.user_id
            where m.school_id = $1
@@ -147,7 +150,9 @@ async fn list(
              and ($4::text is null or m.job_title = $4)
              and ($5::text is null or m.status = $5)
              and ($6::bool is null or $7::uuid is null
-                  or $6 = exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7))
+                  or ($6 and exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7))
+                  or (not $6 and exists (select 1 from must_sign w where w.membership_id = m.id and w.version_id = $7)
+                      and not exists (select 1 from agreements a where a.membership_id = m.id and a.version_id = $7)))
            -- In surname order; an offer not yet accepted by the name the school typed, as
            -- the account's own is not the school's to know.
            order by m.status = 'pending', case when m.pending_name is null then lower(u.surname) end,

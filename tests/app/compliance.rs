@@ -151,8 +151,16 @@ async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
             &app.get(&format!("/s/cranbrook/people?policy={version}&signed=no"))
                 .await
         ),
-        ["Jordan Lee", "Alex Morgan", "Priya Shah"]
+        ["Alex Morgan", "Priya Shah"],
+        "outstanding as the dashboard counts: the external DPO is not in the AUP's audience"
     );
+    let by_policy = app
+        .get(&format!("/s/cranbrook/people?policy={version}"))
+        .await;
+    by_policy.assert_contains("<td>Not asked to sign</td>");
+    let dashboard = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
+    dashboard.assert_contains("Priya Shah");
+    assert!(!dashboard.body.contains("Jordan Lee"));
     assert_eq!(
         names(
             &app.get(&format!("/s/cranbrook/people?policy={version}&signed=yes"))
