@@ -125,6 +125,24 @@ fn next_label(label: &str) -> String {
     format!("{base} (next)")
 }
 
+/// `wanted`, or if another version of the policy has it already (labels compare without
+/// case, as the draft form does), the first of "wanted (2)", "wanted (3)" and so on that none
+/// has. At most 50 characters.
+fn unused_label(wanted: &str, used: &[String]) -> String {
+    let taken = |label: &str| {
+        used.iter()
+            .any(|u| u.to_lowercase() == label.to_lowercase())
+    };
+    if !taken(wanted) {
+        return wanted.to_owned();
+    }
+    let base: String = wanted.chars().take(44).collect();
+    (2..)
+        .map(|n| format!("{base} ({n})"))
+        .find(|label| !taken(label))
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 pub(super) struct StartForm {
     #[serde(default)]
@@ -151,13 +169,20 @@ pub(super) async fn start_version(
         Some(id) if form.start == "clone" => load(&mut tx, editor.school.id, id).await?,
         _ => None,
     };
+    let used = sqlx::query_scalar!(
+        "select label from policy_versions where policy_id = $1 and school_id = $2",
+        policy.id,
+        editor.school.id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let content = match &source {
         Some(source) => VersionContent {
-            label: next_label(&source.content.label),
+            label: unused_label(&next_label(&source.content.label), &used),
             ..source.content.clone()
         },
         None => VersionContent {
-            label: import::academic_year(clock::today_uk()),
+            label: unused_label(&import::academic_year(clock::today_uk()), &used),
             title: policy.name.clone(),
             body_md: String::new(),
             acknowledgements: vec![Acknowledgement {
@@ -210,5 +235,18 @@ mod tests {
         assert_eq!(next_label("2024-25"), "2025-26");
         assert_eq!(next_label("2099-00"), "2100-01");
         assert_eq!(next_label("Autumn"), "Autumn (next)");
+    }
+
+    #[test]
+    fn a_new_drafts_label_is_one_no_other_version_has() {
+        let used = ["2026-27".to_owned(), "2026-27 (2)".to_owned()];
+        assert_eq!(unused_label("2027-28", &used), "2027-28");
+        assert_eq!(unused_label("2026-27", &used), "2026-27 (3)");
+        assert_eq!(unused_label("2026-27 (2)", &used[..1]), "2026-27 (2)");
+        let long = "x".repeat(50);
+        assert_eq!(
+            unused_label(&long, &[long.to_uppercase()]).chars().count(),
+            48
+        );
     }
 }

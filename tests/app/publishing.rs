@@ -167,6 +167,34 @@ async fn the_dpo_creates_a_policy_and_changes_who_must_sign_it() {
 }
 
 #[tokio::test]
+async fn a_blank_version_never_starts_with_a_label_another_version_has() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let policy = policy_id(&app, CRANBROOK).await;
+    // This school year's version came in on paper last term, and is already superseded.
+    let this_year = aup_portal::policies::import::academic_year(aup_portal::clock::today_uk());
+    sqlx::query(
+        "insert into policy_versions (policy_id, school_id, label, title, body_md, status, published_at, content_sha256)
+         select p.id, p.school_id, $2, 'Staff AUP', 'Text', 'superseded', now(), repeat('0', 64)
+         from policies p where p.id = $1",
+    )
+    .bind(policy)
+    .bind(&this_year)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let started = app
+        .post(
+            &format!("/s/cranbrook/policies/{policy}/versions"),
+            &[("start", "blank")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let form = app.get(started.location().unwrap()).await;
+    form.assert_contains(&format!(r#"value="{this_year} (2)""#));
+}
+
+#[tokio::test]
 async fn next_years_version_is_cloned_edited_previewed_and_published() {
     let app = spawn_app().await;
     app.sign_in(DPO).await;
