@@ -106,6 +106,17 @@ async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
     receipt.assert_contains(&fields[0].1);
     receipt.assert_contains("127.0.0.1");
     receipt.assert_contains("Ticked:</span> I wish to have an email/computer account");
+    // The name typed is under "Signed by", not a second "Signature"; the evidence behind
+    // the receipt is folded away under its own heading.
+    receipt.assert_contains("<h2>Signed by</h2>");
+    assert!(!receipt.body.contains("<h2>Signature</h2>"));
+    receipt.assert_contains("<summary>Technical details</summary>");
+    let folded = receipt
+        .body
+        .split("<summary>Technical details</summary>")
+        .nth(1)
+        .unwrap();
+    assert!(folded.contains("Content fingerprint") && folded.contains("127.0.0.1"));
 
     let home = app.visit("/").await;
     home.assert_contains("View receipt");
