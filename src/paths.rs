@@ -79,11 +79,14 @@ macro_rules! paths {
 }
 
 paths! {
-    // Health, for load balancers and orchestrators; the stylesheet and the one script.
+    // Health, for load balancers and orchestrators; the stylesheet, the one script, the icon.
     Healthz = "/healthz" {};
     Readyz = "/readyz" {};
     Stylesheet = "/static/app.css" {};
     PasswordMeter = "/static/password-meter.js" {};
+    Favicon = "/static/favicon.svg" {};
+    /// Where browsers look for an icon when a page names none (a PDF, a download).
+    FaviconIco = "/favicon.ico" {};
 
     // Signing in and one's own account, outside any school.
     /// The schools a person belongs to (straight to the one, if only one).

@@ -164,6 +164,11 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
         .route(paths::Readyz::PATH, get(web::readyz))
         .route(paths::Stylesheet::PATH, get(web::stylesheet))
         .route(paths::PasswordMeter::PATH, get(web::password_meter))
+        .route(paths::Favicon::PATH, get(web::favicon))
+        .route(
+            paths::FaviconIco::PATH,
+            get(|| async { axum::response::Redirect::permanent(paths::Favicon::PATH) }),
+        )
         .fallback(|| async { AppError::NotFound })
         .layer(sessions)
         .layer(CsrfLayer::new())

@@ -12,6 +12,18 @@ use crate::state::AppState;
 
 const CSS: &str = include_str!("../static/app.css");
 const PASSWORD_METER: &str = include_str!("../static/password-meter.js");
+const FAVICON: &str = include_str!("../static/favicon.svg");
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
 
 pub async fn password_meter() -> Response {
     (

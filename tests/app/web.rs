@@ -24,6 +24,15 @@ async fn pages_with_personal_data_are_not_stored_and_static_files_are_cached() {
             .unwrap()
             .contains("max-age=")
     );
+    // The portal's icon, named by every page and found where browsers look without one.
+    home.assert_contains(r#"<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">"#);
+    let icon = app.get("/static/favicon.svg").await;
+    assert_eq!(icon.status, StatusCode::OK);
+    assert_eq!(icon.headers["content-type"], "image/svg+xml");
+    assert!(icon.body.starts_with("<svg"));
+    let ico = app.get("/favicon.ico").await;
+    assert_eq!(ico.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(ico.location(), Some("/static/favicon.svg"));
 }
 
 #[tokio::test]
