@@ -128,6 +128,10 @@ paths! {
     SsoLinkContinue = "/s/{slug}/link-school-account/continue" { slug: String };
     Sign = "/s/{slug}/versions/{version_id}/sign" { slug: String, version_id: Uuid };
     Receipt = "/s/{slug}/agreements/{agreement_id}" { slug: String, agreement_id: Uuid };
+    /// Every policy for the person's group, to read again: its current text, and the
+    /// version they signed.
+    Library = "/s/{slug}/library" { slug: String };
+    LibraryVersion = "/s/{slug}/library/{version_id}" { slug: String, version_id: Uuid };
 
     // The DPO's pages.
     Policies = "/s/{slug}/policies" { slug: String };

@@ -220,6 +220,9 @@ impl Member {
     pub fn nav(&self) -> Nav {
         let slug = &self.school.slug;
         let mut links = vec![(paths::SchoolHome::new(slug).to_string(), "Your policies")];
+        if self.has_role(Role::Signer) {
+            links.push((paths::Library::new(slug).to_string(), "Policy library"));
+        }
         if ComplianceViewers::allows(self) {
             links.push((paths::Compliance::new(slug).to_string(), "Who has signed"));
         }

@@ -14,6 +14,7 @@ pub(super) struct AlreadySignedPage {
     slug: String,
     policy_name: String,
     label: String,
+    version_id: Uuid,
     agreement_id: Uuid,
     signed_at: String,
 }
@@ -28,6 +29,7 @@ pub(super) fn already_signed_page(
         slug: member.school.slug.clone(),
         policy_name: version.policy_name.clone(),
         label: version.label.clone(),
+        version_id: version.id,
         agreement_id,
         signed_at: clock::date_time(signed_at),
     }

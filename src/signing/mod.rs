@@ -4,6 +4,7 @@
 
 mod already_signed;
 mod home;
+mod library;
 mod receipt;
 mod sign;
 mod signable;
@@ -18,4 +19,6 @@ pub fn router() -> Router<AppState> {
         .route(paths::SchoolHome::PATH, get(home::home))
         .route(paths::Sign::PATH, get(sign::sign_form).post(sign::sign))
         .route(paths::Receipt::PATH, get(receipt::receipt))
+        .route(paths::Library::PATH, get(library::library))
+        .route(paths::LibraryVersion::PATH, get(library::read))
 }

@@ -39,6 +39,7 @@ pub(super) struct ReceiptPage {
     signed_at: String,
     acknowledgements: Vec<TickedAcknowledgement>,
     signature_block: Vec<(&'static str, String)>,
+    version_id: Uuid,
     content_sha256: String,
     /// The seal covering the agreement: (number, when, fingerprint), once sealed.
     seal: Option<(i64, String, String)>,
@@ -54,7 +55,7 @@ pub(super) async fn receipt(
     Path((_slug, agreement_id)): Path<(String, Uuid)>,
 ) -> Result<ReceiptPage> {
     let row = sqlx::query!(
-        r#"select a.id, a.signed_at, a.full_name, a.role_stated, a.content_sha256, host(a.ip) as ip,
+        r#"select a.id, a.version_id, a.signed_at, a.full_name, a.role_stated, a.content_sha256, host(a.ip) as ip,
                   a.user_agent, a.method as "method: AgreementMethod",
                   a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
                   v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
@@ -103,6 +104,7 @@ pub(super) async fn receipt(
         label: row.label,
         title: row.title,
         agreement_id: row.id,
+        version_id: row.version_id,
         signed_at: clock::date_time(row.signed_at),
         acknowledgements: row
             .acknowledgements

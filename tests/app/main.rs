@@ -13,6 +13,7 @@ mod email_changes;
 pub mod entra;
 mod faults;
 mod input;
+mod library;
 mod mail;
 mod memberships;
 mod mis_import;

@@ -49,6 +49,12 @@ async fn every_kind_of_page_in_the_browser() {
                 1,
                 "the receipt prints on one A4 page"
             );
+            // The policy again, from the receipt, and the library.
+            sam.click_link("Read the policy you signed").await;
+            sam.expect_text("You signed this version on").await;
+            sam.click_link("Back to the policy library").await;
+            sam.expect_text("Every policy for staff at the school")
+                .await;
 
             // Their account, and a second step turned on.
             sam.goto("/account").await;
