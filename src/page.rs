@@ -8,6 +8,9 @@ pub struct Nav {
     pub school_name: Option<String>,
     /// The sections this person's roles open: (address, name).
     pub links: Vec<(String, &'static str)>,
+    /// No mail server is set, and this person's work sends email (the SBM, DPO, head and
+    /// admin): every page says so.
+    pub mail_waits: bool,
 }
 
 /// Messages for a rejected form, in the order of its fields.

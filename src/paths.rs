@@ -175,6 +175,7 @@ paths! {
     AuditLog = "/s/{slug}/admin/audit" { slug: String };
     Mail = "/s/{slug}/admin/mail" { slug: String };
     RetryMail = "/s/{slug}/admin/mail/{id}/retry" { slug: String, id: Uuid };
+    TestMail = "/s/{slug}/admin/mail/test" { slug: String };
     Settings = "/s/{slug}/admin/settings" { slug: String };
     SsoSettings = "/s/{slug}/admin/settings/sign-in" { slug: String };
     SsoTest = "/s/{slug}/admin/settings/sign-in/test" { slug: String };

@@ -1,12 +1,13 @@
-//! The admin's mail page: whether email is set up, what is waiting, and the emails that
-//! failed for good, each with a button to try again.
+//! The admin's mail page: whether email is set up, what is waiting, the emails that failed
+//! for good (each with a button to try again), and a test email to send oneself.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     response::Redirect,
 };
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::audit::Event;
@@ -25,6 +26,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(paths::Mail::PATH, axum::routing::get(mail_page))
         .route(paths::RetryMail::PATH, axum::routing::post(retry))
+        .route(paths::TestMail::PATH, axum::routing::post(send_test))
 }
 
 struct Failed {
@@ -36,6 +38,15 @@ struct Failed {
     created: String,
 }
 
+struct Waiting {
+    to_address: String,
+    subject: String,
+    created: String,
+}
+
+/// The most waiting emails listed; the count says how many there are in all.
+const WAITING_LISTED: i64 = 50;
+
 #[derive(Template, WebTemplate)]
 #[template(path = "mail/admin.html")]
 struct MailPage {
@@ -44,10 +55,23 @@ struct MailPage {
     configured: bool,
     pending: i64,
     sent: i64,
+    waiting: Vec<Waiting>,
     failed: Vec<Failed>,
+    /// Where a test email just went.
+    tested: Option<String>,
 }
 
-async fn mail_page(State(state): State<AppState>, admin: RequireRole<Admins>) -> Result<MailPage> {
+#[derive(Deserialize)]
+struct MailQuery {
+    #[serde(default)]
+    tested: Option<String>,
+}
+
+async fn mail_page(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    Query(query): Query<MailQuery>,
+) -> Result<MailPage> {
     let counts = sqlx::query!(
         r#"select count(*) filter (where status = 'pending') as "pending!",
                   count(*) filter (where status = 'sent') as "sent!"
@@ -56,6 +80,22 @@ async fn mail_page(State(state): State<AppState>, admin: RequireRole<Admins>) ->
     )
     .fetch_one(&state.pool)
     .await?;
+    let waiting = sqlx::query!(
+        "select to_address, subject, created_at from outbox
+         where status = 'pending' and school_id = $1
+         order by created_at, id limit $2",
+        admin.school.id,
+        WAITING_LISTED
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|r| Waiting {
+        to_address: r.to_address,
+        subject: r.subject,
+        created: clock::date_time(r.created_at),
+    })
+    .collect();
     let failed = sqlx::query!(
         "select id, to_address, subject, attempts, last_error, created_at from outbox
          where status = 'failed'
@@ -85,8 +125,40 @@ async fn mail_page(State(state): State<AppState>, admin: RequireRole<Admins>) ->
         configured: state.settings.mail_configured,
         pending: counts.pending,
         sent: counts.sent,
+        waiting,
         failed,
+        tested: query.tested.map(|_| admin.user.email.clone()),
     })
+}
+
+/// Queues a test email to the admin's own address, as every other email is queued.
+async fn send_test(State(state): State<AppState>, admin: RequireRole<Admins>) -> Result<Redirect> {
+    let link = format!(
+        "{}{}",
+        state.settings.base_url,
+        paths::Mail::new(&admin.school.slug)
+    );
+    let asked_at = clock::date_time(time::OffsetDateTime::now_utc());
+    let email = crate::mail::TestEmail {
+        first_name: crate::mail::first_name(&admin.user.full_name),
+        school_name: &admin.school.name,
+        asked_at: &asked_at,
+        link: &link,
+    }
+    .render(&admin.user.email, "A test email from AUP Portal".to_owned())
+    .map_err(|err| AppError::Other(err.into()))?;
+    let mut conn = state.pool.acquire().await?;
+    crate::mail::queue(
+        &mut conn,
+        Some(admin.school.id),
+        &format!("test-email:{}", Uuid::new_v4()),
+        &email,
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "{}?tested=1",
+        paths::Mail::new(&admin.school.slug)
+    )))
 }
 
 async fn retry(

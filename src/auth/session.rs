@@ -210,6 +210,8 @@ pub struct Member {
     pub grp: Group,
     pub job_title: String,
     pub roles: Vec<Role>,
+    /// No mail server is set: emails wait in the outbox.
+    pub mail_waits: bool,
 }
 
 impl Member {
@@ -242,6 +244,10 @@ impl Member {
             school_slug: Some(slug.clone()),
             school_name: Some(self.school.name.clone()),
             links,
+            mail_waits: self.mail_waits
+                && [Role::Sbm, Role::Dpo, Role::Admin]
+                    .iter()
+                    .any(|r| self.has_role(*r)),
         }
     }
 }
@@ -335,6 +341,7 @@ impl MemberKey {
             grp,
             job_title,
             roles,
+            mail_waits: !state.settings.mail_configured,
         })
     }
 }

@@ -217,10 +217,24 @@ async fn dashboard(
     outstanding.sort_by_key(|row| std::cmp::Reverse(row.days));
     let notice = query.reminded.map(|n| {
         let skipped = query.skipped.unwrap_or(0);
-        let mut text = format!(
-            "{n} {} reminded.",
-            if n == 1 { "person was" } else { "people were" }
-        );
+        let mut text = if n == 0 {
+            "Nobody was reminded.".to_owned()
+        } else if viewer.mail_waits {
+            format!(
+                "{n} {} queued: email is not set up, so {} sent once it is.",
+                if n == 1 {
+                    "reminder is"
+                } else {
+                    "reminders are"
+                },
+                if n == 1 { "it is" } else { "they are" }
+            )
+        } else {
+            format!(
+                "{n} {} reminded.",
+                if n == 1 { "person was" } else { "people were" }
+            )
+        };
         if skipped > 0 {
             text.push_str(&format!(
                 " {skipped} had already been reminded today, so {} not reminded again.",

@@ -127,7 +127,11 @@ pub(super) async fn show(
     )
     .fetch_all(&state.pool)
     .await?;
-    let notice = if query.added.is_some() {
+    let notice = if query.added.is_some() && viewer.mail_waits {
+        Some(
+            "The person has been added. If they have no password yet, an invitation to create one is queued: email is not set up, so it is sent once it is.",
+        )
+    } else if query.added.is_some() {
         Some(
             "The person has been added. If they have no password yet, an invitation to create one is on its way to them by email.",
         )
@@ -139,6 +143,8 @@ pub(super) async fn show(
         )
     } else if query.reactivated.is_some() {
         Some("The person is active again.")
+    } else if query.invited.is_some() && viewer.mail_waits {
+        Some("A new invitation is queued: email is not set up, so it is sent once it is.")
     } else if query.invited.is_some() {
         Some("A new invitation has been sent.")
     } else if query.paper.is_some() {

@@ -150,6 +150,14 @@ email!(
 );
 
 email!(
+    /// To an admin who pressed "Send a test email", to see that email works.
+    TestEmail,
+    TestEmailText = "email/test_email.txt",
+    TestEmailHtml = "email/test_email.html",
+    { first_name: &'a str, school_name: &'a str, asked_at: &'a str, link: &'a str }
+);
+
+email!(
     /// A single-use sign-in link, for people without a password or a school account.
     SignInLink,
     SignInLinkText = "email/sign_in_link.txt",

@@ -47,7 +47,7 @@ async fn the_dashboard_counts_signatures_overall_by_group_and_job_title() {
 
 #[tokio::test]
 async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.mail_configured = true).await;
     sam_signs_cranbrook(&app).await;
     app.sign_in(SBM).await;
     let version = app.version_id(CRANBROOK).await;
@@ -62,7 +62,7 @@ async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
         .post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
         .await;
     app.get(again.location().unwrap()).await.assert_contains(
-        "0 people were reminded. 2 had already been reminded today, so were not reminded again.",
+        "Nobody was reminded. 2 had already been reminded today, so were not reminded again.",
     );
     let alex = membership(&app, GOVERNOR).await;
     let one = app
@@ -100,7 +100,7 @@ async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
     assert_eq!(signed.status, StatusCode::SEE_OTHER);
     app.get(signed.location().unwrap())
         .await
-        .assert_contains("0 people were reminded.");
+        .assert_contains("Nobody was reminded.");
     assert_eq!(app.count("select count(*) from reminders").await, 2);
 }
 
@@ -287,9 +287,9 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
         .post(&format!("/s/cranbrook/compliance/{version}/remind"), &[])
         .await;
     assert_eq!(chased.status, StatusCode::SEE_OTHER);
-    app.get(chased.location().unwrap())
-        .await
-        .assert_contains("3 people were reminded.");
+    app.get(chased.location().unwrap()).await.assert_contains(
+        "3 reminders are queued: email is not set up, so they are sent once it is.",
+    );
     assert_eq!(
         app.count(&format!(
             "select count(*) from reminders where membership_id = '{jamie}'"

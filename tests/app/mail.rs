@@ -701,3 +701,46 @@ async fn a_line_break_in_a_subject_stays_in_the_subject_and_adds_no_header() {
         delivered[0].subject
     );
 }
+
+#[tokio::test]
+async fn an_admin_sends_themselves_a_test_email_and_sees_what_waits() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(|s| s.mail_configured = true).await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let asked = app.post("/s/cranbrook/admin/mail/test", &[]).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let page = app.get(asked.location().unwrap()).await;
+    page.assert_contains(&format!("A test email is on its way to {ADMIN}."));
+    page.assert_contains(&format!(
+        "<li><strong>A test email from AUP Portal</strong><br>To {ADMIN}, queued "
+    ));
+
+    send_all(&app, &sink, OffsetDateTime::now_utc()).await;
+    let delivered = sink.messages();
+    let test = delivered
+        .iter()
+        .find(|m| m.subject == "A test email from AUP Portal")
+        .expect("the test email arrived");
+    assert_eq!(test.rcpt_tos, [ADMIN]);
+    assert!(
+        test.text
+            .as_deref()
+            .unwrap_or_default()
+            .contains("It has arrived, so the portal's email works")
+    );
+    let after = app.get("/s/cranbrook/admin/mail").await;
+    assert!(!after.body.contains("<strong>A test email from AUP Portal</strong>"));
+
+    // Without a mail server it waits, and the page says so.
+    let unset = spawn_app().await;
+    add_cranbrook_admin(&unset).await;
+    unset.sign_in(ADMIN).await;
+    let asked = unset.post("/s/cranbrook/admin/mail/test", &[]).await;
+    unset
+        .get(asked.location().unwrap())
+        .await
+        .assert_contains(&format!(
+            "A test email to {ADMIN} is queued: email is not set up, so it is sent once it is."
+        ));
+}

@@ -10,6 +10,7 @@ mod cli;
 mod compliance;
 mod database;
 mod email_changes;
+mod email_waits;
 pub mod entra;
 mod faults;
 mod input;
