@@ -730,7 +730,11 @@ async fn an_admin_sends_themselves_a_test_email_and_sees_what_waits() {
             .contains("It has arrived, so the portal's email works")
     );
     let after = app.get("/s/cranbrook/admin/mail").await;
-    assert!(!after.body.contains("<strong>A test email from AUP Portal</strong>"));
+    assert!(
+        !after
+            .body
+            .contains("<strong>A test email from AUP Portal</strong>")
+    );
 
     // Without a mail server it waits, and the page says so.
     let unset = spawn_app().await;
