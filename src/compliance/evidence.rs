@@ -159,8 +159,22 @@ struct EvidenceRow {
 }
 
 impl EvidenceRow {
+    /// A paper form carries the day it was signed, not a time.
     fn signed(&self) -> String {
-        clock::date_time(self.signed_at)
+        if self.method == AgreementMethod::Paper {
+            crate::domain::render::long_date(clock::uk(self.signed_at).date())
+        } else {
+            clock::date_time(self.signed_at)
+        }
+    }
+
+    /// The name as the signer gave it: typed online, written on a paper form.
+    fn name_given(&self) -> &'static str {
+        if self.method == AgreementMethod::Paper {
+            "Name written"
+        } else {
+            "Name typed"
+        }
     }
 
     fn recorded(&self) -> String {

@@ -617,6 +617,11 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
         .get(&format!("/s/cranbrook/people/{alex}/evidence"))
         .await;
     evidence.assert_contains("Paper form, recorded by Priya Shah");
+    // A paper form has a day, not a time, and a name written by hand.
+    let today = aup_portal::domain::render::long_date(aup_portal::clock::today_uk());
+    evidence.assert_contains(&format!("<div><dt>Signed</dt><dd>{today}</dd></div>"));
+    evidence.assert_contains("<div><dt>Name written</dt>");
+    assert!(!evidence.body.contains("Name typed"));
     evidence.assert_contains(&expected);
     let scan_id: Uuid = sqlx::query_scalar("select id from scans")
         .fetch_one(&app.pool)
