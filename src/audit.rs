@@ -122,6 +122,9 @@ pub enum Event {
     PersonLeft {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
+        /// The leaving date, as 2026-08-31; none in events from before it was asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        left_on: Option<String>,
     },
     PersonReactivated {
         #[serde(rename = "subject", skip_serializing)]
@@ -268,7 +271,9 @@ impl Event {
             | Event::RolesChanged {
                 membership_id: id, ..
             }
-            | Event::PersonLeft { membership_id: id }
+            | Event::PersonLeft {
+                membership_id: id, ..
+            }
             | Event::PersonReactivated { membership_id: id }
             | Event::PersonInvited { membership_id: id }
             | Event::PaperSignatureRecorded {
@@ -433,7 +438,15 @@ impl Event {
                 role_words(from),
                 role_words(to)
             ),
-            Event::PersonLeft { .. } => "Marked a person as left".to_owned(),
+            Event::PersonLeft { left_on, .. } => {
+                match left_on.as_deref().and_then(crate::domain::dates::parse_any_date) {
+                    Some(on) => format!(
+                        "Marked a person as left on {}",
+                        crate::domain::render::long_date(on)
+                    ),
+                    None => "Marked a person as left".to_owned(),
+                }
+            }
             Event::PersonReactivated { .. } => "Brought back a person who had left".to_owned(),
             Event::PersonInvited { .. } => "Sent a person their invitation again".to_owned(),
             Event::PeopleImported {

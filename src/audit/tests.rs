@@ -82,3 +82,17 @@ fn a_row_the_portal_does_not_know_is_shown_by_its_action() {
     let odd = Logged::read("roles_changed", "x", &serde_json::json!({ "from": 1 }));
     assert_eq!(odd.sentence(), "Roles changed");
 }
+
+#[test]
+fn a_leaver_is_logged_with_the_leaving_date_and_older_rows_without_one_still_read() {
+    let subject = Uuid::from_u128(9).to_string();
+    let with_date = serde_json::json!({ "left_on": "2026-08-31" });
+    assert_eq!(
+        Logged::read("person_left", &subject, &with_date).sentence(),
+        "Marked a person as left on 31 August 2026"
+    );
+    assert_eq!(
+        Logged::read("person_left", &subject, &serde_json::json!({})).sentence(),
+        "Marked a person as left"
+    );
+}

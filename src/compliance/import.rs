@@ -418,6 +418,7 @@ pub async fn apply(
                 actor,
                 &Event::PersonLeft {
                     membership_id: leaver.membership_id,
+                    left_on: Some(leaver.on.to_string()),
                 },
             )
             .await?;

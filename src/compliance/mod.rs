@@ -6,6 +6,7 @@ pub mod evidence;
 pub mod import;
 pub mod import_cli;
 mod import_pages;
+mod leaving;
 pub mod paper;
 pub mod people;
 mod person;

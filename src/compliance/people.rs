@@ -10,7 +10,7 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{person, person_form};
+use super::{leaving, person, person_form};
 use crate::paths;
 use crate::{
     auth::session::{PeopleManagers, RequireRole},
@@ -37,7 +37,10 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(checked)
         .route(paths::People::PATH, get(list))
         .route(paths::Person::PATH, get(person::show))
-        .route(paths::Leave::PATH, post(person::leave))
+        .route(
+            paths::Leave::PATH,
+            get(leaving::leave_form).post(leaving::leave),
+        )
         .route(paths::Reactivate::PATH, post(person::reactivate))
         .route(paths::Invite::PATH, post(person::invite))
 }

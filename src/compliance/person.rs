@@ -1,14 +1,12 @@
-//! One person: what they have signed and still owe, and leaving, re-activating and
-//! inviting them.
+//! One person: what they have signed and still owe, and re-activating and inviting them
+//! (leaving is `leaving`).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     extract::{Path, Query, State},
-    http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::Redirect,
 };
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -170,64 +168,6 @@ pub(super) async fn show(
         owed,
         notice,
     })
-}
-
-#[derive(Deserialize)]
-pub(super) struct LeaveForm {
-    #[serde(default)]
-    left_on: String,
-}
-
-pub(super) async fn leave(
-    State(state): State<AppState>,
-    manager: RequireRole<PeopleManagers>,
-    Path((_slug, membership_id)): Path<(String, Uuid)>,
-    Form(form): Form<LeaveForm>,
-) -> Result<Response> {
-    let person = load_person(&state.pool, &manager, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if outranks(&manager, &person.roles) {
-        return Err(AppError::Forbidden);
-    }
-    let left_on = if form.left_on.trim().is_empty() {
-        clock::today_uk()
-    } else {
-        match crate::domain::dates::parse_review_date(&form.left_on) {
-            Some(date) => date,
-            None => {
-                return Ok(crate::error::page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Enter a real leaving date",
-                    "The leaving date must be a real date between 1900 and 2200, like 31 August 2026. Nothing has been changed.",
-                ));
-            }
-        }
-    };
-    let mut tx = state.pool.begin().await?;
-    if !crate::store::memberships::mark_left(
-        &mut tx,
-        manager.school.id,
-        person.membership_id,
-        left_on,
-    )
-    .await?
-    {
-        return Err(AppError::NotFound);
-    }
-    audit::record(
-        &mut *tx,
-        Some(manager.school.id),
-        Some(manager.user.id),
-        &Event::PersonLeft { membership_id },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!(
-        "{}?left=1",
-        paths::Person::new(&manager.school.slug, membership_id)
-    ))
-    .into_response())
 }
 
 pub(super) async fn reactivate(

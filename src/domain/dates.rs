@@ -56,10 +56,88 @@ fn month_from_name(name: &str) -> Option<Month> {
         .find(|m| name.len() >= 3 && m.to_string().to_lowercase().starts_with(&name))
 }
 
+/// A date as typed in the GOV.UK date input: a day, a month (a number or its name) and a
+/// year, each in a box of its own.
+pub struct DateParts<'a> {
+    pub day: &'a str,
+    pub month: &'a str,
+    pub year: &'a str,
+}
+
+impl DateParts<'_> {
+    /// The date, or a message in the GOV.UK pattern's words for `what` ("the leaving date").
+    pub fn date(&self, what: &str) -> Result<Date, String> {
+        let (day, month, year) = (self.day.trim(), self.month.trim(), self.year.trim());
+        let missing: Vec<&str> = [("day", day), ("month", month), ("year", year)]
+            .into_iter()
+            .filter(|(_, part)| part.is_empty())
+            .map(|(name, _)| name)
+            .collect();
+        let what_cap = {
+            let mut letters = what.chars();
+            letters
+                .next()
+                .map(|first| first.to_uppercase().chain(letters).collect::<String>())
+                .unwrap_or_default()
+        };
+        match missing.as_slice() {
+            [] => {}
+            [_, _, _] => return Err(format!("Enter {what}")),
+            [one] => return Err(format!("{what_cap} must include a {one}")),
+            [first, second] => {
+                return Err(format!("{what_cap} must include a {first} and {second}"));
+            }
+            _ => {}
+        }
+        if year.len() != 4 || !year.chars().all(|c| c.is_ascii_digit()) {
+            return Err("Year must include 4 numbers".to_owned());
+        }
+        let month = month
+            .parse::<u8>()
+            .ok()
+            .and_then(|m| Month::try_from(m).ok())
+            .or_else(|| month_from_name(month));
+        let date = match (day.parse::<u8>(), month, year.parse::<i32>()) {
+            (Ok(day), Some(month), Ok(year)) => Date::from_calendar_date(year, month, day).ok(),
+            _ => None,
+        };
+        date.filter(|d| crate::input::YEARS.contains(&d.year()))
+            .ok_or_else(|| format!("{what_cap} must be a real date"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn a_date_in_three_boxes_is_read_or_refused_in_the_gov_uk_words() {
+        let parts = |day, month, year| DateParts { day, month, year }.date("the leaving date");
+        assert_eq!(parts("31", "8", "2026"), Ok(date!(2026 - 08 - 31)));
+        assert_eq!(parts(" 1 ", "Sept", "2026"), Ok(date!(2026 - 09 - 01)));
+        assert_eq!(parts("", "", ""), Err("Enter the leaving date".to_owned()));
+        assert_eq!(
+            parts("31", "", "2026"),
+            Err("The leaving date must include a month".to_owned())
+        );
+        assert_eq!(
+            parts("", "", "2026"),
+            Err("The leaving date must include a day and month".to_owned())
+        );
+        assert_eq!(
+            parts("31", "2", "2026"),
+            Err("The leaving date must be a real date".to_owned())
+        );
+        assert_eq!(
+            parts("1", "2", "26"),
+            Err("Year must include 4 numbers".to_owned())
+        );
+        assert_eq!(
+            parts("1", "2", "1850"),
+            Err("The leaving date must be a real date".to_owned())
+        );
+    }
 
     #[test]
     fn review_dates_are_read_as_schools_write_them() {

@@ -275,7 +275,7 @@ async fn the_sbm_adds_edits_and_marks_a_leaver_who_is_then_neither_counted_nor_c
     let version = app.version_id(CRANBROOK).await;
     let before = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
     before.assert_contains("0 of 4 people");
-    app.post(&format!("/s/cranbrook/people/{jamie}/leave"), &[])
+    app.post(&format!("/s/cranbrook/people/{jamie}/leave"), &LEFT_ON)
         .await;
     app.get(&format!("/s/cranbrook/people/{jamie}?left=1"))
         .await

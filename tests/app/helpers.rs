@@ -464,6 +464,13 @@ pub async fn add_member(
     .expect("member");
 }
 
+/// The leave form's fields for a leaving date of 31 August 2026.
+pub const LEFT_ON: [(&str, &str); 3] = [
+    ("left_on_day", "31"),
+    ("left_on_month", "8"),
+    ("left_on_year", "2026"),
+];
+
 /// The login the tests give the portal of its own: one role for the whole server (roles are
 /// cluster-wide), made once, granted its rights in each test's database by the owner.
 pub const RUNTIME_ROLE: &str = "aup_test_runtime";

@@ -84,12 +84,15 @@ async fn years_outside_1900_to_2200_are_refused_with_a_message() {
     let left = app
         .post(
             &format!("/s/cranbrook/people/{sam}/leave"),
-            &[("left_on", "-9999-01-01")],
+            &[
+                ("left_on_day", "1"),
+                ("left_on_month", "1"),
+                ("left_on_year", "1850"),
+            ],
         )
         .await;
     assert_eq!(left.status, StatusCode::UNPROCESSABLE_ENTITY);
-    left.assert_contains("Enter a real leaving date");
-    left.assert_contains("The leaving date must be a real date between 1900 and 2200");
+    left.assert_contains("The leaving date must be a real date");
     assert_eq!(
         app.count("select count(*) from memberships where status = 'left'")
             .await,

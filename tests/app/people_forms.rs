@@ -66,3 +66,113 @@ async fn an_admin_is_offered_every_role() {
     }
     assert!(!form.body.contains("Only an administrator can give"));
 }
+
+#[tokio::test]
+async fn marking_a_person_as_left_asks_for_the_date_which_is_required_kept_and_audited() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let sam = membership(&app, STAFF).await;
+    let person = app.get(&format!("/s/cranbrook/people/{sam}")).await;
+    person.assert_contains(&format!(
+        r#"<a href="/s/cranbrook/people/{sam}/leave" class="button button-warning">Mark as left</a>"#
+    ));
+    let check = app.get(&format!("/s/cranbrook/people/{sam}/leave")).await;
+    assert_eq!(check.status, StatusCode::OK);
+    check.assert_contains("<h1>Mark Sam Taylor as left</h1>");
+    check.assert_contains(r#"name="left_on_day""#);
+    check.assert_contains(r#"name="left_on_month""#);
+    check.assert_contains(r#"name="left_on_year""#);
+
+    let path = format!("/s/cranbrook/people/{sam}/leave");
+    let tomorrow = aup_portal::clock::today_uk() + time::Duration::days(1);
+    let (day, month, year) = (
+        tomorrow.day().to_string(),
+        u8::from(tomorrow.month()).to_string(),
+        tomorrow.year().to_string(),
+    );
+    for (fields, message) in [
+        (
+            vec![
+                ("left_on_day", ""),
+                ("left_on_month", ""),
+                ("left_on_year", ""),
+            ],
+            "Enter the leaving date",
+        ),
+        (
+            vec![
+                ("left_on_day", "31"),
+                ("left_on_month", ""),
+                ("left_on_year", "2026"),
+            ],
+            "The leaving date must include a month",
+        ),
+        (
+            vec![
+                ("left_on_day", "30"),
+                ("left_on_month", "2"),
+                ("left_on_year", "2026"),
+            ],
+            "The leaving date must be a real date",
+        ),
+        (
+            vec![
+                ("left_on_day", day.as_str()),
+                ("left_on_month", month.as_str()),
+                ("left_on_year", year.as_str()),
+            ],
+            "The leaving date must be today or in the past",
+        ),
+    ] {
+        let refused = app.post(&path, &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{message}"
+        );
+        refused.assert_contains(&format!(r##"<a href="#left_on">{message}</a>"##));
+        refused.assert_contains(&format!(
+            r#"<p id="left_on-error" class="error-message"><span class="visually-hidden">Error:</span> {message}</p>"#
+        ));
+    }
+    // What was typed stays in the boxes.
+    app.post(
+        &path,
+        &[
+            ("left_on_day", "31"),
+            ("left_on_month", ""),
+            ("left_on_year", "2026"),
+        ],
+    )
+    .await
+    .assert_contains(
+        r#"name="left_on_year" type="text" inputmode="numeric" class="input-width-4" value="2026""#,
+    );
+    assert_eq!(
+        app.count("select count(*) from memberships where status = 'left'")
+            .await,
+        0,
+        "nothing changed"
+    );
+
+    let left = app.post(&path, &LEFT_ON).await;
+    assert_eq!(left.status, StatusCode::SEE_OTHER, "{}", left.body);
+    let (status, on): (String, time::Date) =
+        sqlx::query_as("select status, left_on from memberships where id = $1")
+            .bind(sam)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), on),
+        ("left", time::macros::date!(2026 - 08 - 31))
+    );
+    let details: serde_json::Value = sqlx::query_scalar(
+        "select details from audit_events where action = 'person_left' and subject = $1",
+    )
+    .bind(sam.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(details["left_on"], "2026-08-31");
+}

@@ -121,7 +121,7 @@ async fn leaving_the_last_school_ends_the_persons_sessions() {
     sbm.sign_in(SBM).await;
     let sam = membership(&app, STAFF).await;
     let left = sbm
-        .post(&format!("/s/cranbrook/people/{sam}/leave"), &[])
+        .post(&format!("/s/cranbrook/people/{sam}/leave"), &LEFT_ON)
         .await;
     assert_eq!(left.status, StatusCode::SEE_OTHER);
     assert_eq!(

@@ -149,12 +149,25 @@ async fn every_kind_of_page_in_the_browser() {
                 .goto(&format!("/s/cranbrook/people/{alex}/email"))
                 .await;
 
+            // Alex leaves: the date is asked for, and required.
+            sbm.goto("/s/cranbrook/people").await;
+            sbm.click_link("Alex Morgan").await;
+            sbm.click_link("Mark as left").await;
+            sbm.click_button("Mark as left").await;
+            sbm.expect_text("Enter the leaving date").await;
+            sbm.fill("left_on-day", "31").await;
+            sbm.fill("left_on-month", "8").await;
+            sbm.fill("left_on-year", "2026").await;
+            sbm.click_button("Mark as left").await;
+            sbm.expect_text("The person is marked as having left").await;
+
             let visited = journey.visited.lock().unwrap().clone();
             for page in [
                 "/account/two-factor",
                 "/sign-in/code",
                 "/password/reset",
                 "/s/cranbrook/people/{id}/paper",
+                "/s/cranbrook/people/{id}/leave",
                 "/s/cranbrook/admin/settings",
             ] {
                 assert!(visited.contains(page), "{page} checked: {visited:#?}");
