@@ -13,7 +13,10 @@ use serde::Deserialize;
 use time::Date;
 use uuid::Uuid;
 
-use super::{person_records::load_person, roles::outranks};
+use super::{
+    person_records::{Person, load_person},
+    roles::outranks,
+};
 use crate::audit::{self, Event};
 use crate::paths;
 use crate::{
@@ -46,32 +49,58 @@ pub(super) struct LeavePage {
     errors: FieldErrors,
 }
 
+impl LeavePage {
+    fn new(
+        manager: &RequireRole<PeopleManagers>,
+        person: Person,
+        form: LeaveForm,
+        errors: FieldErrors,
+    ) -> Self {
+        LeavePage {
+            nav: manager.nav(),
+            slug: manager.school.slug.clone(),
+            membership_id: person.membership_id,
+            full_name: person.full_name,
+            form,
+            errors,
+        }
+    }
+}
+
+/// The person, if this manager may mark them as left.
+async fn leaver(
+    state: &AppState,
+    manager: &RequireRole<PeopleManagers>,
+    membership_id: Uuid,
+) -> Result<Person> {
+    let person = load_person(&state.pool, manager, membership_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if outranks(manager, &person.roles) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(person)
+}
+
 /// The check page: who, what leaving means, and the date.
 pub(super) async fn leave_form(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, membership_id)): Path<(String, Uuid)>,
 ) -> Result<Response> {
-    let person = load_person(&state.pool, &manager, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if outranks(&manager, &person.roles) {
-        return Err(AppError::Forbidden);
-    }
+    let person = leaver(&state, &manager, membership_id).await?;
     if person.status != MembershipStatus::Active {
         return Ok(Redirect::to(
             &paths::Person::new(&manager.school.slug, membership_id).to_string(),
         )
         .into_response());
     }
-    Ok(LeavePage {
-        nav: manager.nav(),
-        slug: manager.school.slug.clone(),
-        membership_id,
-        full_name: person.full_name,
-        form: LeaveForm::default(),
-        errors: FieldErrors::default(),
-    }
+    Ok(LeavePage::new(
+        &manager,
+        person,
+        LeaveForm::default(),
+        FieldErrors::default(),
+    )
     .into_response())
 }
 
@@ -96,12 +125,7 @@ pub(super) async fn leave(
     Path((_slug, membership_id)): Path<(String, Uuid)>,
     Form(form): Form<LeaveForm>,
 ) -> Result<Response> {
-    let person = load_person(&state.pool, &manager, membership_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if outranks(&manager, &person.roles) {
-        return Err(AppError::Forbidden);
-    }
+    let person = leaver(&state, &manager, membership_id).await?;
     // Only an active member leaves: an offer not yet accepted, or someone gone already, is
     // not found here, whatever the date.
     if person.status != MembershipStatus::Active {
@@ -114,14 +138,7 @@ pub(super) async fn leave(
             errors.add("left_on", message);
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                LeavePage {
-                    nav: manager.nav(),
-                    slug: manager.school.slug.clone(),
-                    membership_id,
-                    full_name: person.full_name,
-                    form,
-                    errors,
-                },
+                LeavePage::new(&manager, person, form, errors),
             )
                 .into_response());
         }
