@@ -1,6 +1,6 @@
 //! The compliance dashboard of a published version: counts and percentages overall, by
-//! group and by job title, signatures over time as an SVG chart, the outstanding list,
-//! and chasing (at most one reminder a day per person, however often the button is pressed).
+//! group and by job title, signatures over time as an SVG chart, and the outstanding list
+//! that chasing starts from.
 
 use std::collections::BTreeMap;
 
@@ -9,23 +9,19 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Path, Query, State},
-    response::Redirect,
-    routing::{get, post},
+    routing::get,
 };
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::signers::{Signer, signers};
-use crate::audit::Event;
 use crate::paths;
 use crate::{
-    audit,
-    auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
+    auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
     clock,
     domain::{groups::Group, render},
     error::{AppError, Result},
-    mail::{self, SignReminder},
     page::Nav,
     state::AppState,
 };
@@ -34,8 +30,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::Compliance::PATH, get(index))
         .route(paths::Dashboard::PATH, get(dashboard))
-        .route(paths::RemindAll::PATH, post(remind_all))
-        .route(paths::RemindOne::PATH, post(remind_one))
 }
 
 /// A published version of this school, as the dashboard needs it.
@@ -354,126 +348,4 @@ impl Chart {
             days,
         }
     }
-}
-
-// ---- Chasing ----
-
-/// Reminds each outstanding person among `who` who has not been reminded today.
-/// Returns (reminded, skipped).
-pub async fn chase(
-    state: &AppState,
-    member: &Member,
-    version: &Published,
-    who: &[Signer],
-) -> Result<(usize, usize)> {
-    let today = clock::today_uk();
-    let mut tx = state.pool.begin().await?;
-    let mut reminded = 0;
-    let mut skipped = 0;
-    for person in who.iter().filter(|s| s.signed_at.is_none()) {
-        let already = sqlx::query_scalar!(
-            r#"select exists (select 1 from reminders where membership_id = $1 and version_id = $2
-                 and (reminded_at at time zone 'Europe/London')::date = $3) as "already!""#,
-            person.membership_id,
-            version.id,
-            today
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if already {
-            skipped += 1;
-            continue;
-        }
-        let sign_url = format!(
-            "{}{}",
-            state.settings.base_url,
-            paths::Sign::new(&member.school.slug, version.id)
-        );
-        let published_on = render::long_date(clock::uk(version.published_at).date());
-        let email = SignReminder {
-            first_name: crate::mail::first_name(&person.full_name),
-            school_name: &member.school.name,
-            policy_name: &version.policy_name,
-            label: &version.label,
-            published_on: &published_on,
-            sign_url: &sign_url,
-        }
-        .render(
-            &person.email,
-            format!(
-                "{}: reminder to sign the {} ({})",
-                member.school.name, version.policy_name, version.label
-            ),
-        )?;
-        let queued = mail::queue(
-            &mut tx,
-            Some(member.school.id),
-            &format!("chase:{}:{}:{today}", version.id, person.membership_id),
-            &email,
-        )
-        .await?;
-        if queued {
-            sqlx::query!(
-                "insert into reminders (school_id, membership_id, version_id, kind, sent_by)
-                 values ($1, $2, $3, 'chase', $4)",
-                member.school.id,
-                person.membership_id,
-                version.id,
-                member.user.id
-            )
-            .execute(&mut *tx)
-            .await?;
-            reminded += 1;
-        } else {
-            skipped += 1;
-        }
-    }
-    audit::record(
-        &mut *tx,
-        Some(member.school.id),
-        Some(member.user.id),
-        &Event::SignersChased {
-            version_id: version.id,
-            reminded,
-            skipped,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((reminded, skipped))
-}
-
-async fn remind_all(
-    State(state): State<AppState>,
-    manager: RequireRole<PeopleManagers>,
-    Path((_slug, version_id)): Path<(String, Uuid)>,
-) -> Result<Redirect> {
-    let version = published(&state.pool, manager.school.id, version_id).await?;
-    let people = signers(&state.pool, manager.school.id, version.id).await?;
-    let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
-    Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}#outstanding",
-        paths::Dashboard::new(&manager.school.slug, version_id)
-    )))
-}
-
-async fn remind_one(
-    State(state): State<AppState>,
-    manager: RequireRole<PeopleManagers>,
-    Path((_slug, version_id, membership_id)): Path<(String, Uuid, Uuid)>,
-) -> Result<Redirect> {
-    let version = published(&state.pool, manager.school.id, version_id).await?;
-    let people = signers(&state.pool, manager.school.id, version.id).await?;
-    let person: Vec<Signer> = people
-        .into_iter()
-        .filter(|s| s.membership_id == membership_id)
-        .collect();
-    if person.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    let (reminded, skipped) = chase(&state, &manager, &version, &person).await?;
-    Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}#outstanding",
-        paths::Dashboard::new(&manager.school.slug, version_id)
-    )))
 }

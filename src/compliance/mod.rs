@@ -1,6 +1,7 @@
 //! The SBM's side: who has and has not signed each published version, chasing them,
 //! the list of people, paper signatures and the evidence exports. Heads see it read-only.
 
+mod chasing;
 pub mod dashboard;
 pub mod evidence;
 pub mod import;
@@ -24,6 +25,7 @@ use axum::Router;
 pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
     Router::new()
         .merge(dashboard::router())
+        .merge(chasing::router())
         .merge(people::router(limit.clone()))
         .merge(person_email::router(limit))
         .merge(import_pages::router())
