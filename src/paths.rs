@@ -152,6 +152,8 @@ paths! {
     Dashboard = "/s/{slug}/compliance/{version_id}" { slug: String, version_id: Uuid };
     DashboardCsv = "/s/{slug}/compliance/{version_id}/export.csv" { slug: String, version_id: Uuid };
     RemindAll = "/s/{slug}/compliance/{version_id}/remind" { slug: String, version_id: Uuid };
+    CheckReminders = "/s/{slug}/compliance/{version_id}/check-reminders" { slug: String, version_id: Uuid };
+    RemindSelected = "/s/{slug}/compliance/{version_id}/remind-selected" { slug: String, version_id: Uuid };
     RemindOne = "/s/{slug}/compliance/{version_id}/remind/{membership_id}" {
         slug: String, version_id: Uuid, membership_id: Uuid
     };

@@ -1,15 +1,20 @@
 //! Chasing: reminding the people who have not signed a version, at most once a day each,
 //! however often the button is pressed.
 
+use askama::Template;
+use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Path, State},
-    response::Redirect,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
     routing::post,
 };
+use axum_extra::extract::Form;
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::dashboard::{Published, published};
+use super::dashboard::{self, DashboardQuery, Published, published};
 use super::signers::{Signer, signers};
 use crate::audit::Event;
 use crate::paths;
@@ -19,14 +24,47 @@ use crate::{
     clock,
     domain::render,
     error::{AppError, Result},
-    mail::{self, SignReminder},
+    mail::{self, OutgoingEmail, SignReminder},
+    page::{FieldErrors, Nav},
     state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(paths::CheckReminders::PATH, post(check))
+        .route(paths::RemindSelected::PATH, post(remind_selected))
         .route(paths::RemindAll::PATH, post(remind_all))
         .route(paths::RemindOne::PATH, post(remind_one))
+}
+
+/// The reminder `person` is sent, in their name.
+fn reminder(
+    state: &AppState,
+    member: &Member,
+    version: &Published,
+    person: &Signer,
+) -> Result<OutgoingEmail> {
+    let sign_url = format!(
+        "{}{}",
+        state.settings.base_url,
+        paths::Sign::new(&member.school.slug, version.id)
+    );
+    let published_on = render::long_date(clock::uk(version.published_at).date());
+    Ok(SignReminder {
+        first_name: crate::mail::first_name(&person.full_name),
+        school_name: &member.school.name,
+        policy_name: &version.policy_name,
+        label: &version.label,
+        published_on: &published_on,
+        sign_url: &sign_url,
+    }
+    .render(
+        &person.email,
+        format!(
+            "{}: reminder to sign the {} ({})",
+            member.school.name, version.policy_name, version.label
+        ),
+    )?)
 }
 
 /// Reminds each outstanding person among `who` who has not been reminded today.
@@ -55,27 +93,7 @@ pub async fn chase(
             skipped += 1;
             continue;
         }
-        let sign_url = format!(
-            "{}{}",
-            state.settings.base_url,
-            paths::Sign::new(&member.school.slug, version.id)
-        );
-        let published_on = render::long_date(clock::uk(version.published_at).date());
-        let email = SignReminder {
-            first_name: crate::mail::first_name(&person.full_name),
-            school_name: &member.school.name,
-            policy_name: &version.policy_name,
-            label: &version.label,
-            published_on: &published_on,
-            sign_url: &sign_url,
-        }
-        .render(
-            &person.email,
-            format!(
-                "{}: reminder to sign the {} ({})",
-                member.school.name, version.policy_name, version.label
-            ),
-        )?;
+        let email = reminder(state, member, version, person)?;
         let queued = mail::queue(
             &mut tx,
             Some(member.school.id),
@@ -123,7 +141,7 @@ async fn remind_all(
     let people = signers(&state.pool, manager.school.id, version.id).await?;
     let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
     Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}#outstanding",
+        "{}?reminded={reminded}&skipped={skipped}",
         paths::Dashboard::new(&manager.school.slug, version_id)
     )))
 }
@@ -144,7 +162,102 @@ async fn remind_one(
     }
     let (reminded, skipped) = chase(&state, &manager, &version, &person).await?;
     Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}#outstanding",
+        "{}?reminded={reminded}&skipped={skipped}",
+        paths::Dashboard::new(&manager.school.slug, version_id)
+    )))
+}
+
+/// The people ticked on the dashboard, or everyone outstanding (`scope` "all").
+#[derive(Deserialize, Default)]
+struct Choice {
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    who: Vec<Uuid>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "compliance/remind_check.html")]
+struct CheckPage {
+    nav: Nav,
+    slug: String,
+    version: Published,
+    everyone: bool,
+    /// Those who get a reminder now, in surname order.
+    to_remind: Vec<Signer>,
+    /// Those chosen who have had one today, so get none.
+    again: usize,
+    /// The first person's email, as they will read it.
+    email: Option<OutgoingEmail>,
+    mail_waits: bool,
+}
+
+/// The check page before reminders go: how many, to whom, and the email's words. It
+/// changes nothing; its button does.
+async fn check(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+    Form(choice): Form<Choice>,
+) -> Result<Response> {
+    let version = published(&state.pool, manager.school.id, version_id).await?;
+    let everyone = choice.scope == "all";
+    let chosen: Vec<Signer> = signers(&state.pool, manager.school.id, version.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.signed_at.is_none() && (everyone || choice.who.contains(&s.membership_id)))
+        .collect();
+    if !everyone && chosen.is_empty() {
+        let mut errors = FieldErrors::default();
+        errors.add("who", "Select the people to remind");
+        let page = dashboard::page(
+            &state,
+            &manager,
+            version_id,
+            DashboardQuery::default(),
+            errors,
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let today = clock::today_uk();
+    let (again, to_remind): (Vec<Signer>, Vec<Signer>) = chosen.into_iter().partition(|s| {
+        s.last_reminded
+            .is_some_and(|at| clock::uk(at).date() == today)
+    });
+    let email = match to_remind.first() {
+        Some(first) => Some(reminder(&state, &manager, &version, first)?),
+        None => None,
+    };
+    Ok(CheckPage {
+        nav: manager.nav(),
+        slug: manager.school.slug.clone(),
+        everyone,
+        again: again.len(),
+        to_remind,
+        email,
+        mail_waits: manager.mail_waits,
+        version,
+    }
+    .into_response())
+}
+
+/// Reminds the people confirmed on the check page.
+async fn remind_selected(
+    State(state): State<AppState>,
+    manager: RequireRole<PeopleManagers>,
+    Path((_slug, version_id)): Path<(String, Uuid)>,
+    Form(choice): Form<Choice>,
+) -> Result<Redirect> {
+    let version = published(&state.pool, manager.school.id, version_id).await?;
+    let chosen: Vec<Signer> = signers(&state.pool, manager.school.id, version.id)
+        .await?
+        .into_iter()
+        .filter(|s| choice.who.contains(&s.membership_id))
+        .collect();
+    let (reminded, skipped) = chase(&state, &manager, &version, &chosen).await?;
+    Ok(Redirect::to(&format!(
+        "{}?reminded={reminded}&skipped={skipped}",
         paths::Dashboard::new(&manager.school.slug, version_id)
     )))
 }

@@ -18,11 +18,11 @@ use uuid::Uuid;
 use super::signers::{Signer, signers};
 use crate::paths;
 use crate::{
-    auth::session::{ComplianceViewers, PeopleManagers, RequireRole, Roles},
+    auth::session::{ComplianceViewers, Member, PeopleManagers, RequireRole, Roles},
     clock,
     domain::{groups::Group, render},
     error::{AppError, Result},
-    page::Nav,
+    page::{FieldErrors, Nav},
     state::AppState,
 };
 
@@ -160,7 +160,7 @@ struct OutstandingRow {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "compliance/dashboard.html")]
-struct DashboardPage {
+pub(super) struct DashboardPage {
     nav: Nav,
     slug: String,
     version: Published,
@@ -172,10 +172,12 @@ struct DashboardPage {
     outstanding: Vec<OutstandingRow>,
     can_chase: bool,
     notice: Option<String>,
+    /// A choice of people to remind that could not be taken (none ticked).
+    errors: FieldErrors,
 }
 
-#[derive(Deserialize)]
-struct DashboardQuery {
+#[derive(Deserialize, Default)]
+pub(super) struct DashboardQuery {
     reminded: Option<usize>,
     skipped: Option<usize>,
 }
@@ -185,6 +187,18 @@ async fn dashboard(
     viewer: RequireRole<ComplianceViewers>,
     Path((_slug, version_id)): Path<(String, Uuid)>,
     Query(query): Query<DashboardQuery>,
+) -> Result<DashboardPage> {
+    page(&state, &viewer, version_id, query, FieldErrors::default()).await
+}
+
+/// The dashboard of a version, with the result of a reminder (`query`) or a choice that
+/// could not be taken (`errors`).
+pub(super) async fn page(
+    state: &AppState,
+    viewer: &Member,
+    version_id: Uuid,
+    query: DashboardQuery,
+    errors: FieldErrors,
 ) -> Result<DashboardPage> {
     let version = published(&state.pool, viewer.school.id, version_id).await?;
     let people = signers(&state.pool, viewer.school.id, version.id).await?;
@@ -252,8 +266,9 @@ async fn dashboard(
         }),
         overall,
         outstanding,
-        can_chase: PeopleManagers::allows(&viewer),
+        can_chase: PeopleManagers::allows(viewer),
         notice,
+        errors,
         version,
     })
 }

@@ -105,6 +105,82 @@ async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
 }
 
 #[tokio::test]
+async fn reminders_go_only_from_a_check_page_that_shows_who_and_the_email() {
+    let app = spawn_app_with(|s| s.mail_configured = true).await;
+    sam_signs_cranbrook(&app).await;
+    app.sign_in(SBM).await;
+    let version = app.version_id(CRANBROOK).await;
+    let check = format!("/s/cranbrook/compliance/{version}/check-reminders");
+    let chase_count = "select count(*) from outbox where dedupe_key like 'chase:%'";
+
+    // Everyone outstanding: the count, the people and the email's words, and nothing sent.
+    let all = app.post(&check, &[("scope", "all")]).await;
+    assert_eq!(all.status, StatusCode::OK);
+    all.assert_contains("Remind 2 people to sign?");
+    all.assert_contains(&format!("({GOVERNOR})"));
+    all.assert_contains(&format!("({SBM})"));
+    all.assert_contains(&format!(
+        "<strong>Subject:</strong> Cranbrook Primary School: reminder to sign the {CRANBROOK}"
+    ));
+    all.assert_contains("This is a reminder that you have not yet signed version");
+    all.assert_contains("Send 2 reminders");
+    all.assert_contains(&format!(
+        r#"action="/s/cranbrook/compliance/{version}/remind""#
+    ));
+    assert_eq!(
+        app.count(chase_count).await,
+        0,
+        "the check page sends nothing"
+    );
+    assert_eq!(app.count("select count(*) from reminders").await, 0);
+
+    // "Remind selected" with nobody ticked: the message next to the list.
+    let none = app.post(&check, &[("scope", "selected")]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    none.assert_contains(r##"<a href="#who">Select the people to remind</a>"##);
+    none.assert_contains(r#"<p id="who-error" class="error-message">"#);
+
+    // One ticked: only them, and only them reminded once confirmed.
+    let alex = membership(&app, GOVERNOR).await.to_string();
+    let one = app
+        .post(&check, &[("scope", "selected"), ("who", &alex)])
+        .await;
+    one.assert_contains("Remind 1 person to sign?");
+    one.assert_contains(&format!("({GOVERNOR})"));
+    assert!(!one.body.contains(&format!("({SBM})")), "{}", one.body);
+    one.assert_contains("Send 1 reminder");
+    let sent = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/remind-selected"),
+            &[("who", &alex)],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let to = sent.location().unwrap();
+    assert!(
+        !to.contains('#'),
+        "the notice at the top stays in view: {to}"
+    );
+    app.get(to).await.assert_contains("1 person was reminded.");
+    let to: Vec<String> =
+        sqlx::query_scalar("select to_address from outbox where dedupe_key like 'chase:%'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(to, [GOVERNOR]);
+
+    // Checked again the same day: Alex is not reminded twice.
+    let again = app.post(&check, &[("scope", "all")]).await;
+    again.assert_contains("Remind 1 person to sign?");
+    again.assert_contains("1 other person chosen has already been reminded today");
+    let alex_again = app
+        .post(&check, &[("scope", "selected"), ("who", &alex)])
+        .await;
+    alex_again.assert_contains("Nobody to remind today");
+    assert!(!alex_again.body.contains("Send 1 reminder"));
+}
+
+#[tokio::test]
 async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
     let app = spawn_app().await;
     sam_signs_cranbrook(&app).await;

@@ -149,6 +149,31 @@ async fn every_kind_of_page_in_the_browser() {
                 .goto(&format!("/s/cranbrook/people/{alex}/email"))
                 .await;
 
+            // Chasing goes through a check page with the count and the email; nobody ticked
+            // is an error next to the list; after sending, the result is in view.
+            sbm.goto("/s/cranbrook/compliance").await;
+            sbm.click_link(CRANBROOK).await;
+            sbm.click_button("Remind selected").await;
+            sbm.expect_text("Select the people to remind").await;
+            sbm.tick("who").await;
+            sbm.click_button("Remind selected").await;
+            sbm.expect_text("Remind 1 person to sign?").await;
+            sbm.expect_text("This is a reminder that you have not yet signed")
+                .await;
+            sbm.click_button("Queue 1 reminder").await;
+            sbm.expect_text("1 reminder is queued").await;
+            let in_view = sbm
+                .script(
+                    "const r = document.querySelector('.notice').getBoundingClientRect(); \
+                     return r.top >= 0 && r.bottom <= window.innerHeight;",
+                )
+                .await;
+            assert_eq!(
+                in_view,
+                serde_json::json!(true),
+                "the result notice is in view"
+            );
+
             // Alex leaves: the date is asked for, and required.
             sbm.goto("/s/cranbrook/people").await;
             sbm.click_link("Alex Morgan").await;
@@ -168,6 +193,7 @@ async fn every_kind_of_page_in_the_browser() {
                 "/password/reset",
                 "/s/cranbrook/people/{id}/paper",
                 "/s/cranbrook/people/{id}/leave",
+                "/s/cranbrook/compliance/{id}/check-reminders",
                 "/s/cranbrook/admin/settings",
             ] {
                 assert!(visited.contains(page), "{page} checked: {visited:#?}");
