@@ -169,6 +169,8 @@ paths! {
     EvidenceCsv = "/s/{slug}/people/{membership_id}/evidence.csv" { slug: String, membership_id: Uuid };
     Invite = "/s/{slug}/people/{membership_id}/invite" { slug: String, membership_id: Uuid };
     Leave = "/s/{slug}/people/{membership_id}/leave" { slug: String, membership_id: Uuid };
+    LeaveSelected = "/s/{slug}/people/leave-selected" { slug: String };
+    ConfirmLeaveSelected = "/s/{slug}/people/leave-selected/confirm" { slug: String };
     Reactivate = "/s/{slug}/people/{membership_id}/reactivate" { slug: String, membership_id: Uuid };
     Paper = "/s/{slug}/people/{membership_id}/paper" { slug: String, membership_id: Uuid };
     Scan = "/s/{slug}/scans/{scan_id}" { slug: String, scan_id: Uuid };

@@ -27,6 +27,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(chasing::router())
         .merge(people::router(limit.clone()))
+        .merge(leaving::router())
         .merge(person_email::router(limit))
         .merge(import_pages::router())
         .merge(paper::router())

@@ -4,20 +4,21 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::{Query, RawQuery, State},
     routing::{get, post},
 };
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{leaving, person, person_form};
+use super::{person, person_form, roles};
 use crate::paths;
 use crate::{
-    auth::session::{PeopleManagers, RequireRole},
+    auth::session::{Member, PeopleManagers, RequireRole},
     domain::groups::Group,
+    domain::roles::Role,
     domain::statuses::MembershipStatus,
     error::Result,
-    page::Nav,
+    page::{FieldErrors, Nav},
     state::AppState,
 };
 
@@ -37,16 +38,12 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(checked)
         .route(paths::People::PATH, get(list))
         .route(paths::Person::PATH, get(person::show))
-        .route(
-            paths::Leave::PATH,
-            get(leaving::leave_form).post(leaving::leave),
-        )
         .route(paths::Reactivate::PATH, post(person::reactivate))
         .route(paths::Invite::PATH, post(person::invite))
 }
 
 #[derive(Deserialize, Default)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -63,6 +60,8 @@ struct ListQuery {
     added: Option<usize>,
     changed: Option<usize>,
     left: Option<usize>,
+    /// How many of those ticked were just marked as left.
+    marked_left: Option<usize>,
 }
 
 struct PersonRow {
@@ -72,6 +71,7 @@ struct PersonRow {
     grp: Group,
     job_title: String,
     status: MembershipStatus,
+    roles: Vec<Role>,
     signed: Option<bool>,
 }
 
@@ -82,10 +82,16 @@ struct VersionChoice {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "compliance/people.html")]
-struct ListPage {
+pub(super) struct ListPage {
     nav: Nav,
     slug: String,
     query: ListQuery,
+    /// The filters as given, for the address the ticked people are sent to.
+    query_string: String,
+    manager_membership: Uuid,
+    grantable: &'static [Role],
+    /// A choice of people to mark as left that could not be taken (none ticked).
+    errors: FieldErrors,
     people: Vec<PersonRow>,
     job_titles: Vec<String>,
     versions: Vec<VersionChoice>,
@@ -110,6 +116,25 @@ impl ListPage {
         current == value
     }
 
+    /// Whether the manager may tick this person to mark as left: active, not themselves,
+    /// and holding no role the manager cannot give.
+    fn may_leave(&self, person: &PersonRow) -> bool {
+        person.status == MembershipStatus::Active
+            && person.membership_id != self.manager_membership
+            && person
+                .roles
+                .iter()
+                .all(|role| self.grantable.contains(role))
+    }
+
+    /// The first person with a tick box: the error "select someone" leads to it.
+    fn first_leavable(&self) -> Option<Uuid> {
+        self.people
+            .iter()
+            .find(|p| self.may_leave(p))
+            .map(|p| p.membership_id)
+    }
+
     fn policy_selected(&self, id: &Uuid) -> bool {
         self.query.policy.as_ref() == Some(id)
     }
@@ -118,7 +143,19 @@ impl ListPage {
 async fn list(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<ListQuery>,
+) -> Result<ListPage> {
+    list_page(&state, &manager, raw, query, FieldErrors::default()).await
+}
+
+/// The people matching the filters in `query` (as given in `raw`).
+pub(super) async fn list_page(
+    state: &AppState,
+    manager: &Member,
+    raw: Option<String>,
+    query: ListQuery,
+    errors: FieldErrors,
 ) -> Result<ListPage> {
     let pattern = format!(
         "%{}%",
@@ -139,7 +176,7 @@ async fn list(
         PersonRow,
         r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
                   u.email, m.grp as "grp: Group", m.job_title,
-                  m.status as "status: MembershipStatus",
+                  m.status as "status: MembershipStatus", m.roles as "roles: Vec<Role>",
                   -- Signed, outstanding (asked to sign, by the policy's audience, and not
                   -- signed), or neither: the dashboard counts the same way.
                   case when $7::uuid is null then null
@@ -189,6 +226,10 @@ async fn list(
     Ok(ListPage {
         nav: manager.nav(),
         slug: manager.school.slug.clone(),
+        query_string: raw.unwrap_or_default(),
+        manager_membership: manager.membership_id,
+        grantable: roles::grantable(manager),
+        errors,
         query,
         people,
         job_titles,

@@ -206,7 +206,20 @@ async fn each_route_answers_only_the_people_it_is_for() {
             format!("/s/cranbrook/compliance/{version}/remind/{alex}"),
             managers,
         ),
+        (
+            format!("/s/cranbrook/compliance/{version}/check-reminders"),
+            managers,
+        ),
+        (
+            format!("/s/cranbrook/compliance/{version}/remind-selected"),
+            managers,
+        ),
         ("/s/cranbrook/people/new".into(), managers),
+        ("/s/cranbrook/people/leave-selected".into(), managers),
+        (
+            "/s/cranbrook/people/leave-selected/confirm".into(),
+            managers,
+        ),
         ("/s/cranbrook/people/import".into(), managers),
         ("/s/cranbrook/people/import/confirm".into(), managers),
         (format!("/s/cranbrook/people/{alex}/edit"), managers),

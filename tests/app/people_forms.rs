@@ -176,3 +176,79 @@ async fn marking_a_person_as_left_asks_for_the_date_which_is_required_kept_and_a
     .unwrap();
     assert_eq!(details["left_on"], "2026-08-31");
 }
+
+#[tokio::test]
+async fn people_ticked_on_the_list_leave_together_from_a_check_page_with_one_date() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let sam = membership(&app, STAFF).await.to_string();
+    let alex = membership(&app, GOVERNOR).await.to_string();
+    let dpo = membership(&app, crate::publishing::DPO).await.to_string();
+    let me = membership(&app, SBM).await.to_string();
+    let left = "select count(*) from memberships where status = 'left'";
+
+    // Tick boxes only for those the SBM may mark as left: not the DPO, not themselves.
+    let list = app.get("/s/cranbrook/people").await;
+    for (id, tickable) in [(&sam, true), (&alex, true), (&dpo, false), (&me, false)] {
+        assert_eq!(
+            list.body.contains(&format!(r#"name="who" value="{id}""#)),
+            tickable,
+            "{id}"
+        );
+    }
+
+    // Nobody ticked: the message next to the list.
+    let none = app.post("/s/cranbrook/people/leave-selected", &[]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    none.assert_contains(r##"<a href="#who">Select the people who have left</a>"##);
+
+    // The check page names those who may leave, says one could not, and changes nothing.
+    let ticked = [
+        ("who", sam.as_str()),
+        ("who", alex.as_str()),
+        ("who", dpo.as_str()),
+    ];
+    let check = app
+        .post("/s/cranbrook/people/leave-selected", &ticked)
+        .await;
+    assert_eq!(check.status, StatusCode::OK);
+    check.assert_contains("<h1>Mark 2 people as left</h1>");
+    check.assert_contains(&format!("({STAFF})"));
+    check.assert_contains(&format!("({GOVERNOR})"));
+    check.assert_contains("1 other person ticked is not on this list");
+    check.assert_contains("When did they leave?");
+    assert_eq!(app.count(left).await, 0, "the check page changes nothing");
+
+    // The date is required here too.
+    let confirm = "/s/cranbrook/people/leave-selected/confirm";
+    let undated = app.post(confirm, &ticked).await;
+    assert_eq!(undated.status, StatusCode::UNPROCESSABLE_ENTITY);
+    undated.assert_contains(r#"<p id="left_on-error" class="error-message">"#);
+    assert_eq!(app.count(left).await, 0);
+
+    // Confirmed: both leave on the date, each audited; the DPO is untouched.
+    let mut form = ticked.to_vec();
+    form.extend(LEFT_ON);
+    let done = app.post(confirm, &form).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    app.get(done.location().unwrap())
+        .await
+        .assert_contains("2 people are marked as having left.");
+    let gone: Vec<(String, time::Date)> = sqlx::query_as(
+        "select m.id::text, m.left_on from memberships m where m.status = 'left' order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut expected = vec![
+        (sam.clone(), time::macros::date!(2026 - 08 - 31)),
+        (alex.clone(), time::macros::date!(2026 - 08 - 31)),
+    ];
+    expected.sort();
+    assert_eq!(gone, expected);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'person_left'")
+            .await,
+        2
+    );
+}

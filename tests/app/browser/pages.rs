@@ -186,6 +186,19 @@ async fn every_kind_of_page_in_the_browser() {
             sbm.click_button("Mark as left").await;
             sbm.expect_text("The person is marked as having left").await;
 
+            // Several leave at once from the people list, through a check page with the date.
+            sbm.goto("/s/cranbrook/people").await;
+            sbm.click_button("Mark selected as left").await;
+            sbm.expect_text("Select the people who have left").await;
+            sbm.tick("who").await;
+            sbm.click_button("Mark selected as left").await;
+            sbm.expect_text("Mark 1 person as left").await;
+            sbm.fill("left_on-day", "31").await;
+            sbm.fill("left_on-month", "8").await;
+            sbm.fill("left_on-year", "2026").await;
+            sbm.click_button("Mark 1 person as left").await;
+            sbm.expect_text("1 person is marked as having left").await;
+
             let visited = journey.visited.lock().unwrap().clone();
             for page in [
                 "/account/two-factor",
@@ -194,6 +207,7 @@ async fn every_kind_of_page_in_the_browser() {
                 "/s/cranbrook/people/{id}/paper",
                 "/s/cranbrook/people/{id}/leave",
                 "/s/cranbrook/compliance/{id}/check-reminders",
+                "/s/cranbrook/people/leave-selected",
                 "/s/cranbrook/admin/settings",
             ] {
                 assert!(visited.contains(page), "{page} checked: {visited:#?}");
