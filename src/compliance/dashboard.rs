@@ -95,11 +95,43 @@ fn tally_by(signers: &[Signer], key: impl Fn(&Signer) -> String) -> Vec<Tally> {
 
 // ---- The index: every published version ----
 
-struct VersionSummary {
-    id: Uuid,
-    policy_name: String,
-    label: String,
-    tally: Tally,
+/// A published version and how many of those who must sign it have.
+pub struct VersionSummary {
+    pub id: Uuid,
+    pub policy_name: String,
+    pub label: String,
+    pub tally: Tally,
+}
+
+/// Every published version of the school, by policy name, with its count of signatures.
+pub async fn summaries(db: &sqlx::PgPool, school_id: Uuid) -> Result<Vec<VersionSummary>> {
+    let rows = sqlx::query!(
+        r#"select v.id, p.name as policy_name, v.label,
+                  count(w.membership_id) as "total!", count(a.id) as "signed!"
+           from policy_versions v
+           join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           left join must_sign w on w.version_id = v.id
+           left join agreements a on a.membership_id = w.membership_id and a.version_id = v.id
+           where v.school_id = $1 and v.status = 'published'
+           group by v.id, p.name, v.label
+           order by p.name"#,
+        school_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| VersionSummary {
+            id: r.id,
+            tally: Tally {
+                name: r.policy_name.clone(),
+                signed: usize::try_from(r.signed).unwrap_or(0),
+                total: usize::try_from(r.total).unwrap_or(0),
+            },
+            policy_name: r.policy_name,
+            label: r.label,
+        })
+        .collect())
 }
 
 #[derive(Template, WebTemplate)]
@@ -114,36 +146,10 @@ async fn index(
     State(state): State<AppState>,
     viewer: RequireRole<ComplianceViewers>,
 ) -> Result<IndexPage> {
-    let rows = sqlx::query!(
-        r#"select v.id, p.name as policy_name, v.label,
-                  count(w.membership_id) as "total!", count(a.id) as "signed!"
-           from policy_versions v
-           join policies p on p.id = v.policy_id and p.school_id = v.school_id
-           left join must_sign w on w.version_id = v.id
-           left join agreements a on a.membership_id = w.membership_id and a.version_id = v.id
-           where v.school_id = $1 and v.status = 'published'
-           group by v.id, p.name, v.label
-           order by p.name"#,
-        viewer.school.id
-    )
-    .fetch_all(&state.pool)
-    .await?;
     Ok(IndexPage {
         nav: viewer.nav(),
         slug: viewer.school.slug.clone(),
-        versions: rows
-            .into_iter()
-            .map(|r| VersionSummary {
-                id: r.id,
-                tally: Tally {
-                    name: r.policy_name.clone(),
-                    signed: usize::try_from(r.signed).unwrap_or(0),
-                    total: usize::try_from(r.total).unwrap_or(0),
-                },
-                policy_name: r.policy_name,
-                label: r.label,
-            })
-            .collect(),
+        versions: summaries(&state.pool, viewer.school.id).await?,
     })
 }
 
