@@ -1,12 +1,22 @@
-//! The signer's home page: what is waiting for them, and what they have signed.
+//! The home page: each person's own work first. The DPO sees the policy reviews due or
+//! overdue, the SBM and head who has signed, and every signer what is waiting for them and
+//! what they have signed; a person with several roles sees a short summary of each.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::{auth::session::Member, clock, error::Result, page::Nav, state::AppState};
+use crate::{
+    auth::session::{ComplianceViewers, Member, PolicyEditors, Roles},
+    clock,
+    compliance::dashboard::{VersionSummary, summaries},
+    domain::render,
+    error::Result,
+    page::Nav,
+    state::AppState,
+};
 
 struct Waiting {
     version_id: Uuid,
@@ -28,14 +38,39 @@ impl Signed {
     }
 }
 
+/// A published version whose review is due within 30 days, or overdue.
+struct Review {
+    policy_id: Uuid,
+    policy_name: String,
+    label: String,
+    due: Date,
+}
+
+impl Review {
+    fn due_text(&self) -> String {
+        render::long_date(self.due)
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "signing/home.html")]
 pub(super) struct HomePage {
     nav: Nav,
     slug: String,
     first_name: String,
+    /// For the DPO: the reviews due soon or overdue, the first due first.
+    reviews: Option<Vec<Review>>,
+    /// For the SBM and head: who has signed each published version.
+    compliance: Option<Vec<VersionSummary>>,
+    today: Date,
     waiting: Vec<Waiting>,
     signed: Vec<Signed>,
+}
+
+impl HomePage {
+    fn overdue(&self, review: &Review) -> bool {
+        review.due < self.today
+    }
 }
 
 pub(super) async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
@@ -66,10 +101,39 @@ pub(super) async fn home(State(state): State<AppState>, member: Member) -> Resul
     )
     .fetch_all(&state.pool)
     .await?;
+    let today = clock::today_uk();
+    let reviews = if PolicyEditors::allows(&member) {
+        Some(
+            sqlx::query_as!(
+                Review,
+                r#"select p.id as policy_id, p.name as policy_name, v.label,
+                          v.next_review_due as "due!"
+                   from policy_versions v
+                   join policies p on p.id = v.policy_id and p.school_id = v.school_id
+                   where v.school_id = $1 and v.status = 'published'
+                     and v.next_review_due <= $2::date + 30
+                   order by v.next_review_due, p.name"#,
+                member.school.id,
+                today
+            )
+            .fetch_all(&state.pool)
+            .await?,
+        )
+    } else {
+        None
+    };
+    let compliance = if ComplianceViewers::allows(&member) {
+        Some(summaries(&state.pool, member.school.id).await?)
+    } else {
+        None
+    };
     Ok(HomePage {
         nav: member.nav(),
         slug: member.school.slug.clone(),
         first_name: crate::mail::first_name(&member.user.full_name).to_owned(),
+        reviews,
+        compliance,
+        today,
         waiting,
         signed,
     })

@@ -1,0 +1,80 @@
+//! Each person lands on their own work: the DPO on the reviews due, the SBM on who has
+//! signed, a signer on what is waiting, and someone with several roles on a summary of each.
+
+use crate::{helpers::*, publishing::DPO};
+
+const SBM: &str = "sbm@cranbrook.example";
+
+/// Moves the published versions' review date, as a version published with it would have:
+/// published versions cannot change, so past their guard.
+async fn review_due_on(app: &TestApp, due: time::Date) {
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("update policy_versions set next_review_due = $1 where status = 'published'")
+        .bind(due)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_dpo_lands_on_the_reviews_due_with_the_overdue_first() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let home = app.get("/s/cranbrook/").await;
+    home.assert_contains("<h2>Policy reviews</h2>");
+    home.assert_contains(
+        r#"<span class="tag tag-red">Review overdue</span> It was due on 1 November 2025."#,
+    );
+    home.assert_contains(&format!(">{CRANBROOK}</a>"));
+    assert!(
+        !home.body.contains("<h2>Who has signed</h2>"),
+        "not the SBM's work"
+    );
+
+    // A review due in ten days is due, not overdue; one beyond thirty days is not listed.
+    let today = aup_portal::clock::today_uk();
+    review_due_on(&app, today + time::Duration::days(10)).await;
+    let home = app.get("/s/cranbrook/").await;
+    home.assert_contains(&format!(
+        r#"<span class="tag">Review due</span> It is due on {}."#,
+        aup_portal::domain::render::long_date(today + time::Duration::days(10))
+    ));
+    assert!(!home.body.contains("Review overdue"));
+    review_due_on(&app, today + time::Duration::days(31)).await;
+    app.get("/s/cranbrook/")
+        .await
+        .assert_contains("No policy is due for review in the next 30 days.");
+}
+
+#[tokio::test]
+async fn the_sbm_lands_on_who_has_signed_and_a_signer_on_what_is_waiting() {
+    let app = spawn_app().await;
+    let sam = app.another();
+    sam.sign_in(STAFF).await;
+    sign_cranbrook(&sam).await;
+
+    app.sign_in(SBM).await;
+    let home = app.get("/s/cranbrook/").await;
+    home.assert_contains("<h2>Who has signed</h2>");
+    let version = app.version_id(CRANBROOK).await;
+    home.assert_contains(&format!(
+        r#"<a href="/s/cranbrook/compliance/{version}">{CRANBROOK}, version"#
+    ));
+    home.assert_contains("1 of 3 signed (33%), 2 outstanding");
+    assert!(
+        !home.body.contains("<h2>Policy reviews</h2>"),
+        "not the DPO's work"
+    );
+    // The SBM signs too: their own summary follows.
+    home.assert_contains("<h2>Waiting for your signature</h2>");
+
+    let signer = sam.get("/s/cranbrook/").await;
+    signer.assert_contains("<h2>Waiting for your signature</h2>");
+    assert!(!signer.body.contains("<h2>Who has signed</h2>"));
+    assert!(!signer.body.contains("<h2>Policy reviews</h2>"));
+}
