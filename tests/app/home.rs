@@ -78,3 +78,62 @@ async fn the_sbm_lands_on_who_has_signed_and_a_signer_on_what_is_waiting() {
     assert!(!signer.body.contains("<h2>Who has signed</h2>"));
     assert!(!signer.body.contains("<h2>Policy reviews</h2>"));
 }
+
+#[tokio::test]
+async fn a_dpo_serving_several_schools_sees_a_line_of_reviews_for_each() {
+    let app = spawn_app().await;
+    add_member(
+        &app,
+        "oakfield",
+        "office@oakfield.example",
+        "Olu Ade",
+        "staff",
+        "",
+        "{signer}",
+    )
+    .await;
+    // The DPO of Cranbrook is Oakfield's DPO too; Oakfield has published nothing.
+    sqlx::query(
+        "insert into memberships (user_id, school_id, grp, job_title, roles)
+         select u.id, s.id, 'staff', '', '{dpo}' from users u, schools s
+         where u.email = $1 and s.slug = 'oakfield'",
+    )
+    .bind(DPO)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let overdue = app
+        .count(
+            "select count(*) from policy_versions v join schools s on s.id = v.school_id
+             where s.slug = 'cranbrook' and v.status = 'published' and v.next_review_due < current_date",
+        )
+        .await;
+    assert!(overdue > 0, "the demo school's reviews are overdue");
+
+    app.sign_in(DPO).await;
+    let schools = app.get("/").await;
+    schools.assert_contains("Choose a school.");
+    schools.assert_contains(&format!(
+        r#">Cranbrook Primary School</a><br><span class="hint">{overdue} policy {} overdue.</span>"#,
+        if overdue == 1 { "review" } else { "reviews" }
+    ));
+    schools.assert_contains(
+        r#">Oakfield Academy</a><br><span class="hint">No policy review is due in the next 30 days.</span>"#,
+    );
+
+    // Someone who is not a DPO sees only the names.
+    sqlx::query(
+        "insert into memberships (user_id, school_id, grp, job_title, roles)
+         select u.id, s.id, 'staff', '', '{signer}' from users u, schools s
+         where u.email = $1 and s.slug = 'oakfield'",
+    )
+    .bind(STAFF)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let sam = app.another();
+    sam.sign_in(STAFF).await;
+    let schools = sam.get("/").await;
+    schools.assert_contains(">Oakfield Academy</a></li>");
+    assert!(!schools.body.contains("policy review"));
+}
