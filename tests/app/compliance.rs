@@ -177,7 +177,35 @@ async fn reminders_go_only_from_a_check_page_that_shows_who_and_the_email() {
         .post(&check, &[("scope", "selected"), ("who", &alex)])
         .await;
     alex_again.assert_contains("Nobody to remind today");
+    alex_again.assert_contains("The person chosen has already been reminded today.");
     assert!(!alex_again.body.contains("Send 1 reminder"));
+
+    // Once everyone has signed, an old page's button finds nobody to remind.
+    let governor = app.another();
+    governor.sign_in(GOVERNOR).await;
+    for (who, email) in [(&governor, GOVERNOR), (&app, SBM)] {
+        let name: String = sqlx::query_scalar("select signing_name from users where email = $1")
+            .bind(email)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        let mut fields = cranbrook_signature(who).await;
+        for (key, value) in &mut fields {
+            if *key == "full_name" {
+                *value = name.clone();
+            }
+        }
+        let signed = who
+            .post(
+                &format!("/s/cranbrook/versions/{version}/sign"),
+                &as_form(&fields),
+            )
+            .await;
+        assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    }
+    app.post(&check, &[("scope", "all")])
+        .await
+        .assert_contains("Everyone has signed: there is nobody left to remind.");
 }
 
 #[tokio::test]
