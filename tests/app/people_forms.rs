@@ -197,6 +197,15 @@ async fn people_ticked_on_the_list_leave_together_from_a_check_page_with_one_dat
         );
     }
 
+    // A list with nobody the SBM may mark (those who have left) offers no button.
+    let gone = app.get("/s/cranbrook/people?status=left").await;
+    assert!(
+        !gone.body.contains("Mark selected as left"),
+        "{}",
+        gone.body
+    );
+    assert!(list.body.contains("Mark selected as left"));
+
     // Nobody ticked: the message next to the list.
     let none = app.post("/s/cranbrook/people/leave-selected", &[]).await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
