@@ -14,7 +14,7 @@ use crate::paths;
 use crate::{
     domain::{groups::Group, roles::Role},
     error::AppError,
-    page::Nav,
+    page::{Nav, NavLink},
     state::AppState,
 };
 
@@ -212,6 +212,8 @@ pub struct Member {
     pub roles: Vec<Role>,
     /// No mail server is set: emails wait in the outbox.
     pub mail_waits: bool,
+    /// The path of the page asked for, to mark its section in the top bar.
+    pub path: String,
 }
 
 impl Member {
@@ -243,7 +245,7 @@ impl Member {
             user_name: Some(self.user.full_name.clone()),
             school_slug: Some(slug.clone()),
             school_name: Some(self.school.name.clone()),
-            links,
+            links: NavLink::sections(links, &self.path),
             mail_waits: self.mail_waits
                 && [Role::Sbm, Role::Dpo, Role::Admin]
                     .iter()
@@ -342,6 +344,7 @@ impl MemberKey {
             job_title,
             roles,
             mail_waits: !state.settings.mail_configured,
+            path: parts.uri.path().to_owned(),
         })
     }
 }

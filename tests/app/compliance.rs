@@ -28,9 +28,9 @@ async fn the_dashboard_counts_signatures_overall_by_group_and_job_title() {
     let page = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
     assert_eq!(page.status, StatusCode::OK);
     page.assert_contains(r#"<span class="stat-number">33%</span> signed<br>1 of 3 people"#);
-    page.assert_contains(r#"<td>Governors</td><td class="numeric">0</td><td class="numeric">1</td><td class="numeric">0%</td>"#);
-    page.assert_contains(r#"<td>Staff</td><td class="numeric">1</td><td class="numeric">1</td><td class="numeric">50%</td>"#);
-    page.assert_contains(r#"<td>Class teacher</td><td class="numeric">1</td><td class="numeric">0</td><td class="numeric">100%</td>"#);
+    page.assert_contains(r#"<td data-label="Group">Governors</td><td class="numeric" data-label="Signed">0</td><td class="numeric" data-label="Outstanding">1</td><td class="numeric" data-label="Signed %">0%</td>"#);
+    page.assert_contains(r#"<td data-label="Group">Staff</td><td class="numeric" data-label="Signed">1</td><td class="numeric" data-label="Outstanding">1</td><td class="numeric" data-label="Signed %">50%</td>"#);
+    page.assert_contains(r#"<td data-label="Job title">Class teacher</td><td class="numeric" data-label="Signed">1</td><td class="numeric" data-label="Outstanding">0</td><td class="numeric" data-label="Signed %">100%</td>"#);
     // The chart, drawn on the server, with a text alternative.
     page.assert_contains(r#"<svg class="chart" viewBox="0 0 640 240" role="img" aria-labelledby="chart-title chart-desc""#);
     page.assert_contains("<figcaption>1 of 3 people have signed since it was published on");
@@ -41,7 +41,7 @@ async fn the_dashboard_counts_signatures_overall_by_group_and_job_title() {
     page.assert_contains(&format!(
         r#"<a href="/s/cranbrook/people/{alex}">Alex Morgan</a>"#
     ));
-    page.assert_contains("<td>Not yet</td>");
+    page.assert_contains(r#"<td data-label="Last reminded">Not yet</td>"#);
     assert!(!page.body.contains(">Sam Taylor</a>"), "Sam has signed");
 }
 
@@ -86,7 +86,9 @@ async fn chasing_reminds_each_outstanding_person_at_most_once_a_day() {
     );
     let page = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
     assert!(
-        !page.body.contains("<td>Not yet</td>"),
+        !page
+            .body
+            .contains(r#"<td data-label="Last reminded">Not yet</td>"#),
         "both show when they were reminded"
     );
     // Someone who has signed is not chased.
@@ -215,7 +217,7 @@ async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
     app.sign_in(SBM).await;
     let names = |page: &Page| -> Vec<String> {
         page.body
-            .split("<td><a href=\"/s/cranbrook/people/")
+            .split("<td data-label=\"Name\"><a href=\"/s/cranbrook/people/")
             .skip(1)
             .map(|s| {
                 s.split('>')
@@ -261,7 +263,7 @@ async fn the_sbm_finds_people_by_name_group_job_title_status_and_signature() {
     let by_policy = app
         .get(&format!("/s/cranbrook/people?policy={version}"))
         .await;
-    by_policy.assert_contains("<td>Not asked to sign</td>");
+    by_policy.assert_contains(r#"<td data-label="Signed">Not asked to sign</td>"#);
     let dashboard = app.get(&format!("/s/cranbrook/compliance/{version}")).await;
     dashboard.assert_contains("Priya Shah");
     assert!(!dashboard.body.contains("Jordan Lee"));

@@ -28,7 +28,7 @@ async fn the_dpo_lands_on_the_reviews_due_with_the_overdue_first() {
     let home = app.get("/s/cranbrook/").await;
     home.assert_contains("<h2>Policy reviews</h2>");
     home.assert_contains(
-        r#"<span class="tag tag-red">Review overdue</span> It was due on 1 November 2025."#,
+        r#"<span class="tag tag-red">Review overdue</span> <span class="task-detail">It was due on 1 November 2025."#,
     );
     home.assert_contains(&format!(">{CRANBROOK}</a>"));
     assert!(
@@ -41,7 +41,7 @@ async fn the_dpo_lands_on_the_reviews_due_with_the_overdue_first() {
     review_due_on(&app, today + time::Duration::days(10)).await;
     let home = app.get("/s/cranbrook/").await;
     home.assert_contains(&format!(
-        r#"<span class="tag">Review due</span> It is due on {}."#,
+        r#"<span class="tag">Review due</span> <span class="task-detail">It is due on {}."#,
         aup_portal::domain::render::long_date(today + time::Duration::days(10))
     ));
     assert!(!home.body.contains("Review overdue"));

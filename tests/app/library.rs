@@ -14,7 +14,9 @@ async fn a_signer_reads_again_the_version_they_signed_and_the_one_in_force() {
     let signed = app.version_id(CRANBROOK).await;
     let library = sam.get("/s/cranbrook/library").await;
     assert_eq!(library.status, StatusCode::OK);
-    library.assert_contains(r#"<a href="/s/cranbrook/library">Policy library</a>"#);
+    library.assert_contains(
+        r#"<a href="/s/cranbrook/library" aria-current="page">Policy library</a>"#,
+    );
     library.assert_contains("<h2 class=\"library-title\">Staff Acceptable Usage Policy</h2>");
     library.assert_contains("<h2 class=\"library-title\">Staff and Governors AUP</h2>");
     library.assert_contains("Not yet");

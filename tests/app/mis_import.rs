@@ -415,7 +415,7 @@ async fn an_arbor_workbook_is_read_below_its_title_with_sheet_row_numbers() {
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
     preview.assert_contains("<li>2 to add</li>");
     preview.assert_contains("Line 6: the email address is missing");
-    preview.assert_contains("<td>4</td><td>Seun Bello</td>");
+    preview.assert_contains(r#"<td data-label="Line">4</td><td data-label="Name">Seun Bello</td>"#);
     confirm(&app, &preview, &[]).await;
     let seun = person(&app, "seun.bello@cranbrook.example").await;
     assert_eq!(seun.0, "Seun Bello");

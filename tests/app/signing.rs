@@ -154,14 +154,14 @@ async fn the_audit_log_shows_each_online_signature_once_with_its_signer() {
         let log = admin.visit(path).await;
         assert_eq!(log.status, StatusCode::OK, "{path}");
         let row = format!(
-            "<td>Sam Taylor</td><td>Signed a policy online</td><td class=\"small\">{agreement}"
+            r#"<td data-label="Who">Sam Taylor</td><td data-label="What">Signed a policy online</td><td class="small" data-label="Details">{agreement}"#
         );
         assert_eq!(log.body.matches(&row).count(), 1, "{path}:\n{}", log.body);
         log.assert_contains(&format!("{version}"));
         log.assert_contains(r#"<option value="agreement_signed""#);
     }
     let sign_ins = admin.visit("/s/cranbrook/admin/audit?action=sign_in").await;
-    sign_ins.assert_contains("<td>Signed in with a password</td>");
+    sign_ins.assert_contains(r#"<td data-label="What">Signed in with a password</td>"#);
     assert!(!sign_ins.body.contains("Signed a policy online</td>"));
 }
 

@@ -2,8 +2,9 @@
 //! chromedriver. Every page a journey lands on is checked: axe-core (from npm, injected into
 //! the page) must find no WCAG 2.2 A or AA violation, and the page must reflow without
 //! sideways scrolling at 640 CSS pixels (a 1280-pixel screen at 200% zoom) and at 320 (the
-//! WCAG reflow width). When a journey fails, each browser's screenshot and HTML are kept in
-//! `target/browser-failures/<journey>/`.
+//! WCAG reflow width), with nothing beyond the window's right edge: no table column, and no
+//! action in one, hidden in a box that scrolls sideways. When a journey fails, each browser's
+//! screenshot and HTML are kept in `target/browser-failures/<journey>/`.
 
 use std::{
     collections::BTreeSet,
@@ -207,7 +208,15 @@ impl Browser {
             .set_window_size(width, height)
             .await
             .expect("resize");
-        let inner = self.script("return window.innerWidth").await;
+        // The window manager may take a moment to apply the size, under load.
+        let mut inner = self.script("return window.innerWidth").await;
+        for _ in 0..40 {
+            if inner == json!(width) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            inner = self.script("return window.innerWidth").await;
+        }
         assert_eq!(
             inner,
             json!(width),
@@ -306,17 +315,39 @@ impl Browser {
     }
 
     async fn click(&self, tag: &str, text: &str) {
-        let element = self
+        let mut element = None;
+        // The first one shown: the top bar's sections are in the page twice, once for a
+        // phone's menu and once for a wide screen, and only one of them is displayed.
+        for found in self
             .client
-            .find(Locator::XPath(&format!(
+            .find_all(Locator::XPath(&format!(
                 "//{tag}[normalize-space()={}]",
                 xpath_literal(text)
             )))
             .await
-            .unwrap_or_else(|_| panic!("{} found no {tag} {text:?}", self.who));
+            .unwrap_or_default()
+        {
+            if found.is_displayed().await.unwrap_or(false) {
+                element = Some(found);
+                break;
+            }
+        }
+        let element =
+            element.unwrap_or_else(|| panic!("{} found no {tag} {text:?} shown", self.who));
         self.mark_page().await;
         element.click().await.expect("click");
         self.wait_for_next_page().await;
+    }
+
+    /// Opens the top bar's menu, on a phone: a `<details>`, so nothing loads.
+    pub async fn open_menu(&self) {
+        self.client
+            .find(Locator::Css("summary.menu-button"))
+            .await
+            .expect("the menu button")
+            .click()
+            .await
+            .expect("open the menu");
     }
 
     /// Types into the field whose label has this id, replacing what was there.
@@ -484,10 +515,8 @@ impl Browser {
             let overflow = self
                 .script(
                     "const w = document.documentElement.clientWidth;
-                     const scrolls = e => { for (let a = e.parentElement; a; a = a.parentElement) {
-                         const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };
                      const wide = [...document.querySelectorAll('body *')].filter(e => {
-                         const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1 && !scrolls(e); })
+                         const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1; })
                        .slice(0, 5).map(e => e.outerHTML.slice(0, 120));
                      return { page: document.documentElement.scrollWidth - w, wide };",
                 )

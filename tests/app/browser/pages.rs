@@ -122,7 +122,7 @@ async fn every_kind_of_page_in_the_browser() {
             sbm.expect_text("Which column holds what").await;
             // Leaving out the email column: the columns open, with the error next to it.
             sbm.client
-                .find(fantoccini::Locator::Css("details summary"))
+                .find(fantoccini::Locator::Css("main details summary"))
                 .await
                 .expect("the columns")
                 .click()
@@ -142,6 +142,26 @@ async fn every_kind_of_page_in_the_browser() {
             // The admin's pages.
             let admin = journey.open("admin", &base, PHONE).await;
             admin.sign_in(ADMIN).await;
+            // On a phone the sections fold behind a menu button, and the page shown is marked.
+            let shown = |text: &'static str| {
+                let admin = &admin;
+                async move {
+                    admin
+                        .script(&format!(
+                            "return [...document.querySelectorAll('header a')]
+                               .filter(a => a.textContent === '{text}' && a.checkVisibility())
+                               .map(a => a.getAttribute('aria-current'));"
+                        ))
+                        .await
+                }
+            };
+            assert_eq!(shown("Audit log").await, serde_json::json!([]));
+            admin.open_menu().await;
+            assert_eq!(shown("Audit log").await, serde_json::json!([null]));
+            admin.click_link("Audit log").await;
+            assert_eq!(shown("Audit log").await, serde_json::json!([]));
+            admin.open_menu().await;
+            assert_eq!(shown("Audit log").await, serde_json::json!(["page"]));
             admin.goto("/s/cranbrook/admin/mail").await;
             admin.goto("/s/cranbrook/admin/audit").await;
             admin.goto("/s/cranbrook/admin/settings").await;
