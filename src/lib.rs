@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mail;
 pub mod oidc;
 pub mod page;
+pub mod pagination;
 pub mod paths;
 pub mod policies;
 pub mod seal;

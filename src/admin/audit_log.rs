@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use serde::Deserialize;
 
 use crate::paths;
@@ -12,6 +12,7 @@ use crate::{
     clock,
     error::Result,
     page::Nav,
+    pagination::{Pagination, Requested},
     state::AppState,
 };
 
@@ -35,6 +36,7 @@ struct AuditPage {
     action: String,
     actions: Vec<String>,
     events: Vec<EventRow>,
+    pagination: Pagination,
 }
 
 #[derive(Deserialize)]
@@ -49,11 +51,15 @@ struct AuditQuery {
 async fn audit_log(
     State(state): State<AppState>,
     admin: RequireRole<Admins>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<AuditQuery>,
 ) -> Result<AuditPage> {
     let action = (!query.action.is_empty()).then(|| query.action.clone());
-    let rows = sqlx::query!(
-        r#"select x.at as "at!", x.action as "action!", x.subject as "subject!",
+    // A page beyond the end (the address was typed, or kept from a longer list) is the first.
+    let mut page = Requested::from_query(raw.as_deref());
+    let rows = loop {
+        let rows = sqlx::query!(
+        r#"select count(*) over () as "total!", x.at as "at!", x.action as "action!", x.subject as "subject!",
                   x.details as "details!", u.full_name as "who?"
            from (select e.at, e.action, e.subject, e.details, e.actor_user_id as actor,
                         e.id as seq
@@ -74,13 +80,24 @@ async fn audit_log(
                  where m.school_id = $1 and a.method = 'online'
                    and ($2::text is null or $2 = 'agreement_signed')) x
            left join users u on u.id = x.actor
-           order by x.at desc, x.seq desc
-           limit 500"#,
+           order by x.at desc, x.seq desc, x.subject desc
+           limit $3 offset $4"#,
         admin.school.id,
-        action
+        action,
+        Requested::limit_i64(),
+        page.offset_i64()
     )
     .fetch_all(&state.pool)
     .await?;
+        if rows.is_empty() && page != Requested::first() {
+            page = Requested::first();
+            continue;
+        }
+        break rows;
+    };
+    let total = rows
+        .first()
+        .map_or(0, |r| usize::try_from(r.total).unwrap_or(0));
     let actions = sqlx::query_scalar!(
         r#"select distinct action as "action!" from audit_events e
            where e.school_id = $1
@@ -100,6 +117,13 @@ async fn audit_log(
         slug: admin.school.slug.clone(),
         action: query.action,
         actions,
+        pagination: Pagination::new(
+            &paths::AuditLog::new(&admin.school.slug).to_string(),
+            raw.as_deref(),
+            &["action"],
+            page,
+            total,
+        ),
         events: rows
             .into_iter()
             .map(|r| EventRow {

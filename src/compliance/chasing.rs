@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -26,6 +26,7 @@ use crate::{
     error::{AppError, Result},
     mail::{self, OutgoingEmail, SignReminder},
     page::{FieldErrors, Nav},
+    pagination::Requested,
     state::AppState,
 };
 
@@ -198,6 +199,7 @@ async fn check(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, version_id)): Path<(String, Uuid)>,
+    RawQuery(raw): RawQuery,
     Form(choice): Form<Choice>,
 ) -> Result<Response> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
@@ -214,6 +216,7 @@ async fn check(
             &state,
             &manager,
             version_id,
+            Requested::from_query(raw.as_deref()),
             DashboardQuery::default(),
             errors,
         )

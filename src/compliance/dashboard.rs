@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, Query, RawQuery, State},
     routing::get,
 };
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use crate::{
     domain::{groups::Group, render},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
+    pagination::{PER_PAGE, Pagination, Requested},
     state::AppState,
 };
 
@@ -175,7 +176,9 @@ pub(super) struct DashboardPage {
     by_group: Vec<Tally>,
     by_job_title: Vec<Tally>,
     chart: Chart,
+    /// This page of those who have not signed, and how many there are.
     outstanding: Vec<OutstandingRow>,
+    pagination: Pagination,
     can_chase: bool,
     notice: Option<String>,
     /// A choice of people to remind that could not be taken (none ticked).
@@ -192,17 +195,28 @@ async fn dashboard(
     State(state): State<AppState>,
     viewer: RequireRole<ComplianceViewers>,
     Path((_slug, version_id)): Path<(String, Uuid)>,
+    RawQuery(raw): RawQuery,
     Query(query): Query<DashboardQuery>,
 ) -> Result<DashboardPage> {
-    page(&state, &viewer, version_id, query, FieldErrors::default()).await
+    let list = Requested::from_query(raw.as_deref());
+    page(
+        &state,
+        &viewer,
+        version_id,
+        list,
+        query,
+        FieldErrors::default(),
+    )
+    .await
 }
 
-/// The dashboard of a version, with the result of a reminder (`query`) or a choice that
-/// could not be taken (`errors`).
+/// The dashboard of a version, with page `list` of the outstanding list, and the result of a
+/// reminder (`query`) or a choice that could not be taken (`errors`).
 pub(super) async fn page(
     state: &AppState,
     viewer: &Member,
     version_id: Uuid,
+    list: Requested,
     query: DashboardQuery,
     errors: FieldErrors,
 ) -> Result<DashboardPage> {
@@ -229,6 +243,25 @@ pub(super) async fn page(
     // Longest outstanding first; a stable sort, so those of the same days stay in the
     // surname order they were read in.
     outstanding.sort_by_key(|row| std::cmp::Reverse(row.days));
+    // A page beyond the end (everyone on it has signed since) is the first.
+    let list = if list.slice(&outstanding).is_some() {
+        list
+    } else {
+        Requested::first()
+    };
+    let pagination = Pagination::new(
+        &paths::Dashboard::new(&viewer.school.slug, version.id).to_string(),
+        None,
+        &[],
+        list,
+        outstanding.len(),
+    )
+    .landing_at("#outstanding");
+    let outstanding: Vec<OutstandingRow> = outstanding
+        .into_iter()
+        .skip(list.offset())
+        .take(PER_PAGE)
+        .collect();
     let notice = query.reminded.map(|n| {
         let skipped = query.skipped.unwrap_or(0);
         let mut text = if n == 0 {
@@ -272,6 +305,7 @@ pub(super) async fn page(
         }),
         overall,
         outstanding,
+        pagination,
         can_chase: PeopleManagers::allows(viewer),
         notice,
         errors,

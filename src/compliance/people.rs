@@ -19,6 +19,7 @@ use crate::{
     domain::statuses::MembershipStatus,
     error::Result,
     page::{FieldErrors, Nav},
+    pagination::{Pagination, Requested},
     state::AppState,
 };
 
@@ -65,6 +66,8 @@ pub(super) struct ListQuery {
 }
 
 struct PersonRow {
+    /// How many match the filters, on every page.
+    total: i64,
     membership_id: Uuid,
     full_name: String,
     email: String,
@@ -93,6 +96,7 @@ pub(super) struct ListPage {
     /// A choice of people to mark as left that could not be taken (none ticked).
     errors: FieldErrors,
     people: Vec<PersonRow>,
+    pagination: Pagination,
     job_titles: Vec<String>,
     versions: Vec<VersionChoice>,
 }
@@ -172,9 +176,12 @@ pub(super) async fn list_page(
         "no" => Some(false),
         _ => None,
     };
-    let people = sqlx::query_as!(
+    // A page beyond the end (the list has shrunk since, or the address was typed) is the first.
+    let mut page = Requested::from_query(raw.as_deref());
+    let people = loop {
+        let people = sqlx::query_as!(
         PersonRow,
-        r#"select m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
+        r#"select count(*) over () as "total!", m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
                   u.email, m.grp as "grp: Group", m.job_title,
                   m.status as "status: MembershipStatus", m.roles as "roles: Vec<Role>",
                   -- Signed, outstanding (asked to sign, by the policy's audience, and not
@@ -196,18 +203,36 @@ pub(super) async fn list_page(
            -- In surname order; an offer not yet accepted by the name the school typed, as
            -- the account's own is not the school's to know.
            order by m.status = 'pending', case when m.pending_name is null then lower(u.surname) end,
-                    lower(coalesce(m.pending_name, u.full_name)), u.email
-           limit 2000"#,
+                    lower(coalesce(m.pending_name, u.full_name)), u.email, m.id
+           limit $8 offset $9"#,
         manager.school.id,
         pattern,
         empty_to_none(&query.group),
         empty_to_none(&query.job_title),
         empty_to_none(&query.status),
         signed_filter,
-        query.policy
+        query.policy,
+        Requested::limit_i64(),
+        page.offset_i64()
     )
     .fetch_all(&state.pool)
     .await?;
+        if people.is_empty() && page != Requested::first() {
+            page = Requested::first();
+            continue;
+        }
+        break people;
+    };
+    let total = people
+        .first()
+        .map_or(0, |p| usize::try_from(p.total).unwrap_or(0));
+    let pagination = Pagination::new(
+        &paths::People::new(&manager.school.slug).to_string(),
+        raw.as_deref(),
+        &["q", "group", "job_title", "status", "policy", "signed"],
+        page,
+        total,
+    );
     let job_titles = sqlx::query_scalar!(
         "select distinct job_title from memberships where school_id = $1 and job_title <> '' order by job_title",
         manager.school.id
@@ -232,6 +257,7 @@ pub(super) async fn list_page(
         errors,
         query,
         people,
+        pagination,
         job_titles,
         versions,
     })

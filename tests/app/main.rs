@@ -16,6 +16,7 @@ mod faults;
 mod home;
 mod input;
 mod library;
+mod lists;
 mod mail;
 mod memberships;
 mod mis_import;

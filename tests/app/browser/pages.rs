@@ -27,6 +27,7 @@ async fn every_kind_of_page_in_the_browser() {
     let alex = membership(&app, GOVERNOR).await;
     let sam_id = membership(&app, STAFF).await;
     let base = app.address.clone();
+    let app_pool = app.pool.clone();
     run(
         "every_kind_of_page_in_the_browser",
         move |journey| async move {
@@ -218,6 +219,15 @@ async fn every_kind_of_page_in_the_browser() {
             sbm.fill("left_on-year", "2026").await;
             sbm.click_button("Mark 1 person as left").await;
             sbm.expect_text("1 person is marked as having left").await;
+
+            // At school size the lists come 50 to a page, with links to the others.
+            crate::lists::staff_of_120(&app_pool).await;
+            sbm.goto("/s/cranbrook/people").await;
+            sbm.click_link("Next page").await;
+            sbm.expect_text("Showing 51 to 100 of").await;
+            sbm.click_link("Page 3").await;
+            sbm.click_link("Previous page").await;
+            sbm.expect_text("Showing 51 to 100 of").await;
 
             let visited = journey.visited.lock().unwrap().clone();
             for page in [

@@ -1,0 +1,176 @@
+//! Lists at school size: the people list, a dashboard's outstanding list and the audit log
+//! show 50 to a page, in a stable order, with real links to the other pages.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+const SBM: &str = "sbm@cranbrook.example";
+
+/// 120 more staff at Cranbrook, whose first names run the other way from their surnames:
+/// "F199 S001" comes first by surname and last by first name.
+pub(crate) async fn staff_of_120(pool: &sqlx::PgPool) {
+    sqlx::query(
+        "with u as (insert into users (email, full_name, signing_name, surname, password_hash)
+                      select 'ta' || i || '@cranbrook.example',
+                             'F' || lpad((200 - i)::text, 3, '0') || ' S' || lpad(i::text, 3, '0'),
+                             'F' || lpad((200 - i)::text, 3, '0') || ' S' || lpad(i::text, 3, '0'),
+                             'S' || lpad(i::text, 3, '0'),
+                             (select password_hash from users where email = 'staff@cranbrook.example')
+                      from generate_series(1, 120) i returning id)
+         insert into memberships (user_id, school_id, grp, job_title, roles)
+         select u.id, s.id, 'staff', 'Teaching assistant', '{signer}' from u, schools s
+         where s.slug = 'cranbrook'",
+    )
+    .execute(pool)
+    .await
+    .expect("120 staff");
+}
+
+/// The names in a list's rows, in order.
+fn names(page: &Page) -> Vec<String> {
+    page.body
+        .split("<td data-label=\"Name\"><a href=\"/s/cranbrook/people/")
+        .skip(1)
+        .filter_map(|row| row.split('>').nth(1)?.split('<').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The address of the "Next page" link, if there is one.
+fn next_link(page: &Page) -> Option<String> {
+    let before = page.body.split("\" rel=\"next\">Next").next()?;
+    if before.len() == page.body.len() {
+        return None;
+    }
+    Some(
+        before
+            .rsplit("<a href=\"")
+            .next()?
+            .replace("&#38;", "&")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[tokio::test]
+async fn the_people_list_shows_50_to_a_page_in_surname_order_with_its_filters_kept() {
+    let app = spawn_app().await;
+    staff_of_120(&app.pool).await;
+    app.sign_in(SBM).await;
+    let expected: Vec<String> = sqlx::query_scalar(
+        "select u.full_name from memberships m join users u on u.id = m.user_id
+         join schools s on s.id = m.school_id
+         where s.slug = 'cranbrook' and m.grp = 'staff'
+         order by lower(u.surname), lower(u.full_name), u.email",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let total = expected.len();
+    assert!(total > 120, "{total}");
+
+    // Follow "Next" from the first page to the last: each person once, in surname order.
+    let mut seen = Vec::new();
+    let mut address = "/s/cranbrook/people?group=staff&marked_left=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = app.get(&address).await;
+        assert_eq!(page.status, StatusCode::OK, "{address}");
+        pages += 1;
+        page.assert_contains(&format!("<p role=\"status\">{total} people</p>"));
+        page.assert_contains(&format!(
+            "Showing {} to {} of {total} people",
+            seen.len() + 1,
+            (seen.len() + 50).min(total)
+        ));
+        let shown = names(&page);
+        assert!(shown.len() <= 50 && !shown.is_empty(), "{}", shown.len());
+        seen.extend(shown);
+        match next_link(&page) {
+            Some(next) => {
+                // The filter carries over; the notice of an earlier action does not.
+                assert!(next.contains("group=staff"), "{next}");
+                assert!(!next.contains("marked_left"), "{next}");
+                address = next;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, total.div_ceil(50));
+    assert_eq!(seen, expected);
+    assert_eq!(seen[0], "F199 S001", "by surname, not by first name");
+
+    // A page beyond the end, or not a page number, is the first page.
+    for odd in ["page=999", "page=two", "page=-1"] {
+        let page = app
+            .get(&format!("/s/cranbrook/people?group=staff&{odd}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{odd}");
+        assert_eq!(names(&page), expected[..50], "{odd}");
+    }
+}
+
+#[tokio::test]
+async fn a_long_outstanding_list_and_the_audit_log_come_50_to_a_page() {
+    let app = spawn_app().await;
+    staff_of_120(&app.pool).await;
+    app.sign_in(SBM).await;
+    let version = app.version_id(CRANBROOK).await;
+    let dashboard = format!("/s/cranbrook/compliance/{version}");
+    let first = app.get(&dashboard).await;
+    let outstanding = first
+        .body
+        .split("<h2 id=\"outstanding\">Outstanding (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("the outstanding count");
+    assert!(outstanding > 120, "{outstanding}");
+    assert_eq!(names(&first).len(), 50);
+    let next = next_link(&first).expect("a next page");
+    assert_eq!(next, format!("{dashboard}?page=2#outstanding"));
+    let mut seen = names(&first);
+    for n in 2..=outstanding.div_ceil(50) {
+        let page = app.get(&format!("{dashboard}?page={n}")).await;
+        page.assert_contains(&format!(
+            "Showing {} to {} of {outstanding} people outstanding",
+            (n - 1) * 50 + 1,
+            (n * 50).min(outstanding)
+        ));
+        // Ticking people on a later page and choosing nobody comes back to the same page.
+        page.assert_contains(&format!("/check-reminders?page={n}\""));
+        seen.extend(names(&page));
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (outstanding, outstanding));
+
+    // The audit log: 70 more events, newest (the last recorded) first, 50 to a page.
+    sqlx::query(
+        "insert into audit_events (school_id, action, subject)
+         select s.id, 'test_event', 'event ' || i
+         from schools s, generate_series(1, 70) i where s.slug = 'cranbrook'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    add_cranbrook_admin(&app).await;
+    let admin = app.another();
+    admin.sign_in(ADMIN).await;
+    let log = admin
+        .visit("/s/cranbrook/admin/audit?action=test_event")
+        .await;
+    log.assert_contains("Showing 1 to 50 of 70 events");
+    log.assert_contains(">event 70 </td>");
+    log.assert_contains(">event 21 </td>");
+    assert!(!log.body.contains(">event 20 </td>"));
+    let next = next_link(&log).expect("a next page");
+    assert_eq!(next, "/s/cranbrook/admin/audit?action=test_event&page=2");
+    let older = admin.visit(&next).await;
+    older.assert_contains("Showing 51 to 70 of 70 events");
+    older.assert_contains(">event 20 </td>");
+    older.assert_contains(">event 1 </td>");
+    assert!(!older.body.contains(">event 21 </td>"));
+    assert!(next_link(&older).is_none());
+}
