@@ -24,6 +24,7 @@ pub mod seal;
 pub mod secret_key;
 pub mod sign_page;
 pub mod signing;
+pub mod spreadsheet;
 pub mod startup;
 pub mod state;
 pub mod store;

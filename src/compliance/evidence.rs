@@ -7,18 +7,15 @@ use askama_web::WebTemplate;
 use axum::{
     Router,
     extract::{Path, State},
-    http::header,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use uuid::Uuid;
 
-use super::{
-    dashboard::published,
-    signers::{csv_cell, signers},
-};
+use super::{dashboard::published, signers::signers};
 use crate::audit::Event;
 use crate::paths;
+use crate::spreadsheet::{csv_response, iso_uk};
 use crate::store::email_changes;
 use crate::{
     audit,
@@ -36,46 +33,6 @@ pub fn router() -> Router<AppState> {
         .route(paths::DashboardCsv::PATH, get(dashboard_csv))
         .route(paths::Evidence::PATH, get(person_page))
         .route(paths::EvidenceCsv::PATH, get(person_csv))
-}
-
-fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<Response> {
-    let mut writer = csv::Writer::from_writer(vec![]);
-    for row in rows {
-        writer
-            .write_record(row.iter().map(|c| csv_cell(c)))
-            .map_err(|err| AppError::Other(err.into()))?;
-    }
-    let mut bytes = b"\xEF\xBB\xBF".to_vec(); // so Excel reads it as UTF-8
-    bytes.extend(
-        writer
-            .into_inner()
-            .map_err(|err| AppError::Other(anyhow::anyhow!("{err}")))?,
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-/// Timestamps in exports: ISO 8601 in UK time, which spreadsheets sort correctly.
-fn iso_uk(at: time::OffsetDateTime) -> String {
-    let uk = clock::uk(at);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        uk.year(),
-        u8::from(uk.month()),
-        uk.day(),
-        uk.hour(),
-        uk.minute(),
-        uk.second()
-    )
 }
 
 async fn dashboard_csv(

@@ -44,28 +44,3 @@ pub async fn signers(
         .fetch_all(db)
         .await
 }
-
-/// A spreadsheet cell that cannot be read as a formula: Excel and LibreOffice run cells
-/// starting =, +, - or @ (and tab or carriage return) as formulas.
-pub fn csv_cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_cell;
-
-    #[test]
-    fn formula_like_cells_are_neutralised() {
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_cell("+44 1234"), "'+44 1234");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("\t=1+1"), "'\t=1+1");
-        assert_eq!(csv_cell("\r=1+1"), "'\r=1+1");
-        assert_eq!(csv_cell("Sam Taylor"), "Sam Taylor");
-    }
-}
