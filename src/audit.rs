@@ -168,6 +168,10 @@ pub enum Event {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
     },
+    /// The audit log, as filtered, downloaded as a spreadsheet.
+    AuditLogExported {
+        rows: usize,
+    },
     EvidenceExported {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
@@ -254,7 +258,8 @@ impl Event {
             | Event::SignedOutEverywhere
             | Event::TwoFactorEnabled
             | Event::EmailChangeRequested { .. }
-            | Event::PeopleImported { .. } => String::new(),
+            | Event::PeopleImported { .. }
+            | Event::AuditLogExported { .. } => String::new(),
             Event::EmailChanged { membership_id, .. } => {
                 membership_id.map(|id| id.to_string()).unwrap_or_default()
             }
@@ -482,6 +487,10 @@ impl Event {
                 format!("Exported the dashboard: {}", people(*rows))
             }
             Event::EvidenceViewed { .. } => "Viewed a person's evidence".to_owned(),
+            Event::AuditLogExported { rows } => format!(
+                "Exported the audit log: {rows} event{}",
+                if *rows == 1 { "" } else { "s" }
+            ),
             Event::EvidenceExported { agreements, .. } => format!(
                 "Exported a person's evidence: {agreements} signature{}",
                 if *agreements == 1 { "" } else { "s" }

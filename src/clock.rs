@@ -26,6 +26,13 @@ pub fn uk(at: OffsetDateTime) -> OffsetDateTime {
     at.to_offset(offset)
 }
 
+/// The moment a day starts in UK civil time.
+pub fn uk_midnight(date: Date) -> OffsetDateTime {
+    // The clocks change at 01:00 UTC, so midnight's offset is that of 00:00 UTC on the day.
+    date.midnight()
+        .assume_offset(uk(date.midnight().assume_utc()).offset())
+}
+
 /// The time the session rules (idle timeout, absolute lifetime, the refresh of the idle timer)
 /// go by: the system's, or, for tests of time, a clock that moves only when told.
 #[derive(Clone, Debug, Default)]
@@ -112,6 +119,28 @@ mod tests {
         assert_eq!(
             date_time(datetime!(2026-10-25 01:00 UTC)),
             "25 October 2026 at 1:00am"
+        );
+    }
+
+    #[test]
+    fn a_uk_day_starts_at_its_own_midnight() {
+        use time::macros::date;
+        assert_eq!(
+            uk_midnight(date!(2026 - 01 - 15)),
+            datetime!(2026-01-15 00:00 UTC)
+        );
+        assert_eq!(
+            uk_midnight(date!(2026 - 07 - 01)),
+            datetime!(2026-06-30 23:00 UTC)
+        );
+        // The days the clocks change: midnight is before the change on both.
+        assert_eq!(
+            uk_midnight(date!(2026 - 03 - 29)),
+            datetime!(2026-03-29 00:00 UTC)
+        );
+        assert_eq!(
+            uk_midnight(date!(2026 - 10 - 25)),
+            datetime!(2026-10-24 23:00 UTC)
         );
     }
 }

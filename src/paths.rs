@@ -177,6 +177,7 @@ paths! {
 
     // The admin's pages.
     AuditLog = "/s/{slug}/admin/audit" { slug: String };
+    AuditLogCsv = "/s/{slug}/admin/audit/export.csv" { slug: String };
     Mail = "/s/{slug}/admin/mail" { slug: String };
     RetryMail = "/s/{slug}/admin/mail/{id}/retry" { slug: String, id: Uuid };
     TestMail = "/s/{slug}/admin/mail/test" { slug: String };

@@ -187,6 +187,7 @@ async fn each_route_answers_only_the_people_it_is_for() {
         (format!("/s/cranbrook/scans/{scan}"), viewers),
         ("/s/cranbrook/admin/mail".into(), admins),
         ("/s/cranbrook/admin/audit".into(), admins),
+        ("/s/cranbrook/admin/audit/export.csv".into(), admins),
         ("/s/cranbrook/admin/settings".into(), admins),
     ];
     let posts: Vec<(String, &[Who])> = vec![

@@ -174,3 +174,120 @@ async fn a_long_outstanding_list_and_the_audit_log_come_50_to_a_page() {
     assert!(!older.body.contains(">event 21 </td>"));
     assert!(next_link(&older).is_none());
 }
+
+#[tokio::test]
+async fn the_audit_log_filters_by_person_and_dates_and_downloads_what_it_shows() {
+    let app = spawn_app().await;
+    let sam = app.another();
+    sam.sign_in(STAFF).await;
+    sign_cranbrook(&sam).await;
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let sam_id: uuid::Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(STAFF)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let who = |page: &Page| -> Vec<String> {
+        page.body
+            .split("<td data-label=\"Who\">")
+            .skip(1)
+            .filter_map(|cell| cell.split('<').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let everyone = app.get("/s/cranbrook/admin/audit").await;
+    assert!(who(&everyone).contains(&"Chris Patel".to_owned()));
+
+    // Sam's doings only: their sign-in and their signature.
+    let sams = app
+        .get(&format!("/s/cranbrook/admin/audit?person={sam_id}"))
+        .await;
+    let shown = who(&sams);
+    assert!(shown.len() >= 2, "{shown:?}");
+    assert!(shown.iter().all(|w| w == "Sam Taylor"), "{shown:?}");
+    sams.assert_contains("Signed a policy online");
+    sams.assert_contains(&format!(
+        r#"<option value="{sam_id}" selected>Sam Taylor</option>"#
+    ));
+
+    // Dates, in UK days: today holds everything, tomorrow nothing.
+    let today = aup_portal::clock::today_uk();
+    let day = |field: &str, date: time::Date| {
+        format!(
+            "{field}_day={}&{field}_month={}&{field}_year={}",
+            date.day(),
+            u8::from(date.month()),
+            date.year()
+        )
+    };
+    let tomorrow = today.next_day().unwrap();
+    let today_only = app
+        .get(&format!(
+            "/s/cranbrook/admin/audit?{}&{}",
+            day("from", today),
+            day("to", today)
+        ))
+        .await;
+    assert_eq!(who(&today_only), who(&everyone));
+    let none = app
+        .get(&format!(
+            "/s/cranbrook/admin/audit?{}",
+            day("from", tomorrow)
+        ))
+        .await;
+    assert_eq!(who(&none), Vec::<String>::new());
+    none.assert_contains("<p role=\"status\">0 events");
+
+    // A date that cannot be read is said next to its field, and filters nothing.
+    let bad = app
+        .visit("/s/cranbrook/admin/audit?from_day=31&from_month=2&from_year=2026")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains(r##"<a href="#from">The first day must be a real date</a>"##);
+    bad.assert_contains(r#"<p id="from-error" class="error-message">"#);
+    bad.assert_contains(r#"value="31""#);
+    assert_eq!(who(&bad), who(&everyone));
+    let backwards = app
+        .visit(&format!(
+            "/s/cranbrook/admin/audit?{}&{}",
+            day("from", tomorrow),
+            day("to", today)
+        ))
+        .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    backwards.assert_contains("The last day must be the same as or after the first day");
+
+    // The download has what the filters show, and is itself in the log.
+    let response = app
+        .client
+        .get(app.url(&format!(
+            "/s/cranbrook/admin/audit/export.csv?person={sam_id}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert_eq!(lines.next(), Some("When,Who,What,Action,Subject,Details"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), shown.len(), "{csv}");
+    assert!(rows.iter().all(|r| r.contains(",Sam Taylor,")), "{csv}");
+    assert!(
+        csv.contains(",Signed a policy online,agreement_signed,"),
+        "{csv}"
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'audit_log_exported'")
+            .await,
+        1
+    );
+    app.get("/s/cranbrook/admin/audit")
+        .await
+        .assert_contains(&format!("Exported the audit log: {} events", rows.len()));
+}

@@ -111,7 +111,9 @@ async fn adding_an_existing_account_offers_a_membership_that_shows_nothing_until
     app.another().sign_in(STAFF).await;
     let log = oak.get("/s/oakfield/admin/audit").await;
     assert_eq!(
-        log.body.matches("Sam Taylor").count(),
+        log.body
+            .matches(r#"<td data-label="Who">Sam Taylor</td>"#)
+            .count(),
         2,
         "the acceptance and the sign-in after it:\n{}",
         log.body
