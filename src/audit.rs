@@ -172,6 +172,10 @@ pub enum Event {
     AuditLogExported {
         rows: usize,
     },
+    /// The people list, as filtered, downloaded as a spreadsheet.
+    PeopleExported {
+        rows: usize,
+    },
     EvidenceExported {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
@@ -259,7 +263,8 @@ impl Event {
             | Event::TwoFactorEnabled
             | Event::EmailChangeRequested { .. }
             | Event::PeopleImported { .. }
-            | Event::AuditLogExported { .. } => String::new(),
+            | Event::AuditLogExported { .. }
+            | Event::PeopleExported { .. } => String::new(),
             Event::EmailChanged { membership_id, .. } => {
                 membership_id.map(|id| id.to_string()).unwrap_or_default()
             }
@@ -487,6 +492,9 @@ impl Event {
                 format!("Exported the dashboard: {}", people(*rows))
             }
             Event::EvidenceViewed { .. } => "Viewed a person's evidence".to_owned(),
+            Event::PeopleExported { rows } => {
+                format!("Exported the list of people: {}", people(*rows))
+            }
             Event::AuditLogExported { rows } => format!(
                 "Exported the audit log: {rows} event{}",
                 if *rows == 1 { "" } else { "s" }

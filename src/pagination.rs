@@ -58,6 +58,18 @@ impl Requested {
     }
 }
 
+/// The parameters of the raw query `raw` named in `keep` that have a value, as a query
+/// string: a list's filters, without its page or a one-off notice.
+pub fn kept(raw: Option<&str>, keep: &[&str]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if keep.contains(&key.as_ref()) && !value.is_empty() {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.finish()
+}
+
 /// One link in the row of page numbers: a number, or a gap ("…").
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageLink {
@@ -88,13 +100,7 @@ impl Pagination {
         page: Requested,
         total: usize,
     ) -> Pagination {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-            if keep.contains(&key.as_ref()) && !value.is_empty() {
-                query.append_pair(&key, &value);
-            }
-        }
-        let query = query.finish();
+        let query = kept(raw, keep);
         let base = if query.is_empty() {
             format!("{path}?")
         } else {

@@ -158,6 +158,8 @@ paths! {
         slug: String, version_id: Uuid, membership_id: Uuid
     };
     People = "/s/{slug}/people" { slug: String };
+    PeopleCsv = "/s/{slug}/people/export.csv" { slug: String };
+    PeopleXlsx = "/s/{slug}/people/export.xlsx" { slug: String };
     NewPerson = "/s/{slug}/people/new" { slug: String };
     ImportPeople = "/s/{slug}/people/import" { slug: String };
     ImportColumns = "/s/{slug}/people/import/columns" { slug: String };

@@ -1,4 +1,5 @@
-//! Spreadsheets the portal hands out: CSV files whose cells cannot run as formulas.
+//! Spreadsheets the portal hands out, as CSV and as Excel workbooks, whose cells cannot run
+//! as formulas.
 
 use axum::{
     http::header,
@@ -36,6 +37,46 @@ pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<Response> 
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// An Excel workbook of `rows`, the first of them its header in bold. Every cell is written
+/// as a string, never a formula, and with the CSV's guard: a cell copied out of it, or the
+/// workbook saved as CSV, does not run either.
+pub fn xlsx_response(filename: &str, sheet: &str, rows: Vec<Vec<String>>) -> Result<Response> {
+    let xlsx = |err: rust_xlsxwriter::XlsxError| AppError::Other(err.into());
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let worksheet = workbook.add_worksheet();
+    worksheet.set_name(sheet).map_err(xlsx)?;
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).map_err(|err| AppError::Other(err.into()))?;
+        for (c, cell) in row.iter().enumerate() {
+            let c = u16::try_from(c).map_err(|err| AppError::Other(err.into()))?;
+            if r == 0 {
+                worksheet
+                    .write_string_with_format(r, c, csv_cell(cell), &bold)
+                    .map_err(xlsx)?;
+            } else {
+                worksheet.write_string(r, c, csv_cell(cell)).map_err(xlsx)?;
+            }
+        }
+    }
+    worksheet.autofit();
+    let bytes = workbook.save_to_buffer().map_err(xlsx)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),

@@ -10,6 +10,7 @@ mod import_pages;
 mod leaving;
 pub mod paper;
 pub mod people;
+mod people_export;
 mod person;
 mod person_email;
 mod person_form;
@@ -27,6 +28,7 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(dashboard::router())
         .merge(chasing::router())
         .merge(people::router(limit.clone()))
+        .merge(people_export::router())
         .merge(leaving::router())
         .merge(person_email::router(limit))
         .merge(import_pages::router())

@@ -19,7 +19,7 @@ use crate::{
     domain::statuses::MembershipStatus,
     error::Result,
     page::{FieldErrors, Nav},
-    pagination::{Pagination, Requested},
+    pagination::{Pagination, Requested, kept},
     state::AppState,
 };
 
@@ -43,6 +43,9 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .route(paths::Invite::PATH, post(person::invite))
 }
 
+/// The list's filters: what its page links and downloads keep.
+const FILTERS: &[&str] = &["q", "group", "job_title", "status", "policy", "signed"];
+
 #[derive(Deserialize, Default)]
 pub(super) struct ListQuery {
     #[serde(default)]
@@ -54,7 +57,7 @@ pub(super) struct ListQuery {
     #[serde(default)]
     status: String,
     /// A published version; with `signed`, only those who have ("yes") or have not ("no").
-    policy: Option<Uuid>,
+    pub policy: Option<Uuid>,
     #[serde(default)]
     signed: String,
     imported: Option<String>,
@@ -65,17 +68,17 @@ pub(super) struct ListQuery {
     marked_left: Option<usize>,
 }
 
-struct PersonRow {
+pub(super) struct PersonRow {
     /// How many match the filters, on every page.
-    total: i64,
-    membership_id: Uuid,
-    full_name: String,
-    email: String,
-    grp: Group,
-    job_title: String,
-    status: MembershipStatus,
-    roles: Vec<Role>,
-    signed: Option<bool>,
+    pub total: i64,
+    pub membership_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub grp: Group,
+    pub job_title: String,
+    pub status: MembershipStatus,
+    pub roles: Vec<Role>,
+    pub signed: Option<bool>,
 }
 
 struct VersionChoice {
@@ -91,6 +94,8 @@ pub(super) struct ListPage {
     query: ListQuery,
     /// The filters as given, for the address the ticked people are sent to.
     query_string: String,
+    /// The filters alone, for the downloads.
+    filters: String,
     manager_membership: Uuid,
     grantable: &'static [Role],
     /// A choice of people to mark as left that could not be taken (none ticked).
@@ -153,14 +158,15 @@ async fn list(
     list_page(&state, &manager, raw, query, FieldErrors::default()).await
 }
 
-/// The people matching the filters in `query` (as given in `raw`).
-pub(super) async fn list_page(
+/// The people matching the filters in `query`, in surname order: `limit` of them from
+/// `offset`, or all of them with no limit. Each row says how many match in all.
+pub(super) async fn matching(
     state: &AppState,
-    manager: &Member,
-    raw: Option<String>,
-    query: ListQuery,
-    errors: FieldErrors,
-) -> Result<ListPage> {
+    school_id: Uuid,
+    query: &ListQuery,
+    limit: Option<i64>,
+    offset: i64,
+) -> Result<Vec<PersonRow>> {
     let pattern = format!(
         "%{}%",
         query
@@ -176,10 +182,7 @@ pub(super) async fn list_page(
         "no" => Some(false),
         _ => None,
     };
-    // A page beyond the end (the list has shrunk since, or the address was typed) is the first.
-    let mut page = Requested::from_query(raw.as_deref());
-    let people = loop {
-        let people = sqlx::query_as!(
+    Ok(sqlx::query_as!(
         PersonRow,
         r#"select count(*) over () as "total!", m.id as membership_id, coalesce(m.pending_name, u.full_name) as "full_name!",
                   u.email, m.grp as "grp: Group", m.job_title,
@@ -205,18 +208,39 @@ pub(super) async fn list_page(
            order by m.status = 'pending', case when m.pending_name is null then lower(u.surname) end,
                     lower(coalesce(m.pending_name, u.full_name)), u.email, m.id
            limit $8 offset $9"#,
-        manager.school.id,
+        school_id,
         pattern,
         empty_to_none(&query.group),
         empty_to_none(&query.job_title),
         empty_to_none(&query.status),
         signed_filter,
         query.policy,
-        Requested::limit_i64(),
-        page.offset_i64()
+        limit,
+        offset
     )
     .fetch_all(&state.pool)
-    .await?;
+    .await?)
+}
+
+/// The people matching the filters in `query` (as given in `raw`), a page of them.
+pub(super) async fn list_page(
+    state: &AppState,
+    manager: &Member,
+    raw: Option<String>,
+    query: ListQuery,
+    errors: FieldErrors,
+) -> Result<ListPage> {
+    // A page beyond the end (the list has shrunk since, or the address was typed) is the first.
+    let mut page = Requested::from_query(raw.as_deref());
+    let people = loop {
+        let people = matching(
+            state,
+            manager.school.id,
+            &query,
+            Some(Requested::limit_i64()),
+            page.offset_i64(),
+        )
+        .await?;
         if people.is_empty() && page != Requested::first() {
             page = Requested::first();
             continue;
@@ -229,7 +253,7 @@ pub(super) async fn list_page(
     let pagination = Pagination::new(
         &paths::People::new(&manager.school.slug).to_string(),
         raw.as_deref(),
-        &["q", "group", "job_title", "status", "policy", "signed"],
+        FILTERS,
         page,
         total,
     );
@@ -251,6 +275,7 @@ pub(super) async fn list_page(
     Ok(ListPage {
         nav: manager.nav(),
         slug: manager.school.slug.clone(),
+        filters: kept(raw.as_deref(), FILTERS),
         query_string: raw.unwrap_or_default(),
         manager_membership: manager.membership_id,
         grantable: roles::grantable(manager),

@@ -176,6 +176,8 @@ async fn each_route_answers_only_the_people_it_is_for() {
             viewers,
         ),
         ("/s/cranbrook/people".into(), managers),
+        ("/s/cranbrook/people/export.csv".into(), managers),
+        ("/s/cranbrook/people/export.xlsx".into(), managers),
         ("/s/cranbrook/people/new".into(), managers),
         ("/s/cranbrook/people/import".into(), managers),
         (format!("/s/cranbrook/people/{alex}"), viewers),

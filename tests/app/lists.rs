@@ -291,3 +291,85 @@ async fn the_audit_log_filters_by_person_and_dates_and_downloads_what_it_shows()
         .await
         .assert_contains(&format!("Exported the audit log: {} events", rows.len()));
 }
+
+#[tokio::test]
+async fn a_filtered_people_list_downloads_as_csv_and_xlsx_with_no_formula_in_either() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app().await;
+    add_member(
+        &app,
+        "cranbrook",
+        "ta@cranbrook.example",
+        "=HYPERLINK(\"http://x.example\",\"Pat\") Lee",
+        "staff",
+        "@SUM(A1)",
+        "{signer}",
+    )
+    .await;
+    app.sign_in(SBM).await;
+    let staff = app
+        .count(
+            "select count(*) from memberships m join schools s on s.id = m.school_id
+             where s.slug = 'cranbrook' and m.grp = 'staff'",
+        )
+        .await;
+    let people = app.get("/s/cranbrook/people?group=staff&page=1").await;
+    people.assert_contains(
+        r#"href="/s/cranbrook/people/export.xlsx?group=staff" download>Excel (XLSX)</a>"#,
+    );
+
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (kind, response.bytes().await.unwrap())
+        }
+    };
+    let (kind, csv) = get("/s/cranbrook/people/export.csv?group=staff").await;
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    let csv = String::from_utf8(csv.to_vec()).unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "Name,Email,Group,Job title,Status");
+    assert_eq!(lines.len() as i64, staff + 1, "{csv}");
+    assert!(
+        csv.contains(r#""'=HYPERLINK(""http://x.example"",""Pat"") Lee",ta@cranbrook.example,Staff,'@SUM(A1),Active"#),
+        "{csv}"
+    );
+    assert!(!csv.contains("Governors"), "filtered: {csv}");
+
+    let (kind, xlsx) = get("/s/cranbrook/people/export.xlsx?group=staff").await;
+    assert_eq!(
+        kind,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let mut workbook = Xlsx::new(std::io::Cursor::new(xlsx.to_vec())).expect("an XLSX file");
+    let sheet = workbook
+        .worksheet_range("People")
+        .expect("the People sheet");
+    assert_eq!(sheet.height() as i64, staff + 1);
+    let cells: Vec<Vec<Data>> = sheet.rows().map(<[Data]>::to_vec).collect();
+    assert_eq!(cells[0][0], Data::String("Name".into()));
+    assert!(cells.iter().flatten().all(|c| matches!(c, Data::String(_))));
+    let pat = cells
+        .iter()
+        .find(|row| row[1] == Data::String("ta@cranbrook.example".into()))
+        .expect("Pat's row");
+    assert_eq!(
+        pat[0],
+        Data::String(r#"'=HYPERLINK("http://x.example","Pat") Lee"#.into())
+    );
+    assert_eq!(pat[3], Data::String("'@SUM(A1)".into()));
+    let formulas = workbook.worksheet_formula("People").expect("formulas");
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
+
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'people_exported'")
+            .await,
+        2
+    );
+}
