@@ -1,4 +1,4 @@
-//! The demo school: Cranbrook Primary School, its two sample policies published, and four
+//! The demo school: Cranbrook Primary School, its two sample policies published, and five
 //! demo accounts. Idempotent: each `demo` start sets the demo accounts' password again.
 
 use anyhow::Context;
@@ -22,7 +22,7 @@ pub struct DemoPerson {
     pub roles: &'static [Role],
 }
 
-pub const PEOPLE: [DemoPerson; 4] = [
+pub const PEOPLE: [DemoPerson; 5] = [
     DemoPerson {
         email: "staff@cranbrook.example",
         name: "Sam Taylor",
@@ -50,6 +50,13 @@ pub const PEOPLE: [DemoPerson; 4] = [
         grp: Group::External,
         job_title: "Data protection officer",
         roles: &[Role::Dpo],
+    },
+    DemoPerson {
+        email: "admin@cranbrook.example",
+        name: "Robin Hughes",
+        grp: Group::External,
+        job_title: "IT manager",
+        roles: &[Role::Admin],
     },
 ];
 

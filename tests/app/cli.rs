@@ -256,7 +256,7 @@ async fn demo_starts_a_portal_where_the_printed_accounts_sign_in() {
         .env("DATABASE_URL", &url)
         .env("AUP_BIND", "127.0.0.1:0")
         .env("AUP_DEMO_PASSWORD", "inset-morning-2026");
-    let (_running, lines) = start(cmd, "dpo@cranbrook.example");
+    let (_running, lines) = start(cmd, "admin@cranbrook.example");
     let banner = lines.join("\n");
     assert!(
         banner.contains("password for all: inset-morning-2026"),
@@ -266,6 +266,7 @@ async fn demo_starts_a_portal_where_the_printed_accounts_sign_in() {
         "staff@cranbrook.example",
         "governor@cranbrook.example",
         "sbm@cranbrook.example",
+        "dpo@cranbrook.example",
     ] {
         assert!(banner.contains(email), "{banner}");
     }
@@ -294,6 +295,26 @@ async fn demo_starts_a_portal_where_the_printed_accounts_sign_in() {
         body.contains("Read and sign Staff and Governors AUP"),
         "{body}"
     );
+    // The demo's admin opens the admin's pages straight away.
+    let admin = client();
+    let signed_in = admin
+        .post(format!("{address}/sign-in"))
+        .form(&[
+            ("email", "admin@cranbrook.example"),
+            ("password", "inset-morning-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    for page in ["admin/mail", "admin/audit", "admin/settings"] {
+        let response = admin
+            .get(format!("{address}/s/cranbrook/{page}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+    }
 
     let people: Vec<(String, String, String, String)> = sqlx::query_as(
         "select u.email, u.full_name, m.grp, m.job_title from users u join memberships m on m.user_id = u.id order by u.email",
@@ -304,6 +325,12 @@ async fn demo_starts_a_portal_where_the_printed_accounts_sign_in() {
     assert_eq!(
         people,
         [
+            (
+                "admin@cranbrook.example",
+                "Robin Hughes",
+                "external",
+                "IT manager"
+            ),
             (
                 "dpo@cranbrook.example",
                 "Jordan Lee",

@@ -51,14 +51,14 @@ async fn an_admin_is_offered_every_role() {
     add_member(
         &app,
         "cranbrook",
-        "admin@cranbrook.example",
+        "avery@cranbrook.example",
         "Avery Admin",
         "staff",
         "IT manager",
         "{admin}",
     )
     .await;
-    app.sign_in("admin@cranbrook.example").await;
+    app.sign_in("avery@cranbrook.example").await;
     let form = app.get("/s/cranbrook/people/new").await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     for role in ["signer", "sbm", "head", "dpo", "admin"] {
