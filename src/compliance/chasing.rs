@@ -22,12 +22,12 @@ use crate::{
     audit,
     auth::session::{Member, PeopleManagers, RequireRole},
     clock,
-    domain::render,
     error::{AppError, Result},
-    mail::{self, OutgoingEmail, SignReminder},
+    mail::OutgoingEmail,
     page::{FieldErrors, Nav},
     pagination::Requested,
     state::AppState,
+    store::reminders::{self, Owed, SentBy},
 };
 
 pub fn router() -> Router<AppState> {
@@ -38,34 +38,14 @@ pub fn router() -> Router<AppState> {
         .route(paths::RemindOne::PATH, post(remind_one))
 }
 
-/// The reminder `person` is sent, in their name.
-fn reminder(
-    state: &AppState,
-    member: &Member,
-    version: &Published,
-    person: &Signer,
-) -> Result<OutgoingEmail> {
-    let sign_url = format!(
-        "{}{}",
-        state.settings.base_url,
-        paths::Sign::new(&member.school.slug, version.id)
-    );
-    let published_on = render::long_date(clock::uk(version.published_at).date());
-    Ok(SignReminder {
-        first_name: crate::mail::first_name(&person.full_name),
-        school_name: &member.school.name,
+/// What a reminder is about, as the store queues it.
+fn owed(version: &Published) -> Owed<'_> {
+    Owed {
+        version_id: version.id,
         policy_name: &version.policy_name,
         label: &version.label,
-        published_on: &published_on,
-        sign_url: &sign_url,
+        published_on: clock::uk(version.published_at).date(),
     }
-    .render(
-        &person.email,
-        format!(
-            "{}: reminder to sign the {} ({})",
-            member.school.name, version.policy_name, version.label
-        ),
-    )?)
 }
 
 /// Reminds each outstanding person among `who` who has not been reminded today.
@@ -94,25 +74,17 @@ pub async fn chase(
             skipped += 1;
             continue;
         }
-        let email = reminder(state, member, version, person)?;
-        let queued = mail::queue(
+        let queued = reminders::queue(
             &mut tx,
-            Some(member.school.id),
+            &state.settings.base_url,
+            member.school.id,
+            person.membership_id,
+            &owed(version),
             &format!("chase:{}:{}:{today}", version.id, person.membership_id),
-            &email,
+            SentBy::Chase(member.user.id),
         )
         .await?;
         if queued {
-            sqlx::query!(
-                "insert into reminders (school_id, membership_id, version_id, kind, sent_by)
-                 values ($1, $2, $3, 'chase', $4)",
-                member.school.id,
-                person.membership_id,
-                version.id,
-                member.user.id
-            )
-            .execute(&mut *tx)
-            .await?;
             reminded += 1;
         } else {
             skipped += 1;
@@ -229,7 +201,17 @@ async fn check(
             .is_some_and(|at| clock::uk(at).date() == today)
     });
     let email = match to_remind.first() {
-        Some(first) => Some(reminder(&state, &manager, &version, first)?),
+        Some(first) => {
+            let mut db = state.pool.acquire().await?;
+            reminders::preview(
+                &mut db,
+                &state.settings.base_url,
+                manager.school.id,
+                first.membership_id,
+                &owed(&version),
+            )
+            .await?
+        }
         None => None,
     };
     Ok(CheckPage {

@@ -17,7 +17,8 @@ use crate::{
     clock,
     domain::render,
     domain::roles::Role,
-    mail::{ReviewDue, SignReminder, first_name, sender, smtp::Mailer},
+    mail::{ReviewDue, first_name, sender, smtp::Mailer},
+    store::reminders,
 };
 
 /// How signer reminders are spaced.
@@ -108,7 +109,6 @@ pub async fn reviews(
             school_id: r.school_id,
             dedupe_key,
             email,
-            reminder: None,
         });
     }
     Ok(queue_all(pool, planned, dry_run).await?)
@@ -149,38 +149,49 @@ pub async fn reminders(
     )
     .fetch_all(pool)
     .await?;
-    let mut planned = vec![];
+    let mut lines = vec![];
     for r in rows {
         let since_first = (as_of - r.owed_since).whole_days() - policy.first_after_days;
         let number = (since_first / 7).min(policy.cap - 1);
         if number < 0 || policy.cap <= 0 {
             continue;
         }
-        let sign_url = format!("{base_url}{}", paths::Sign::new(&r.slug, r.version_id));
-        let published_on = render::long_date(r.published_on);
-        let email = SignReminder {
-            first_name: first_name(&r.full_name),
-            school_name: &r.school_name,
+        let dedupe_key = format!("reminder:{}:{}:{number}", r.version_id, r.membership_id);
+        let owed = reminders::Owed {
+            version_id: r.version_id,
             policy_name: &r.policy_name,
             label: &r.label,
-            published_on: &published_on,
-            sign_url: &sign_url,
+            published_on: r.published_on,
+        };
+        let verb = if dry_run { "would send" } else { "queued" };
+        let line = format!(
+            "{verb} <{}>: {}: reminder to sign the {} ({})",
+            r.email, r.school_name, r.policy_name, r.label
+        );
+        if dry_run {
+            if !queue::queued_before(pool, &dedupe_key).await? {
+                lines.push(line);
+            }
+            continue;
         }
-        .render(
-            &r.email,
-            format!(
-                "{}: reminder to sign the {} ({})",
-                r.school_name, r.policy_name, r.label
-            ),
-        )?;
-        planned.push(Planned {
-            school_id: r.school_id,
-            dedupe_key: format!("reminder:{}:{}:{number}", r.version_id, r.membership_id),
-            email,
-            reminder: Some((r.membership_id, r.version_id)),
-        });
+        // Each in a transaction of its own, with the new password link it may carry.
+        let mut tx = pool.begin().await?;
+        let queued = reminders::queue(
+            &mut tx,
+            base_url,
+            r.school_id,
+            r.membership_id,
+            &owed,
+            &dedupe_key,
+            reminders::SentBy::Schedule,
+        )
+        .await?;
+        tx.commit().await?;
+        if queued {
+            lines.push(line);
+        }
     }
-    Ok(queue_all(pool, planned, dry_run).await?)
+    Ok(JobReport { lines })
 }
 
 /// Sends what is due in the outbox; a dry run lists it.

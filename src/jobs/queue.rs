@@ -11,13 +11,21 @@ pub struct Planned {
     pub school_id: Uuid,
     pub dedupe_key: String,
     pub email: OutgoingEmail,
-    /// A signer reminder to record against the person: (membership, version).
-    pub reminder: Option<(Uuid, Uuid)>,
 }
 
 /// What a run did (or, for a dry run, would do): one line per email.
 pub struct JobReport {
     pub lines: Vec<String>,
+}
+
+/// Whether an email with this dedupe key was ever queued.
+pub(crate) async fn queued_before(pool: &PgPool, dedupe_key: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from outbox where dedupe_key = $1) as "exists!""#,
+        dedupe_key
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Queues the planned emails not queued before; with `dry_run`, only says which they are.
@@ -28,13 +36,7 @@ pub(crate) async fn queue_all(
 ) -> sqlx::Result<JobReport> {
     let mut lines = vec![];
     for item in planned {
-        let exists = sqlx::query_scalar!(
-            r#"select exists (select 1 from outbox where dedupe_key = $1) as "exists!""#,
-            item.dedupe_key
-        )
-        .fetch_one(pool)
-        .await?;
-        if exists {
+        if queued_before(pool, &item.dedupe_key).await? {
             continue;
         }
         let line = format!(
@@ -47,21 +49,17 @@ pub(crate) async fn queue_all(
             lines.push(line);
             continue;
         }
-        let mut tx = pool.begin().await?;
-        if mail::queue(&mut tx, Some(item.school_id), &item.dedupe_key, &item.email).await? {
-            if let Some((membership_id, version_id)) = item.reminder {
-                sqlx::query!(
-                    "insert into reminders (school_id, membership_id, version_id, kind) values ($1, $2, $3, 'scheduled')",
-                    item.school_id,
-                    membership_id,
-                    version_id
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
+        let mut conn = pool.acquire().await?;
+        if mail::queue(
+            &mut conn,
+            Some(item.school_id),
+            &item.dedupe_key,
+            &item.email,
+        )
+        .await?
+        {
             lines.push(line);
         }
-        tx.commit().await?;
     }
     Ok(JobReport { lines })
 }

@@ -72,7 +72,6 @@ pub async fn sso_secrets(
                 r.school_id, r.expires, r.membership_id
             ),
             email,
-            reminder: None,
         });
     }
     Ok(queue_all(pool, planned, dry_run).await?)

@@ -108,12 +108,14 @@ email!(
 );
 
 email!(
-    /// To someone who still owes a signature.
+    /// To someone who still owes a signature; with a new link to create a password if they
+    /// have never set one, or their school's own sign-in.
     SignReminder,
     SignReminderText = "email/sign_reminder.txt",
     SignReminderHtml = "email/sign_reminder.html",
     { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str,
-      published_on: &'a str, sign_url: &'a str }
+      published_on: &'a str, sign_url: &'a str, password_url: Option<&'a str>,
+      password_expires: &'a str, school_sign_in: Option<&'a str>, account: &'a str }
 );
 
 email!(

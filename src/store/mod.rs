@@ -4,6 +4,7 @@ pub mod agreements;
 pub mod email_changes;
 pub mod memberships;
 pub mod people;
+pub mod reminders;
 pub mod sso;
 pub mod tokens;
 pub mod versions;

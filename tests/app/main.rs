@@ -24,6 +24,7 @@ mod names;
 mod people_forms;
 mod provider;
 mod publishing;
+mod reminder_links;
 mod samples;
 mod security;
 mod sign_in_links;
