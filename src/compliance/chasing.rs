@@ -15,6 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::dashboard::{self, DashboardQuery, Published, published};
+use super::outstanding::{Filter, PLACE};
 use super::signers::{Signer, signers};
 use crate::audit::Event;
 use crate::paths;
@@ -25,7 +26,7 @@ use crate::{
     error::{AppError, Result},
     mail::OutgoingEmail,
     page::{FieldErrors, Nav},
-    pagination::Requested,
+    pagination::{Requested, kept},
     state::AppState,
     store::reminders::{self, Owed, SentBy},
 };
@@ -105,24 +106,44 @@ pub async fn chase(
     Ok((reminded, skipped))
 }
 
+/// Back to the dashboard where the SBM was (its filters and page), saying what was done.
+fn back(slug: &str, version_id: Uuid, raw: Option<&str>, done: (usize, usize)) -> Redirect {
+    let mut place = kept(raw, &PLACE);
+    if !place.is_empty() {
+        place.push('&');
+    }
+    Redirect::to(&format!(
+        "{}?{place}reminded={}&skipped={}",
+        paths::Dashboard::new(slug, version_id),
+        done.0,
+        done.1
+    ))
+}
+
+/// Everyone outstanding, or, while the dashboard's filters are on, everyone outstanding who
+/// matches them.
 async fn remind_all(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, version_id)): Path<(String, Uuid)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Redirect> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
-    let people = signers(&state.pool, manager.school.id, version.id).await?;
-    let (reminded, skipped) = chase(&state, &manager, &version, &people).await?;
-    Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}",
-        paths::Dashboard::new(&manager.school.slug, version_id)
-    )))
+    let filter = Filter::from_query(raw.as_deref());
+    let people: Vec<Signer> = signers(&state.pool, manager.school.id, version.id)
+        .await?
+        .into_iter()
+        .filter(|s| filter.matches(s))
+        .collect();
+    let done = chase(&state, &manager, &version, &people).await?;
+    Ok(back(&manager.school.slug, version_id, raw.as_deref(), done))
 }
 
 async fn remind_one(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, version_id, membership_id)): Path<(String, Uuid, Uuid)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Redirect> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
     let people = signers(&state.pool, manager.school.id, version.id).await?;
@@ -133,11 +154,8 @@ async fn remind_one(
     if person.is_empty() {
         return Err(AppError::NotFound);
     }
-    let (reminded, skipped) = chase(&state, &manager, &version, &person).await?;
-    Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}",
-        paths::Dashboard::new(&manager.school.slug, version_id)
-    )))
+    let done = chase(&state, &manager, &version, &person).await?;
+    Ok(back(&manager.school.slug, version_id, raw.as_deref(), done))
 }
 
 /// The people ticked on the dashboard, or everyone outstanding (`scope` "all").
@@ -163,6 +181,10 @@ struct CheckPage {
     /// The first person's email, as they will read it.
     email: Option<OutgoingEmail>,
     mail_waits: bool,
+    /// The dashboard's filters, which "everyone" means everyone matching.
+    filter: Filter,
+    /// The filters and page, carried to the reminders and back to the dashboard.
+    place: String,
 }
 
 /// The check page before reminders go: how many, to whom, and the email's words. It
@@ -176,10 +198,18 @@ async fn check(
 ) -> Result<Response> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
     let everyone = choice.scope == "all";
+    let filter = Filter::from_query(raw.as_deref());
     let chosen: Vec<Signer> = signers(&state.pool, manager.school.id, version.id)
         .await?
         .into_iter()
-        .filter(|s| s.signed_at.is_none() && (everyone || choice.who.contains(&s.membership_id)))
+        .filter(|s| {
+            s.signed_at.is_none()
+                && if everyone {
+                    filter.matches(s)
+                } else {
+                    choice.who.contains(&s.membership_id)
+                }
+        })
         .collect();
     if !everyone && chosen.is_empty() {
         let mut errors = FieldErrors::default();
@@ -189,6 +219,7 @@ async fn check(
             &manager,
             version_id,
             Requested::from_query(raw.as_deref()),
+            &filter,
             DashboardQuery::default(),
             errors,
         )
@@ -223,6 +254,11 @@ async fn check(
         email,
         mail_waits: manager.mail_waits,
         version,
+        filter,
+        place: match kept(raw.as_deref(), &PLACE) {
+            place if place.is_empty() => place,
+            place => format!("?{place}"),
+        },
     }
     .into_response())
 }
@@ -232,6 +268,7 @@ async fn remind_selected(
     State(state): State<AppState>,
     manager: RequireRole<PeopleManagers>,
     Path((_slug, version_id)): Path<(String, Uuid)>,
+    RawQuery(raw): RawQuery,
     Form(choice): Form<Choice>,
 ) -> Result<Redirect> {
     let version = published(&state.pool, manager.school.id, version_id).await?;
@@ -240,9 +277,6 @@ async fn remind_selected(
         .into_iter()
         .filter(|s| choice.who.contains(&s.membership_id))
         .collect();
-    let (reminded, skipped) = chase(&state, &manager, &version, &chosen).await?;
-    Ok(Redirect::to(&format!(
-        "{}?reminded={reminded}&skipped={skipped}",
-        paths::Dashboard::new(&manager.school.slug, version_id)
-    )))
+    let done = chase(&state, &manager, &version, &chosen).await?;
+    Ok(back(&manager.school.slug, version_id, raw.as_deref(), done))
 }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::outstanding::Filter;
 use super::signers::{Signer, signers};
 use crate::paths;
 use crate::{
@@ -176,9 +177,17 @@ pub(super) struct DashboardPage {
     by_group: Vec<Tally>,
     by_job_title: Vec<Tally>,
     chart: Chart,
-    /// This page of those who have not signed, and how many there are.
+    /// This page of those who have not signed and match the filter, and how many match.
     outstanding: Vec<OutstandingRow>,
     pagination: Pagination,
+    /// Everyone who has not signed, whatever the filter.
+    outstanding_total: usize,
+    filter: Filter,
+    /// The groups and job titles among those outstanding, for the filter's choices.
+    groups: Vec<(&'static str, String)>,
+    job_titles: Vec<String>,
+    /// The filters and page, as the forms' addresses carry them ("?group=staff&page=2").
+    place: String,
     can_chase: bool,
     notice: Option<String>,
     /// A choice of people to remind that could not be taken (none ticked).
@@ -204,19 +213,21 @@ async fn dashboard(
         &viewer,
         version_id,
         list,
+        &Filter::from_query(raw.as_deref()),
         query,
         FieldErrors::default(),
     )
     .await
 }
 
-/// The dashboard of a version, with page `list` of the outstanding list, and the result of a
-/// reminder (`query`) or a choice that could not be taken (`errors`).
+/// The dashboard of a version, with page `list` of the outstanding list as `filter` narrows
+/// it, and the result of a reminder (`query`) or a choice that could not be taken (`errors`).
 pub(super) async fn page(
     state: &AppState,
     viewer: &Member,
     version_id: Uuid,
     list: Requested,
+    filter: &Filter,
     query: DashboardQuery,
     errors: FieldErrors,
 ) -> Result<DashboardPage> {
@@ -228,9 +239,22 @@ pub(super) async fn page(
         signed: people.iter().filter(|s| s.signed_at.is_some()).count(),
         total: people.len(),
     };
-    let mut outstanding: Vec<OutstandingRow> = people
+    let owing: Vec<&Signer> = people.iter().filter(|s| s.signed_at.is_none()).collect();
+    let groups = Group::ALL
+        .into_iter()
+        .filter(|g| owing.iter().any(|s| s.grp == *g))
+        .map(|g| (g.as_str(), g.to_string()))
+        .collect();
+    let mut job_titles: Vec<String> = owing
         .iter()
-        .filter(|s| s.signed_at.is_none())
+        .filter(|s| !s.job_title.is_empty())
+        .map(|s| s.job_title.clone())
+        .collect();
+    job_titles.sort_by_key(|t| t.to_lowercase());
+    job_titles.dedup();
+    let mut outstanding: Vec<OutstandingRow> = owing
+        .iter()
+        .filter(|s| filter.matches(s))
         .map(|s| OutstandingRow {
             membership_id: s.membership_id,
             full_name: s.full_name.clone(),
@@ -249,14 +273,25 @@ pub(super) async fn page(
     } else {
         Requested::first()
     };
+    let filters = filter.query();
     let pagination = Pagination::new(
         &paths::Dashboard::new(&viewer.school.slug, version.id).to_string(),
-        None,
-        &[],
+        Some(&filters),
+        &["group", "job_title"],
         list,
         outstanding.len(),
     )
     .landing_at("#outstanding");
+    let mut place = filters;
+    if list.number() > 1 {
+        if !place.is_empty() {
+            place.push('&');
+        }
+        place.push_str(&format!("page={}", list.number()));
+    }
+    if !place.is_empty() {
+        place.insert(0, '?');
+    }
     let outstanding: Vec<OutstandingRow> = outstanding
         .into_iter()
         .skip(list.offset())
@@ -303,9 +338,14 @@ pub(super) async fn page(
                 s.job_title.clone()
             }
         }),
+        outstanding_total: owing.len(),
         overall,
         outstanding,
         pagination,
+        filter: filter.clone(),
+        groups,
+        job_titles,
+        place,
         can_chase: PeopleManagers::allows(viewer),
         notice,
         errors,

@@ -8,6 +8,7 @@ pub mod import;
 pub mod import_cli;
 mod import_pages;
 mod leaving;
+mod outstanding;
 pub mod paper;
 pub mod people;
 mod people_export;

@@ -373,3 +373,96 @@ async fn a_filtered_people_list_downloads_as_csv_and_xlsx_with_no_formula_in_eit
         2
     );
 }
+
+#[tokio::test]
+async fn the_outstanding_list_filters_by_group_and_job_title_and_reminds_only_who_matches() {
+    let app = spawn_app().await;
+    staff_of_120(&app.pool).await;
+    app.sign_in(SBM).await;
+    let version = app.version_id(CRANBROOK).await;
+    let dashboard = format!("/s/cranbrook/compliance/{version}");
+    let all = app.get(&dashboard).await;
+    all.assert_contains(r#"<option value="governor">Governors</option>"#);
+    all.assert_contains(r#"<option value="Teaching assistant">Teaching assistant</option>"#);
+    all.assert_contains("Remind everyone outstanding");
+    let outstanding = names(&all).len();
+
+    let tas = app
+        .get(&format!(
+            "{dashboard}?group=staff&job_title=Teaching+assistant"
+        ))
+        .await;
+    tas.assert_contains("120 of ");
+    tas.assert_contains("outstanding match Staff, Teaching assistant.");
+    tas.assert_contains("Remind all 120 who match");
+    assert!(
+        names(&tas).iter().all(|n| n.starts_with('F')),
+        "only the assistants"
+    );
+    assert_eq!(
+        next_link(&tas).as_deref(),
+        Some(
+            format!("{dashboard}?group=staff&job_title=Teaching+assistant&page=2#outstanding")
+                .as_str()
+        )
+    );
+    // An unknown group filters nothing.
+    assert_eq!(
+        names(&app.get(&format!("{dashboard}?group=pirates")).await).len(),
+        outstanding
+    );
+    let nobody = app.get(&format!("{dashboard}?job_title=Caretaker")).await;
+    nobody.assert_contains("Nobody outstanding matches Caretaker.");
+
+    // "Remind everyone" while the governors are shown: the governors only.
+    let check = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/check-reminders?group=governor"),
+            &[("scope", "all")],
+        )
+        .await;
+    check.assert_contains("Remind 1 person to sign?");
+    check.assert_contains("Everyone outstanding who matches the filters: Governors.");
+    check.assert_contains(&format!(
+        r#"action="/s/cranbrook/compliance/{version}/remind?group=governor""#
+    ));
+    let sent = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/remind?group=governor"),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let back = sent.location().unwrap().to_owned();
+    assert!(
+        back.contains("group=governor&reminded=1&skipped=0"),
+        "{back}"
+    );
+    let reminded: Vec<String> = sqlx::query_scalar(
+        "select u.email from reminders r join memberships m on m.id = r.membership_id
+         join users u on u.id = m.user_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(reminded, [GOVERNOR]);
+    let shown = app.get(&back).await;
+    shown.assert_contains("1 reminder is queued");
+    shown.assert_contains(r#"<option value="governor" selected>Governors</option>"#);
+
+    // A Remind button on a filtered second page comes back to it.
+    let ta = membership(&app, "ta1@cranbrook.example").await;
+    let one = app
+        .post(
+            &format!("/s/cranbrook/compliance/{version}/remind/{ta}?group=staff&page=2"),
+            &[],
+        )
+        .await;
+    assert!(
+        one.location()
+            .unwrap()
+            .contains("?group=staff&page=2&reminded=1"),
+        "{:?}",
+        one.location()
+    );
+}
