@@ -1,6 +1,7 @@
 //! The home page: each person's own work first. The DPO sees the policy reviews due or
 //! overdue, the SBM and head who has signed, and every signer what is waiting for them and
-//! what they have signed; a person with several roles sees a short summary of each.
+//! what they have signed; a person with several roles sees a short summary of each. A new
+//! school's admin sees the getting-started checklist first.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,8 +9,9 @@ use axum::extract::State;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::getting_started::{Checklist, checklist};
 use crate::{
-    auth::session::{ComplianceViewers, Member, PolicyEditors, Roles},
+    auth::session::{Admins, ComplianceViewers, Member, PolicyEditors, Roles},
     clock,
     compliance::dashboard::{VersionSummary, summaries},
     domain::render,
@@ -58,6 +60,8 @@ pub(super) struct HomePage {
     nav: Nav,
     slug: String,
     first_name: String,
+    /// For the admin, until the school is set up.
+    getting_started: Option<Checklist>,
     /// For the DPO: the reviews due soon or overdue, the first due first.
     reviews: Option<Vec<Review>>,
     /// For the SBM and head: who has signed each published version.
@@ -127,7 +131,20 @@ pub(super) async fn home(State(state): State<AppState>, member: Member) -> Resul
     } else {
         None
     };
+    let getting_started = if Admins::allows(&member) {
+        let list = checklist(
+            &state.pool,
+            member.school.id,
+            &member.school.slug,
+            state.settings.mail_configured,
+        )
+        .await?;
+        (!list.finished()).then_some(list)
+    } else {
+        None
+    };
     Ok(HomePage {
+        getting_started,
         nav: member.nav(),
         slug: member.school.slug.clone(),
         first_name: crate::mail::first_name(&member.user.full_name).to_owned(),

@@ -3,6 +3,7 @@
 //! is its own audit record.
 
 mod already_signed;
+mod getting_started;
 mod home;
 mod library;
 mod receipt;

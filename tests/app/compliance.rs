@@ -468,6 +468,23 @@ pub async fn upload(app: &TestApp, csv: &str) -> Page {
     }
 }
 
+/// The file an import preview keeps in its form, to confirm it with.
+pub fn kept_csv(preview: &Page) -> String {
+    preview
+        .body
+        .split(r#"name="csv" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#13;", "\r")
+        .replace("&#10;", "\n")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 #[tokio::test]
 async fn a_csv_import_is_previewed_with_its_bad_rows_then_applied_once() {
     let app = spawn_app().await;
@@ -489,20 +506,7 @@ async fn a_csv_import_is_previewed_with_its_bad_rows_then_applied_once() {
         "nothing saved yet"
     );
 
-    let csv_field = preview
-        .body
-        .split(r#"name="csv" value=""#)
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
-    let csv = csv_field
-        .replace("&#13;", "\r")
-        .replace("&#10;", "\n")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let csv = kept_csv(&preview);
     let applied = app
         .post(
             "/s/cranbrook/people/import/confirm",

@@ -137,3 +137,131 @@ async fn a_dpo_serving_several_schools_sees_a_line_of_reviews_for_each() {
     schools.assert_contains(">Oakfield Academy</a></li>");
     assert!(!schools.body.contains("policy review"));
 }
+
+/// The status the checklist shows for the step titled `title`.
+fn step_status(page: &Page, title: &str) -> String {
+    let after = page
+        .body
+        .split(&format!(">{title}</a>"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the step {title}"));
+    after
+        .split("<span class=\"tag")
+        .nth(1)
+        .and_then(|tag| tag.split('>').nth(1))
+        .and_then(|text| text.split('<').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_new_schools_admin_is_guided_by_a_checklist_that_ticks_itself_off() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(|s| s.mail_configured = true).await;
+    // A school with nothing in it yet, and its first admin.
+    add_member(
+        &app,
+        "oakfield",
+        "it@oakfield.example",
+        "Jo Lee",
+        "external",
+        "IT",
+        "{admin}",
+    )
+    .await;
+    let oakfield = app.another();
+    oakfield.sign_in("it@oakfield.example").await;
+    let empty = oakfield.get("/s/oakfield/").await;
+    empty.assert_contains("<h2 id=\"getting-started\">Getting started</h2>");
+    empty.assert_contains("You have done 0 of 5 steps.");
+    for title in [
+        "Add the school business manager and data protection officer",
+        "Import people",
+        "Create or import the policy",
+        "Set up email",
+    ] {
+        assert_eq!(step_status(&empty, title), "Not done yet", "{title}");
+    }
+    assert_eq!(step_status(&empty, "Set up sign-in"), "Optional");
+    empty.assert_contains(r#"<a href="/s/oakfield/people/new""#);
+
+    // Cranbrook has its SBM, DPO and a published policy; the admin does the rest.
+    add_cranbrook_admin(&app).await;
+    app.sign_in(ADMIN).await;
+    let home = app.get("/s/cranbrook/").await;
+    home.assert_contains("You have done 2 of 5 steps.");
+    assert_eq!(
+        step_status(
+            &home,
+            "Add the school business manager and data protection officer"
+        ),
+        "Completed"
+    );
+    assert_eq!(
+        step_status(&home, "Create or import the policy"),
+        "Completed"
+    );
+
+    let preview = crate::compliance::upload(
+        &app,
+        "Name,Email,Group,Job title\r\nRobin Hale,robin@cranbrook.example,Staff,Teaching assistant\r\n",
+    )
+    .await;
+    let csv = crate::compliance::kept_csv(&preview);
+    app.post(
+        "/s/cranbrook/people/import/confirm",
+        &[("csv", csv.as_str())],
+    )
+    .await;
+    let home = app.get("/s/cranbrook/").await;
+    assert_eq!(step_status(&home, "Import people"), "Completed");
+
+    crate::provider::cranbrook_uses(
+        &app,
+        aup_portal::domain::statuses::SsoProvider::Oidc,
+        "https://id.cranbrook.example",
+        None,
+        None,
+    )
+    .await;
+    let home = app.get("/s/cranbrook/").await;
+    assert_eq!(step_status(&home, "Set up sign-in"), "Completed");
+    home.assert_contains("You have done 4 of 5 steps.");
+
+    // Email counts as set up once an email has gone: the test email.
+    app.post("/s/cranbrook/admin/mail/test", &[]).await;
+    assert_eq!(
+        step_status(&app.get("/s/cranbrook/").await, "Set up email"),
+        "Not done yet"
+    );
+    aup_portal::mail::sender::send_due(
+        &app.pool,
+        &sink.mailer(&app.address),
+        time::OffsetDateTime::now_utc(),
+        100,
+    )
+    .await
+    .unwrap();
+    let done = app.get("/s/cranbrook/").await;
+    assert!(
+        !done.body.contains("Getting started"),
+        "set up: the list goes"
+    );
+    done.assert_contains("Who has signed");
+
+    // Only the admin sees it.
+    let sbm = app.another();
+    sbm.sign_in(SBM).await;
+    assert!(
+        !sbm.get("/s/oakfield/")
+            .await
+            .body
+            .contains("Getting started")
+    );
+    assert!(
+        !sbm.get("/s/cranbrook/")
+            .await
+            .body
+            .contains("Getting started")
+    );
+}

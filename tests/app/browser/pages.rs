@@ -143,6 +143,9 @@ async fn every_kind_of_page_in_the_browser() {
             // The admin's pages.
             let admin = journey.open("admin", &base, PHONE).await;
             admin.sign_in(ADMIN).await;
+            // The school's first admin is guided by a checklist.
+            admin.goto("/s/cranbrook/").await;
+            admin.expect_text("Getting started").await;
             // On a phone the sections fold behind a menu button, and the page shown is marked.
             let shown = |text: &'static str| {
                 let admin = &admin;
