@@ -130,6 +130,11 @@ pub enum Event {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
     },
+    /// The SBM made a single-use invitation link to give the person in person.
+    InvitationHandedOver {
+        #[serde(rename = "subject", skip_serializing)]
+        membership_id: Uuid,
+    },
     PersonInvited {
         #[serde(rename = "subject", skip_serializing)]
         membership_id: Uuid,
@@ -286,6 +291,7 @@ impl Event {
             }
             | Event::PersonReactivated { membership_id: id }
             | Event::PersonInvited { membership_id: id }
+            | Event::InvitationHandedOver { membership_id: id }
             | Event::PaperSignatureRecorded {
                 agreement_id: id, ..
             }
@@ -406,6 +412,9 @@ impl Event {
                 TokenPurpose::Reset => "Set a new password from a reset link".to_owned(),
                 TokenPurpose::EmailChange => "Set a password from an email change link".to_owned(),
                 TokenPurpose::SignIn => "Set a password from a sign-in link".to_owned(),
+                TokenPurpose::Handover => {
+                    "Set a password from an invitation handed over in person".to_owned()
+                }
             },
             Event::SignedOutEverywhere => "Signed out on every device".to_owned(),
             Event::TwoFactorEnabled => "Set up two-step sign-in".to_owned(),
@@ -459,6 +468,9 @@ impl Event {
             }
             Event::PersonReactivated { .. } => "Brought back a person who had left".to_owned(),
             Event::PersonInvited { .. } => "Sent a person their invitation again".to_owned(),
+            Event::InvitationHandedOver { .. } => {
+                "Made an invitation link to hand to a person".to_owned()
+            }
             Event::PeopleImported {
                 added,
                 changed,

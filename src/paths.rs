@@ -170,6 +170,8 @@ paths! {
     Evidence = "/s/{slug}/people/{membership_id}/evidence" { slug: String, membership_id: Uuid };
     EvidenceCsv = "/s/{slug}/people/{membership_id}/evidence.csv" { slug: String, membership_id: Uuid };
     Invite = "/s/{slug}/people/{membership_id}/invite" { slug: String, membership_id: Uuid };
+    /// A single-use invitation link to give a person who has no working email.
+    HandOver = "/s/{slug}/people/{membership_id}/hand-over" { slug: String, membership_id: Uuid };
     Leave = "/s/{slug}/people/{membership_id}/leave" { slug: String, membership_id: Uuid };
     LeaveSelected = "/s/{slug}/people/leave-selected" { slug: String };
     ConfirmLeaveSelected = "/s/{slug}/people/leave-selected/confirm" { slug: String };

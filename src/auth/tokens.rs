@@ -181,7 +181,7 @@ async fn valid_token(db: &mut PgConnection, secret: &str) -> sqlx::Result<Option
     sqlx::query_as!(
         ValidToken,
         r#"select id, user_id, purpose as "purpose: TokenPurpose" from account_tokens
-         where token_sha256 = $1 and purpose in ('invite', 'reset')
+         where token_sha256 = $1 and purpose in ('invite', 'reset', 'handover')
            and used_at is null and expires_at > now()"#,
         digest(secret)
     )
@@ -207,7 +207,7 @@ async fn set_password_form(
     Ok(match valid_token(&mut conn, &token).await? {
         Some(valid) => SetPasswordPage {
             nav: Nav::default(),
-            invitation: valid.purpose == TokenPurpose::Invite,
+            invitation: matches!(valid.purpose, TokenPurpose::Invite | TokenPurpose::Handover),
             token,
             errors: FieldErrors::default(),
         }
@@ -247,7 +247,7 @@ async fn set_password(
             StatusCode::UNPROCESSABLE_ENTITY,
             SetPasswordPage {
                 nav: Nav::default(),
-                invitation: valid.purpose == TokenPurpose::Invite,
+                invitation: matches!(valid.purpose, TokenPurpose::Invite | TokenPurpose::Handover),
                 token,
                 errors,
             },

@@ -4,6 +4,7 @@
 mod chasing;
 pub mod dashboard;
 pub mod evidence;
+mod handover;
 pub mod import;
 pub mod import_cli;
 mod import_pages;
@@ -35,4 +36,5 @@ pub fn router(limit: crate::web::AttemptLimit) -> Router<AppState> {
         .merge(import_pages::router())
         .merge(paper::router())
         .merge(evidence::router())
+        .merge(handover::router())
 }

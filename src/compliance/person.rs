@@ -53,8 +53,11 @@ pub(super) struct PersonPage {
     can_manage: bool,
     /// The viewer may change this person (they hold no role the viewer cannot give).
     can_change: bool,
-    /// How the account came to be activated, when a manager chose its address first.
+    /// How the account came to be activated: by a link handed over, or after a manager
+    /// chose its address.
     activation: Option<String>,
+    /// The school signs in through its provider only, so a password link is of no use.
+    passwords_off: bool,
     notice: Option<&'static str>,
 }
 
@@ -157,7 +160,14 @@ pub(super) async fn show(
     let mut conn = state.pool.acquire().await?;
     let activation = email_changes::activation_note(&mut conn, person.user_id).await?;
     let can_manage = PeopleManagers::allows(&viewer);
+    let passwords_off = sqlx::query_scalar!(
+        "select passwords_off from schools where id = $1",
+        viewer.school.id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(PersonPage {
+        passwords_off,
         nav: viewer.nav(),
         slug: viewer.school.slug.clone(),
         can_change: can_manage && !outranks(&viewer, &person.roles),

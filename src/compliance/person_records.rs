@@ -129,6 +129,17 @@ pub(super) struct Person {
     pub staff_type: Option<StaffType>,
 }
 
+impl Person {
+    /// Whether an invitation may be handed to them in person: only to someone active who has
+    /// never set a password and whose only role is signer, since whoever holds the link
+    /// holds the account.
+    pub fn may_be_handed_a_link(&self) -> bool {
+        self.status == MembershipStatus::Active
+            && !self.has_password
+            && self.roles == [Role::Signer]
+    }
+}
+
 /// The person of this membership, if it is one of the member's school.
 pub(super) async fn load_person(
     db: &sqlx::PgPool,

@@ -85,6 +85,8 @@ pub enum TokenPurpose {
     EmailChange,
     /// A person without a password or a school account signs in by email.
     SignIn,
+    /// A new person sets their first password from a link the SBM handed over in person.
+    Handover,
 }
 
 impl TokenPurpose {
@@ -95,6 +97,7 @@ impl TokenPurpose {
             TokenPurpose::Reset => "reset",
             TokenPurpose::EmailChange => "email_change",
             TokenPurpose::SignIn => "sign_in",
+            TokenPurpose::Handover => "handover",
         }
     }
 }
@@ -106,6 +109,7 @@ impl fmt::Display for TokenPurpose {
             TokenPurpose::Reset => "Password reset",
             TokenPurpose::EmailChange => "Email change",
             TokenPurpose::SignIn => "Sign-in link",
+            TokenPurpose::Handover => "Invitation handed over in person",
         })
     }
 }

@@ -205,8 +205,27 @@ pub async fn change_by_manager(
 
 /// "Activated after an email change by Priya Shah on 1 December 2026 at 9:05am": for a person
 /// who first set a password after a manager corrected their address, since whoever chose the
-/// address could have read the invitation.
+/// address could have read the invitation. Or "Activated on … by a link handed over by …",
+/// when their first password came from a link the SBM gave them in person.
 pub async fn activation_note(db: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Option<String>> {
+    let handed = sqlx::query!(
+        r#"select iss.full_name as by_name, e.at
+           from account_tokens t
+           join audit_events e on e.action = 'password_set' and e.subject = t.id::text
+           join users iss on iss.id = t.issued_by
+           where t.user_id = $1 and t.purpose = 'handover'
+           order by e.at limit 1"#,
+        user_id
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some(r) = handed {
+        return Ok(Some(format!(
+            "Activated on {} by a link handed over by {}",
+            clock::date_time(r.at),
+            r.by_name
+        )));
+    }
     let row = sqlx::query!(
         r#"select cb.full_name as by_name, ec.confirmed_at as "at!"
            from email_changes ec

@@ -21,6 +21,9 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// How long a link handed over in person works.
+pub const HANDOVER_LIFETIME: Duration = Duration::hours(24);
+
 /// A new token for `user_id`; returns (token id, the secret that goes in the link).
 pub async fn issue(
     db: &mut PgConnection,
@@ -28,14 +31,26 @@ pub async fn issue(
     purpose: TokenPurpose,
     lifetime: Duration,
 ) -> sqlx::Result<(Uuid, String)> {
+    issue_by(db, user_id, purpose, lifetime, None).await
+}
+
+/// As `issue`, naming who the link is given by (for a link handed over in person).
+pub async fn issue_by(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    purpose: TokenPurpose,
+    lifetime: Duration,
+    issued_by: Option<Uuid>,
+) -> sqlx::Result<(Uuid, String)> {
     let secret = hex::encode(rand::rng().random::<[u8; 32]>());
     let id = sqlx::query_scalar!(
-        "insert into account_tokens (user_id, purpose, token_sha256, expires_at)
-         values ($1, $2, $3, now() + $4::interval) returning id",
+        "insert into account_tokens (user_id, purpose, token_sha256, expires_at, issued_by)
+         values ($1, $2, $3, now() + $4::interval, $5) returning id",
         user_id,
         purpose.as_str(),
         digest(&secret),
-        sqlx::postgres::types::PgInterval::try_from(lifetime).unwrap_or_default()
+        sqlx::postgres::types::PgInterval::try_from(lifetime).unwrap_or_default(),
+        issued_by
     )
     .fetch_one(db)
     .await?;
@@ -73,6 +88,18 @@ pub async fn invite(
         ),
     )?;
     mail::queue(db, Some(school_id), &format!("invite:{token_id}"), &email).await?;
+    Ok(())
+}
+
+/// Ends the person's open links that set a password: invitations, resets, handed-over links.
+pub async fn void_password_links(db: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update account_tokens set used_at = now()
+         where user_id = $1 and used_at is null and purpose in ('invite', 'reset', 'handover')",
+        user_id
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 

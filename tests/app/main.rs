@@ -13,6 +13,7 @@ mod email_changes;
 mod email_waits;
 pub mod entra;
 mod faults;
+mod handover;
 mod home;
 mod input;
 mod library;

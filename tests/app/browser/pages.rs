@@ -26,6 +26,15 @@ async fn every_kind_of_page_in_the_browser() {
     add_cranbrook_admin(&app).await;
     let alex = membership(&app, GOVERNOR).await;
     let sam_id = membership(&app, STAFF).await;
+    // A cook with no email that works, who has never set a password.
+    sqlx::query(
+        "with u as (insert into users (email, full_name, signing_name) values ('cook@cranbrook.example', 'Jo Baker', 'Jo Baker') returning id)
+         insert into memberships (user_id, school_id, grp, job_title) select u.id, s.id, 'staff', 'Cook' from u, schools s where s.slug = 'cranbrook'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let cook = membership(&app, "cook@cranbrook.example").await;
     let base = app.address.clone();
     let app_pool = app.pool.clone();
     run(
@@ -166,6 +175,12 @@ async fn every_kind_of_page_in_the_browser() {
             assert_eq!(shown("Audit log").await, serde_json::json!([]));
             admin.open_menu().await;
             assert_eq!(shown("Audit log").await, serde_json::json!(["page"]));
+            // An invitation handed over in person, its long link wrapped on a phone.
+            admin
+                .goto(&format!("/s/cranbrook/people/{cook}/hand-over"))
+                .await;
+            admin.click_button("Make the link").await;
+            admin.expect_text("Invitation for Jo Baker").await;
             admin.goto("/s/cranbrook/admin/mail").await;
             admin.goto("/s/cranbrook/admin/audit").await;
             admin.goto("/s/cranbrook/admin/settings").await;
