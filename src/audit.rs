@@ -214,6 +214,10 @@ pub enum Event {
         /// The label of the version it was copied from; none for a blank one.
         from: Option<String>,
     },
+    /// The privacy notice for staff put in the school's words, or back to the default.
+    PrivacyNoticeChanged {
+        default: bool,
+    },
     VersionImported {
         #[serde(rename = "subject", skip_serializing)]
         policy_name: String,
@@ -269,7 +273,8 @@ impl Event {
             | Event::EmailChangeRequested { .. }
             | Event::PeopleImported { .. }
             | Event::AuditLogExported { .. }
-            | Event::PeopleExported { .. } => String::new(),
+            | Event::PeopleExported { .. }
+            | Event::PrivacyNoticeChanged { .. } => String::new(),
             Event::EmailChanged { membership_id, .. } => {
                 membership_id.map(|id| id.to_string()).unwrap_or_default()
             }
@@ -526,6 +531,12 @@ impl Event {
             },
             Event::VersionImported { label, .. } => {
                 format!("Imported version {label} from pasted text")
+            }
+            Event::PrivacyNoticeChanged { default: true } => {
+                "Put the privacy notice back to the default wording".to_owned()
+            }
+            Event::PrivacyNoticeChanged { default: false } => {
+                "Changed the wording of the privacy notice".to_owned()
             }
             Event::VersionEdited { label, .. } => format!("Edited the draft {label}"),
             Event::VersionDeleted { label, .. } => format!("Deleted the draft {label}"),

@@ -91,6 +91,8 @@ paths! {
     // Signing in and one's own account, outside any school.
     /// The schools a person belongs to (straight to the one, if only one).
     Schools = "/" {};
+    /// The portal's accessibility statement, for anyone.
+    Accessibility = "/accessibility" {};
     SignIn = "/sign-in" {};
     SignInCode = "/sign-in/code" {};
     SignInTwoFactor = "/sign-in/two-factor" {};
@@ -131,6 +133,9 @@ paths! {
     /// Every policy for the person's group, to read again: its current text, and the
     /// version they signed.
     Library = "/s/{slug}/library" { slug: String };
+    /// What the portal records about staff and why, in the school's words or the default.
+    Privacy = "/s/{slug}/privacy" { slug: String };
+    EditPrivacy = "/s/{slug}/privacy/edit" { slug: String };
     LibraryVersion = "/s/{slug}/library/{version_id}" { slug: String, version_id: Uuid };
 
     // The DPO's pages.

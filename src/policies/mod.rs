@@ -12,6 +12,7 @@ mod import_page;
 mod list;
 mod policy_form;
 mod preview;
+mod privacy_notice;
 pub mod publish;
 mod publish_page;
 mod shared;
@@ -28,6 +29,11 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::Policies::PATH, get(list::list))
+        .route(paths::Privacy::PATH, get(privacy_notice::show))
+        .route(
+            paths::EditPrivacy::PATH,
+            get(privacy_notice::edit_form).post(privacy_notice::save),
+        )
         .route(
             paths::NewPolicy::PATH,
             get(policy_form::new_policy_form).post(policy_form::create_policy),

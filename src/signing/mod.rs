@@ -2,6 +2,7 @@
 //! An agreement is evidence: written once, by the signature writer (`store::agreements`), and
 //! is its own audit record.
 
+mod accessibility;
 mod already_signed;
 mod getting_started;
 mod home;
@@ -17,6 +18,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(paths::Accessibility::PATH, get(accessibility::statement))
         .route(paths::SchoolHome::PATH, get(home::home))
         .route(paths::Sign::PATH, get(sign::sign_form).post(sign::sign))
         .route(paths::Receipt::PATH, get(receipt::receipt))

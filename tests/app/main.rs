@@ -24,6 +24,7 @@ mod mis_import;
 mod names;
 mod people_forms;
 mod provider;
+mod public_notices;
 mod publishing;
 mod reminder_links;
 mod samples;

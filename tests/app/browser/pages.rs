@@ -66,6 +66,11 @@ async fn every_kind_of_page_in_the_browser() {
             sam.expect_text("Every policy for staff at the school")
                 .await;
 
+            // The notices at the foot of every page.
+            sam.click_link("Privacy notice").await;
+            sam.expect_text("is the data controller").await;
+            sam.click_link("Accessibility statement").await;
+
             // Their account, and a second step turned on.
             sam.goto("/account").await;
             sam.click_link("Change your password").await;
