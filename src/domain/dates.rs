@@ -106,6 +106,52 @@ impl DateParts<'_> {
     }
 }
 
+/// The three boxes of a date input as a form holds them: typed, or filled from a date.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DateBoxes {
+    pub day: String,
+    pub month: String,
+    pub year: String,
+}
+
+impl DateBoxes {
+    /// The boxes filled with `date`, or empty.
+    pub fn of(date: Option<Date>) -> DateBoxes {
+        date.map(|d| DateBoxes {
+            day: d.day().to_string(),
+            month: u8::from(d.month()).to_string(),
+            year: d.year().to_string(),
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn typed(day: &str, month: &str, year: &str) -> DateBoxes {
+        DateBoxes {
+            day: day.to_owned(),
+            month: month.to_owned(),
+            year: year.to_owned(),
+        }
+    }
+
+    /// For a date that may be left out: None when all three boxes are empty, else the date
+    /// or the GOV.UK pattern's message for `what`.
+    pub fn optional(&self, what: &str) -> Result<Option<Date>, String> {
+        if [&self.day, &self.month, &self.year]
+            .iter()
+            .all(|part| part.trim().is_empty())
+        {
+            return Ok(None);
+        }
+        DateParts {
+            day: &self.day,
+            month: &self.month,
+            year: &self.year,
+        }
+        .date(what)
+        .map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

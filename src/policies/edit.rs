@@ -23,7 +23,8 @@ use crate::{
     auth::session::Member,
     domain::{
         content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
-        dates, render,
+        dates::DateBoxes,
+        render,
     },
     error::Result,
     page::{FieldErrors, Nav},
@@ -50,18 +51,13 @@ pub(super) struct EditPage {
     label: String,
     title: String,
     body_md: String,
-    reviewed_on: String,
-    next_review_due: String,
+    reviewed_on: DateBoxes,
+    next_review_due: DateBoxes,
     reviewed_by: String,
     fields: Vec<(&'static str, &'static str, bool)>,
     acks: Vec<AckRow>,
     notice: Option<&'static str>,
     errors: FieldErrors,
-}
-
-/// A date as the form shows it and reads it back: "1 November 2026".
-fn date_text(date: Option<Date>) -> String {
-    date.map(render::long_date).unwrap_or_default()
 }
 
 fn ack_rows(acks: &[Acknowledgement]) -> Vec<AckRow> {
@@ -106,8 +102,8 @@ impl EditPage {
             label: c.label.clone(),
             title: c.title.clone(),
             body_md: c.body_md.clone(),
-            reviewed_on: date_text(c.reviewed_on),
-            next_review_due: date_text(c.next_review_due),
+            reviewed_on: DateBoxes::of(c.reviewed_on),
+            next_review_due: DateBoxes::of(c.next_review_due),
             reviewed_by: c.reviewed_by.clone(),
             fields: signature_field_boxes(&c.signature_fields),
             acks: ack_rows(&c.acknowledgements),
@@ -152,9 +148,17 @@ pub(super) struct DraftForm {
     #[serde(default)]
     body_md: String,
     #[serde(default)]
-    reviewed_on: String,
+    reviewed_on_day: String,
     #[serde(default)]
-    next_review_due: String,
+    reviewed_on_month: String,
+    #[serde(default)]
+    reviewed_on_year: String,
+    #[serde(default)]
+    next_review_due_day: String,
+    #[serde(default)]
+    next_review_due_month: String,
+    #[serde(default)]
+    next_review_due_year: String,
     #[serde(default)]
     reviewed_by: String,
     #[serde(default)]
@@ -172,25 +176,36 @@ pub(super) struct DraftForm {
     action: String,
 }
 
-fn optional_date(text: &str, field: &str, what: &str, errors: &mut FieldErrors) -> Option<Date> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
+impl DraftForm {
+    /// The review date's and next review's boxes, as typed.
+    fn review_dates(&self) -> (DateBoxes, DateBoxes) {
+        (
+            DateBoxes::typed(
+                &self.reviewed_on_day,
+                &self.reviewed_on_month,
+                &self.reviewed_on_year,
+            ),
+            DateBoxes::typed(
+                &self.next_review_due_day,
+                &self.next_review_due_month,
+                &self.next_review_due_year,
+            ),
+        )
     }
-    match dates::parse_any_date(text) {
-        None => {
-            errors.add(
-                field,
-                format!("{what} must be a real date, for example 1 November 2026"),
-            );
-            None
-        }
-        Some(date) if !crate::input::YEARS.contains(&date.year()) => {
-            errors.add(field, format!("{what} must be between 1900 and 2200"));
-            None
-        }
-        date => date,
-    }
+}
+
+/// A date that may be left out, from its three boxes; a message next to `field` if it is
+/// not a real date.
+fn optional_date(
+    boxes: &DateBoxes,
+    field: &str,
+    what: &str,
+    errors: &mut FieldErrors,
+) -> Option<Date> {
+    boxes.optional(what).unwrap_or_else(|message| {
+        errors.add(field, message);
+        None
+    })
 }
 
 fn valid_id(id: &str) -> bool {
@@ -328,16 +343,17 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
         );
     }
 
+    let (reviewed_boxes, next_boxes) = form.review_dates();
     let reviewed_on = optional_date(
-        &form.reviewed_on,
+        &reviewed_boxes,
         "reviewed_on",
-        "The review date",
+        "the review date",
         &mut errors,
     );
     let next_review_due = optional_date(
-        &form.next_review_due,
+        &next_boxes,
         "next_review_due",
-        "The date of the next review",
+        "the date of the next review",
         &mut errors,
     );
     if let (Some(on), Some(next)) = (reviewed_on, next_review_due)
@@ -407,8 +423,8 @@ pub(super) async fn save(
             label: form.label.clone(),
             title: form.title.clone(),
             body_md: form.body_md.clone(),
-            reviewed_on: form.reviewed_on.clone(),
-            next_review_due: form.next_review_due.clone(),
+            reviewed_on: form.review_dates().0,
+            next_review_due: form.review_dates().1,
             reviewed_by: form.reviewed_by.clone(),
             fields: signature_field_boxes(&form.signature_fields),
             acks: rows,

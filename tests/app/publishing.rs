@@ -17,9 +17,14 @@ async fn policy_id(app: &TestApp, name: &str) -> Uuid {
 }
 
 /// A date a year from today, as the date field sends it.
-fn next_year() -> String {
+/// A year from today, as the three boxes of the date input.
+fn next_year() -> [String; 3] {
     let d = aup_portal::clock::today_uk() + time::Duration::days(365);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    [
+        d.day().to_string(),
+        u8::from(d.month()).to_string(),
+        d.year().to_string(),
+    ]
 }
 
 /// Starts next year's Cranbrook version from the published one; returns the draft's path.
@@ -44,14 +49,21 @@ pub fn draft_fields(body: &str) -> Vec<(&'static str, String)> {
             "Acceptable Use Policy (AUP): Staff and Governors agreement form".to_owned(),
         ),
         ("body_md", body.to_owned()),
-        ("reviewed_on", "2025-11-03".to_owned()),
-        ("next_review_due", next_year()),
+        ("reviewed_on_day", "3".to_owned()),
+        ("reviewed_on_month", "11".to_owned()),
+        ("reviewed_on_year", "2025".to_owned()),
         ("reviewed_by", "DPO and SBM".to_owned()),
         ("signature_fields", "signature".to_owned()),
         ("signature_fields", "date".to_owned()),
         ("signature_fields", "full_name".to_owned()),
         ("signature_fields", "role".to_owned()),
     ];
+    let [day, month, year] = next_year();
+    fields.extend([
+        ("next_review_due_day", day),
+        ("next_review_due_month", month),
+        ("next_review_due_year", year),
+    ]);
     let acks = aup_portal::domain::samples::cranbrook()
         .content
         .acknowledgements;
@@ -202,6 +214,9 @@ async fn next_years_version_is_cloned_edited_previewed_and_published() {
     let form = app.get(&draft).await;
     assert_eq!(form.status, StatusCode::OK);
     form.assert_contains(r#"value="2025-26""#);
+    // The review dates in the three boxes of the GOV.UK date input.
+    form.assert_contains(r#"<label for="reviewed_on-day">Day</label>"#);
+    form.assert_contains(r#"<label for="next_review_due-year">Year</label>"#);
     form.assert_contains("I will not reveal my password(s) to anyone");
 
     let saved = app
@@ -507,13 +522,17 @@ async fn a_draft_that_is_not_ready_cannot_be_published_and_bad_input_is_refused(
 
     let mut fields = draft_fields("- One statement");
     fields[0].1 = String::new();
-    fields[3].1 = "2026-13-45".into();
+    for (name, value) in &mut fields {
+        if *name == "reviewed_on_month" {
+            *value = "13".into();
+        }
+    }
     let page = app.post(&draft, &as_form(&fields)).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     page.assert_contains(
         r##"<a href="#label">Enter a label for this version, for example 2026-27</a>"##,
     );
-    page.assert_contains(r##"<a href="#reviewed_on">The review date must be a real date, for example 1 November 2026</a>"##);
+    page.assert_contains(r##"<a href="#reviewed_on">The review date must be a real date</a>"##);
     page.assert_contains("- One statement");
     let body: String =
         sqlx::query_scalar("select body_md from policy_versions where status = 'draft'")

@@ -90,10 +90,14 @@ async fn sign_with_mouse(person: &Browser, full_name: &str) {
     person.expect_text("Policy signed").await;
 }
 
-async fn edit_and_publish(dpo: &Browser, label: &str, reviewed: &str, next_review: &str) {
+/// `reviewed` and `next_review` as (day, month, year), typed into the three boxes of each.
+async fn edit_and_publish(dpo: &Browser, label: &str, reviewed: [&str; 3], next_review: [&str; 3]) {
     dpo.fill("label", label).await;
-    dpo.fill("reviewed_on", reviewed).await;
-    dpo.fill("next_review_due", next_review).await;
+    for (field, date) in [("reviewed_on", reviewed), ("next_review_due", next_review)] {
+        for (part, value) in ["day", "month", "year"].into_iter().zip(date) {
+            dpo.fill(&format!("{field}-{part}"), value).await;
+        }
+    }
     dpo.click_button("Save and preview").await;
     dpo.expect_text("This is the page signers will see").await;
     dpo.click_link("Back to the draft").await;
@@ -144,7 +148,7 @@ async fn a_school_year_in_the_browser() {
         dpo.click_button("Import into a draft").await;
         dpo.expect_text("The text has been imported into this draft")
             .await;
-        edit_and_publish(&dpo, "2026-27", "1 September 2026", "1 September 2027").await;
+        edit_and_publish(&dpo, "2026-27", ["1", "9", "2026"], ["1", "9", "2027"]).await;
 
         // A member of staff signs on a phone, with the keyboard alone.
         let sam = journey.open("sam-phone", &base, PHONE).await;
@@ -197,7 +201,13 @@ async fn a_school_year_in_the_browser() {
             "{before}- I will not reveal my password(s) to anyone\n- {NEW_STATEMENT}{after}"
         );
         dpo.paste("body_md", &changed).await;
-        edit_and_publish(&dpo, "2027-28", "1 September 2027", "1 September 2028").await;
+        edit_and_publish(
+            &dpo,
+            "2027-28",
+            ["1", "9", "2027"],
+            ["1", "September", "2028"],
+        )
+        .await;
         dpo.click_link("What changed in 2027-28").await;
         dpo.expect_text(NEW_STATEMENT).await;
         dpo.goto(&format!("/s/{SCHOOL}/policies")).await;
