@@ -320,6 +320,9 @@ async fn run_command(
                 client_id,
                 client_secret: secret.trim().to_owned(),
                 secret_expires: secret_expires.unwrap_or_default(),
+                secret_expires_day: String::new(),
+                secret_expires_month: String::new(),
+                secret_expires_year: String::new(),
                 email_domains: email_domains.join(" "),
                 trust_provider_mfa: trust_provider_mfa.then(|| "on".to_owned()),
             };

@@ -16,7 +16,11 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::audit::{Doing, Event};
-use crate::domain::{dates, render, statuses::SsoProvider};
+use crate::domain::{
+    dates::{self, DateBoxes},
+    render,
+    statuses::SsoProvider,
+};
 use crate::oidc::{Providers, rules};
 use crate::paths;
 use crate::store::sso::{self, SchoolSso};
@@ -54,8 +58,16 @@ pub struct SsoInput {
     /// Empty on the page: keep the secret already stored.
     #[serde(default)]
     pub client_secret: String,
+    /// The command line's date, in any form it reads.
     #[serde(default)]
     pub secret_expires: String,
+    /// The page's date, in the three boxes of the GOV.UK date input.
+    #[serde(default)]
+    pub secret_expires_day: String,
+    #[serde(default)]
+    pub secret_expires_month: String,
+    #[serde(default)]
+    pub secret_expires_year: String,
     /// One per line, or separated by commas or spaces.
     #[serde(default)]
     pub email_domains: String,
@@ -156,8 +168,18 @@ pub async fn check(
                 .seal(&sso::secret_context(school_id), secret.as_bytes()),
         ),
     };
+    let boxes = DateBoxes::typed(
+        &input.secret_expires_day,
+        &input.secret_expires_month,
+        &input.secret_expires_year,
+    );
     let secret_expires_on = match input.secret_expires.trim() {
-        "" => None,
+        "" => boxes
+            .optional("the date the secret expires")
+            .unwrap_or_else(|message| {
+                errors.add("secret_expires", message);
+                None
+            }),
         text => match dates::parse_any_date(text) {
             Some(date) => Some(date),
             None => {
@@ -325,6 +347,7 @@ struct SsoQuery {
 }
 
 fn input_of(stored: &SchoolSso) -> SsoInput {
+    let expires = DateBoxes::of(stored.secret_expires_on);
     SsoInput {
         provider: stored.provider.word().to_owned(),
         tenant: stored.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
@@ -335,10 +358,10 @@ fn input_of(stored: &SchoolSso) -> SsoInput {
         },
         client_id: stored.client_id.clone(),
         client_secret: String::new(),
-        secret_expires: stored
-            .secret_expires_on
-            .map(render::long_date)
-            .unwrap_or_default(),
+        secret_expires: String::new(),
+        secret_expires_day: expires.day,
+        secret_expires_month: expires.month,
+        secret_expires_year: expires.year,
         email_domains: stored.email_domains.join("\n"),
         trust_provider_mfa: stored.trust_provider_mfa.then(|| "on".to_owned()),
     }

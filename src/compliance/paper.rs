@@ -23,7 +23,7 @@ use crate::{
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
     db::unique_violation,
-    domain::{content::Acknowledgement, dates::parse_review_date},
+    domain::{content::Acknowledgement, dates::DateBoxes},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
@@ -72,7 +72,7 @@ struct PaperPage {
     version_id: Option<Uuid>,
     acknowledgements: Vec<Acknowledgement>,
     ticked: Vec<String>,
-    signed_on: String,
+    signed_on: DateBoxes,
     note: String,
     errors: FieldErrors,
 }
@@ -159,7 +159,7 @@ async fn paper_form(
         version_id,
         acknowledgements,
         ticked: vec![],
-        signed_on: String::new(),
+        signed_on: DateBoxes::default(),
         note: String::new(),
         errors: FieldErrors::default(),
     })
@@ -168,7 +168,7 @@ async fn paper_form(
 #[derive(Default)]
 struct PaperForm {
     version_id: Option<Uuid>,
-    signed_on: String,
+    signed_on: DateBoxes,
     note: String,
     ticked: Vec<String>,
     scan: Option<Vec<u8>>,
@@ -197,7 +197,9 @@ async fn read_form(mut multipart: Multipart) -> std::result::Result<PaperForm, S
             .map_err(|_| "The form could not be read".to_owned())?;
         match name.as_str() {
             "version_id" => form.version_id = text.parse().ok(),
-            "signed_on" => form.signed_on = text,
+            "signed_on_day" => form.signed_on.day = text,
+            "signed_on_month" => form.signed_on.month = text,
+            "signed_on_year" => form.signed_on.year = text,
             "note" => form.note = text,
             "ack" => form.ticked.push(text),
             _ => {}
@@ -250,16 +252,22 @@ async fn record(
             );
         }
     }
-    let signed_on = parse_review_date(&form.signed_on);
+    let signed_on = form
+        .signed_on
+        .optional("the date signed")
+        .unwrap_or_else(|message| {
+            errors.add("signed_on", message);
+            None
+        });
     let published_on = version
         .as_ref()
         .and_then(|v| v.published_at)
         .map(|at| clock::uk(at).date());
     match signed_on {
-        None => errors.add(
-            "signed_on",
-            "Enter the date written on the paper form, for example 3 September 2026",
-        ),
+        None if errors.get("signed_on").is_none() => {
+            errors.add("signed_on", "Enter the date written on the paper form")
+        }
+        None => {}
         Some(date) if date > clock::today_uk() => {
             errors.add("signed_on", "The date signed cannot be in the future")
         }

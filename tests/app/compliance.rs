@@ -607,12 +607,12 @@ async fn record_paper(
     scan: Option<(&str, Vec<u8>)>,
     ticks: &[&str],
 ) -> Page {
+    let today = aup_portal::clock::today_uk();
     let mut form = multipart::Form::new()
         .text("version_id", version.to_string())
-        .text(
-            "signed_on",
-            aup_portal::domain::render::long_date(aup_portal::clock::today_uk()),
-        )
+        .text("signed_on_day", today.day().to_string())
+        .text("signed_on_month", u8::from(today.month()).to_string())
+        .text("signed_on_year", today.year().to_string())
         .text("note", "Filed in the staff room cabinet");
     for tick in ticks {
         form = form.text("ack", (*tick).to_owned());
@@ -666,7 +666,9 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
         .multipart(
             multipart::Form::new()
                 .text("version_id", version.to_string())
-                .text("signed_on", "3 September 2020")
+                .text("signed_on_day", "3")
+                .text("signed_on_month", "September")
+                .text("signed_on_year", "2020")
                 .text("note", "Old form")
                 .text("ack", "understand")
                 .text("ack", "agree"),
@@ -678,6 +680,25 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
         .await
         .unwrap();
     assert!(early.contains("The date signed cannot be before this version was published"));
+    let no_month = app
+        .client
+        .post(app.url(&format!("/s/cranbrook/people/{alex}/paper")))
+        .multipart(
+            multipart::Form::new()
+                .text("version_id", version.to_string())
+                .text("signed_on_day", "3")
+                .text("signed_on_year", "2026")
+                .text("note", "Old form"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        no_month.contains(r##"<a href="#signed_on">The date signed must include a month</a>"##)
+    );
     let unticked = record_paper(&app, alex, version, None, &["understand"]).await;
     unticked.assert_contains("to count as signed");
     let huge = record_paper(

@@ -356,7 +356,9 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
                 ("issuer", &issuer),
                 ("client_id", "aup-portal"),
                 ("client_secret", "s3cret"),
-                ("secret_expires", "1 December 2027"),
+                ("secret_expires_day", "1"),
+                ("secret_expires_month", "12"),
+                ("secret_expires_year", "2027"),
                 ("email_domains", "Cranbrook.example\n@cranbrook.example"),
                 ("password", PASSWORD),
                 ("action", "save"),
@@ -378,6 +380,9 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
         "the secret is never shown again"
     );
     page.assert_contains("1 December 2027");
+    page.assert_contains(
+        r#"name="secret_expires_year" type="text" inputmode="numeric" class="input-width-4" value="2027""#,
+    );
 
     // A secret already kept is never sent to another issuer: changing it asks for the secret.
     let moved = app
@@ -388,6 +393,9 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
                 ("issuer", "https://login.example.org"),
                 ("client_id", "aup-portal"),
                 ("client_secret", ""),
+                ("secret_expires_day", "31"),
+                ("secret_expires_month", "2"),
+                ("secret_expires_year", "2028"),
                 ("email_domains", "cranbrook.example"),
                 ("password", PASSWORD),
                 ("action", "save"),
@@ -396,6 +404,7 @@ async fn an_admin_sets_single_sign_on_up_on_the_settings_page() {
         .await;
     assert_eq!(moved.status, StatusCode::UNPROCESSABLE_ENTITY);
     moved.assert_contains("Enter the client secret again");
+    moved.assert_contains("The date the secret expires must be a real date");
 
     // The test sign-in shows what the provider sent, and signs no one in.
     staff_at_provider(&provider).await;
