@@ -247,6 +247,19 @@ pub enum Event {
         superseded: Option<Uuid>,
         notified: usize,
         audience: Vec<Group>,
+        /// The date everyone was asked to sign by, as 2027-01-31, if one was set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sign_by: Option<String>,
+    },
+    /// The date a published version should be signed by, set or moved (as 2027-01-31).
+    SignByDateSet {
+        #[serde(rename = "subject", skip_serializing)]
+        policy_name: String,
+        policy_id: Uuid,
+        version_id: Uuid,
+        label: String,
+        sign_by: String,
+        previous: Option<String>,
     },
 }
 
@@ -317,7 +330,8 @@ impl Event {
             | Event::VersionCreated { policy_name, .. }
             | Event::VersionImported { policy_name, .. }
             | Event::VersionEdited { policy_name, .. }
-            | Event::VersionDeleted { policy_name, .. } => policy_name.clone(),
+            | Event::VersionDeleted { policy_name, .. }
+            | Event::SignByDateSet { policy_name, .. } => policy_name.clone(),
         }
     }
 
@@ -462,15 +476,10 @@ impl Event {
                 role_words(from),
                 role_words(to)
             ),
-            Event::PersonLeft { left_on, .. } => {
-                match left_on.as_deref().and_then(crate::domain::dates::parse_any_date) {
-                    Some(on) => format!(
-                        "Marked a person as left on {}",
-                        crate::domain::render::long_date(on)
-                    ),
-                    None => "Marked a person as left".to_owned(),
-                }
-            }
+            Event::PersonLeft { left_on, .. } => match left_on.as_deref().and_then(in_words) {
+                Some(on) => format!("Marked a person as left on {on}"),
+                None => "Marked a person as left".to_owned(),
+            },
             Event::PersonReactivated { .. } => "Brought back a person who had left".to_owned(),
             Event::PersonInvited { .. } => "Sent a person their invitation again".to_owned(),
             Event::InvitationHandedOver { .. } => {
@@ -541,13 +550,38 @@ impl Event {
             Event::VersionEdited { label, .. } => format!("Edited the draft {label}"),
             Event::VersionDeleted { label, .. } => format!("Deleted the draft {label}"),
             Event::VersionPublished {
-                label, notified, ..
-            } => format!(
-                "Published version {label} and asked {} to sign it",
-                people(*notified)
-            ),
+                label,
+                notified,
+                sign_by,
+                ..
+            } => {
+                let by = sign_by.as_deref().and_then(in_words);
+                let by = by.map(|on| format!(" by {on}")).unwrap_or_default();
+                format!("Published version {label} and asked {} to sign it{by}", people(*notified))
+            }
+            Event::SignByDateSet {
+                label,
+                sign_by,
+                previous,
+                ..
+            } => {
+                let long = |text: &str| in_words(text).unwrap_or_else(|| text.to_owned());
+                let to = long(sign_by);
+                match previous {
+                    Some(from) => format!(
+                        "Moved the date to sign version {label} by from {} to {to}",
+                        long(from)
+                    ),
+                    None => format!("Asked for version {label} to be signed by {to}"),
+                }
+            }
         }
     }
+}
+
+/// A date stored as 2027-01-31, as a sentence says it: "31 January 2027".
+fn in_words(stored: &str) -> Option<String> {
+    crate::domain::dates::parse_any_date(stored).map(crate::domain::render::long_date)
 }
 
 /// An event as every page says it: its sentence.

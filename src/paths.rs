@@ -151,6 +151,8 @@ paths! {
     Preview = "/s/{slug}/drafts/{version_id}/preview" { slug: String, version_id: Uuid };
     Publish = "/s/{slug}/drafts/{version_id}/publish" { slug: String, version_id: Uuid };
     DeleteDraft = "/s/{slug}/drafts/{version_id}/delete" { slug: String, version_id: Uuid };
+    /// The date a published version should be signed by: set, or moved.
+    SignBy = "/s/{slug}/versions/{version_id}/sign-by" { slug: String, version_id: Uuid };
 
     // The SBM's pages.
     Compliance = "/s/{slug}/compliance" { slug: String };

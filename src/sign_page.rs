@@ -21,6 +21,8 @@ pub struct SignPage {
     pub slug: String,
     /// A DPO's preview: the same page, with nothing to submit.
     pub preview: bool,
+    /// False when no statement to tick asks the person to agree: the preview says so.
+    pub asks_agreement: bool,
     pub changes_since: Option<ChangesSince>,
     pub version: VersionView,
     pub today: String,
@@ -48,6 +50,7 @@ impl SignPage {
             nav,
             slug,
             preview: true,
+            asks_agreement: crate::domain::content::asks_agreement(&version.acknowledgements),
             changes_since,
             version,
             today: render::long_date(clock::today_uk()),

@@ -34,6 +34,14 @@ fn an_event_reads_back_as_itself_from_its_row() {
             label: "2026-27".to_owned(),
             from: None,
         },
+        Event::SignByDateSet {
+            policy_name: "Staff AUP".to_owned(),
+            policy_id: Uuid::from_u128(1),
+            version_id: Uuid::from_u128(2),
+            label: "2026-27".to_owned(),
+            sign_by: "2027-01-31".to_owned(),
+            previous: Some("2027-01-15".to_owned()),
+        },
     ];
     for event in events {
         let row = event.row().unwrap();
@@ -94,5 +102,29 @@ fn a_leaver_is_logged_with_the_leaving_date_and_older_rows_without_one_still_rea
     assert_eq!(
         Logged::read("person_left", &subject, &serde_json::json!({})).sentence(),
         "Marked a person as left"
+    );
+}
+
+#[test]
+fn a_sign_by_date_is_said_in_words_and_publishing_before_it_existed_still_reads() {
+    let moved = Event::SignByDateSet {
+        policy_name: "Staff AUP".to_owned(),
+        policy_id: Uuid::from_u128(1),
+        version_id: Uuid::from_u128(2),
+        label: "2026-27".to_owned(),
+        sign_by: "2027-01-31".to_owned(),
+        previous: Some("2027-01-15".to_owned()),
+    };
+    assert_eq!(
+        moved.to_string(),
+        "Moved the date to sign version 2026-27 by from 15 January 2027 to 31 January 2027"
+    );
+    let details = serde_json::json!({
+        "policy_id": Uuid::from_u128(1), "version_id": Uuid::from_u128(2), "label": "2026-27",
+        "content_sha256": "ab", "superseded": null, "notified": 3, "audience": ["staff"]
+    });
+    assert_eq!(
+        Logged::read("version_published", "x", &details).to_string(),
+        "Published version 2026-27 and asked 3 people to sign it"
     );
 }

@@ -46,6 +46,8 @@ fn owed(version: &Published) -> Owed<'_> {
         policy_name: &version.policy_name,
         label: &version.label,
         published_on: clock::uk(version.published_at).date(),
+        sign_by: version.sign_by,
+        overdue: version.sign_by.is_some_and(|date| date < clock::today_uk()),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Published {
     pub audience: Vec<Group>,
     pub published_at: OffsetDateTime,
     pub content_sha256: String,
+    /// The date the DPO asked everyone to sign by, if any.
+    pub sign_by: Option<Date>,
 }
 
 pub async fn published(db: &sqlx::PgPool, school_id: Uuid, version_id: Uuid) -> Result<Published> {
@@ -49,8 +51,9 @@ pub async fn published(db: &sqlx::PgPool, school_id: Uuid, version_id: Uuid) -> 
         Published,
         r#"select v.id, p.name as policy_name, v.label, p.audience as "audience: Vec<Group>",
                   v.published_at as "published_at!",
-                  v.content_sha256 as "content_sha256!"
+                  v.content_sha256 as "content_sha256!", d.sign_by as "sign_by?"
            from policy_versions v join policies p on p.id = v.policy_id and p.school_id = v.school_id
+           left join sign_by_dates d on d.version_id = v.id
            where v.id = $1 and v.school_id = $2 and v.status = 'published'"#,
         version_id,
         school_id
@@ -164,6 +167,8 @@ struct OutstandingRow {
     job_title: String,
     days: i64,
     last_reminded: Option<String>,
+    /// Not signed, and the date to sign by has passed.
+    overdue: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -173,6 +178,8 @@ pub(super) struct DashboardPage {
     slug: String,
     version: Published,
     published_on: String,
+    /// The date to sign by, in words, and whether it has passed.
+    sign_by: Option<(String, bool)>,
     overall: Tally,
     by_group: Vec<Tally>,
     by_job_title: Vec<Tally>,
@@ -262,6 +269,7 @@ pub(super) async fn page(
             job_title: s.job_title.clone(),
             days: s.days_outstanding(version.published_at, today),
             last_reminded: s.last_reminded.map(clock::date_time),
+            overdue: version.sign_by.is_some_and(|date| date < today),
         })
         .collect();
     // Longest outstanding first; a stable sort, so those of the same days stay in the
@@ -329,7 +337,10 @@ pub(super) async fn page(
         nav: viewer.nav(),
         slug: viewer.school.slug.clone(),
         published_on: render::long_date(clock::uk(version.published_at).date()),
-        chart: Chart::build(&people, version.published_at, today),
+        sign_by: version
+            .sign_by
+            .map(|date| (render::long_date(date), date < today)),
+        chart: Chart::build(&people, version.published_at, today, version.sign_by),
         by_group: tally_by(&people, |s| s.grp.to_string()),
         by_job_title: tally_by(&people, |s| {
             if s.job_title.is_empty() {
@@ -353,7 +364,8 @@ pub(super) async fn page(
     })
 }
 
-/// Cumulative signatures by day since publishing, drawn as an SVG line with a text alternative.
+/// Cumulative signatures by day since publishing, drawn as an SVG line with a text
+/// alternative; a date to sign by is the target line.
 pub struct Chart {
     pub svg: String,
     pub summary: String,
@@ -367,10 +379,20 @@ impl Chart {
     const BOTTOM: f64 = 32.0;
     const TOP: f64 = 16.0;
 
-    fn build(people: &[Signer], published_at: OffsetDateTime, today: Date) -> Chart {
+    fn build(
+        people: &[Signer],
+        published_at: OffsetDateTime,
+        today: Date,
+        sign_by: Option<Date>,
+    ) -> Chart {
         let start = clock::uk(published_at).date();
         let end = today.max(start + Duration::days(1));
         let span = (end - start).whole_days();
+        // The axis runs on to the date to sign by, if that is still to come.
+        let axis_end = sign_by.map_or(end, |date| end.max(date));
+        let axis_span = (axis_end - start).whole_days() as f64;
+        let x_of =
+            |offset: i64| Self::LEFT + (Self::WIDTH - Self::LEFT - 8.0) * offset as f64 / axis_span;
         let total = people.len().max(1);
         let mut signed_days: Vec<Date> = people
             .iter()
@@ -387,7 +409,7 @@ impl Chart {
                 count += 1;
                 next += 1;
             }
-            let x = Self::LEFT + (Self::WIDTH - Self::LEFT - 8.0) * offset as f64 / span as f64;
+            let x = x_of(offset);
             let y = Self::TOP
                 + (Self::HEIGHT - Self::TOP - Self::BOTTOM) * (1.0 - count as f64 / total as f64);
             points.push(format!("{x:.1},{y:.1}"));
@@ -398,15 +420,40 @@ impl Chart {
         }
         if let [only] = points.as_slice() {
             let y = only.split(',').nth(1).unwrap_or("0").to_owned();
-            points.push(format!("{:.1},{y}", Self::WIDTH - 8.0));
+            points.push(format!("{:.1},{y}", x_of(span)));
         }
         let base = Self::HEIGHT - Self::BOTTOM;
-        let desc = format!(
+        let mut desc = format!(
             "{count} of {} people signed between {} and {}.",
             people.len(),
             render::long_date(start),
             render::long_date(end)
         );
+        // The target: a dashed red line on the date to sign by, which the text says too.
+        let target = match sign_by.filter(|date| *date >= start) {
+            Some(date) => {
+                desc.push_str(&format!(
+                    " Everyone was asked to sign by {}.",
+                    render::long_date(date)
+                ));
+                let x = x_of((date - start).whole_days());
+                let anchor = if x > Self::WIDTH - 150.0 {
+                    "end"
+                } else {
+                    "start"
+                };
+                let label_x = if anchor == "end" { x - 4.0 } else { x + 4.0 };
+                format!(
+                    r##"<line class="chart-target" x1="{x:.1}" y1="{t}" x2="{x:.1}" y2="{base}" stroke="#d4351c" stroke-width="2" stroke-dasharray="6 4"/>
+<text x="{label_x:.1}" y="{ty}" text-anchor="{anchor}" font-size="13" fill="#d4351c">Sign by {label}</text>
+"##,
+                    t = Self::TOP,
+                    ty = Self::TOP + 16.0,
+                    label = render::long_date(date),
+                )
+            }
+            None => String::new(),
+        };
         let svg = format!(
             r##"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">
 <title id="chart-title">Signatures since publishing</title>
@@ -418,7 +465,7 @@ impl Chart {
 <text x="{lt}" y="{base}" text-anchor="end" font-size="13" fill="#0b0c0c">0</text>
 <text x="{l}" y="{h1}" font-size="13" fill="#0b0c0c">{first}</text>
 <text x="{r}" y="{h1}" text-anchor="end" font-size="13" fill="#0b0c0c">{last}</text>
-<polyline points="{points}" fill="none" stroke="#1d70b8" stroke-width="3"/>
+{target}<polyline points="{points}" fill="none" stroke="#1d70b8" stroke-width="3"/>
 </svg>"##,
             w = Self::WIDTH,
             h = Self::HEIGHT,
@@ -430,7 +477,7 @@ impl Chart {
             h1 = Self::HEIGHT - 10.0,
             total = people.len(),
             first = render::long_date(start),
-            last = render::long_date(end),
+            last = render::long_date(axis_end),
             points = points.join(" "),
         );
         Chart {

@@ -59,7 +59,21 @@ fn iso_date(date: Option<Date>) -> Option<String> {
     date.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
 }
 
+/// Whether a required statement among `acks` says the person agrees, such as "I agree to
+/// abide by all the points above": without one, the signature alone says it.
+pub fn asks_agreement(acks: &[Acknowledgement]) -> bool {
+    acks.iter().any(|ack| {
+        let text = ack.text.to_lowercase();
+        ack.required && (text.contains("agree") || text.contains("accept"))
+    })
+}
+
 impl VersionContent {
+    /// Whether a required statement to tick says the person agrees.
+    pub fn asks_agreement(&self) -> bool {
+        asks_agreement(&self.acknowledgements)
+    }
+
     pub fn canonical_json(&self) -> String {
         let canonical = Canonical {
             acknowledgements: self

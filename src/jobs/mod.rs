@@ -4,10 +4,12 @@
 
 pub mod heads;
 mod queue;
+mod schedule;
 pub mod sso_secrets;
 
 use queue::queue_all;
 pub use queue::{JobReport, Planned};
+pub use schedule::ReminderPolicy;
 
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
@@ -20,24 +22,6 @@ use crate::{
     mail::{ReviewDue, first_name, sender, smtp::Mailer},
     store::reminders,
 };
-
-/// How signer reminders are spaced.
-#[derive(Clone, Copy, Debug)]
-pub struct ReminderPolicy {
-    /// Days after publishing before the first reminder.
-    pub first_after_days: i64,
-    /// Reminders per person and version, at most.
-    pub cap: i64,
-}
-
-impl Default for ReminderPolicy {
-    fn default() -> Self {
-        ReminderPolicy {
-            first_after_days: 7,
-            cap: 4,
-        }
-    }
-}
 
 /// Policies whose review is due within 30 days get one heads-up to each DPO and SBM; once
 /// overdue, a notice, then one a week until a new version is published.
@@ -115,7 +99,8 @@ pub async fn reviews(
 }
 
 /// People who still owe a signature: reminded `first_after_days` after publishing, then
-/// weekly, at most `cap` times. Leavers and people who have signed are never reminded.
+/// weekly, and 3 days and 1 day before a sign-by date and on the day; at most `cap` times
+/// and once a day. Leavers and people who have signed are never reminded.
 pub async fn reminders(
     pool: &PgPool,
     as_of: Date,
@@ -129,14 +114,20 @@ pub async fn reminders(
                   -- Owed since publishing, or since the person joined, whichever is later.
                   greatest((w.published_at at time zone 'Europe/London')::date,
                            (w.member_since at time zone 'Europe/London')::date) as "owed_since!",
+                  d.sign_by as "sign_by?",
+                  (select count(*) from reminders r
+                   where r.membership_id = w.membership_id and r.version_id = w.version_id
+                     and r.kind = 'scheduled') as "sent!",
                   w.policy_name as "policy_name!", s.id as school_id, s.slug, s.name as school_name,
                   w.membership_id as "membership_id!", u.email, u.full_name
            from must_sign w
            join schools s on s.id = w.school_id
            join users u on u.id = w.user_id
+           left join sign_by_dates d on d.version_id = w.version_id
            where w.status = 'published'
-             and greatest((w.published_at at time zone 'Europe/London')::date,
-                          (w.member_since at time zone 'Europe/London')::date) + $2::int <= $1::date
+             and (greatest((w.published_at at time zone 'Europe/London')::date,
+                           (w.member_since at time zone 'Europe/London')::date) + $2::int <= $1::date
+                  or d.sign_by - 3 <= $1::date)
              and not exists (select 1 from agreements a
                              where a.membership_id = w.membership_id and a.version_id = w.version_id)
              -- Never two reminders in a day: not after the SBM's chase.
@@ -151,17 +142,27 @@ pub async fn reminders(
     .await?;
     let mut lines = vec![];
     for r in rows {
-        let since_first = (as_of - r.owed_since).whole_days() - policy.first_after_days;
-        let number = (since_first / 7).min(policy.cap - 1);
-        if number < 0 || policy.cap <= 0 {
+        let owing = schedule::Owing {
+            since: r.owed_since,
+            sign_by: r.sign_by,
+            sent: r.sent,
+        };
+        let Some(due) = schedule::due(&owing, as_of, policy) else {
             continue;
-        }
-        let dedupe_key = format!("reminder:{}:{}:{number}", r.version_id, r.membership_id);
+        };
+        let dedupe_key = format!(
+            "reminder:{}:{}:{}",
+            r.version_id,
+            r.membership_id,
+            due.key()
+        );
         let owed = reminders::Owed {
             version_id: r.version_id,
             policy_name: &r.policy_name,
             label: &r.label,
             published_on: r.published_on,
+            sign_by: r.sign_by,
+            overdue: r.sign_by.is_some_and(|date| date < as_of),
         };
         let verb = if dry_run { "would send" } else { "queued" };
         let line = format!(

@@ -95,7 +95,8 @@ email!(
     VersionPublished,
     VersionPublishedText = "email/version_published.txt",
     VersionPublishedHtml = "email/version_published.html",
-    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str, sign_url: &'a str }
+    { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str,
+      sign_by: Option<&'a str>, sign_url: &'a str }
 );
 
 email!(
@@ -114,7 +115,7 @@ email!(
     SignReminderText = "email/sign_reminder.txt",
     SignReminderHtml = "email/sign_reminder.html",
     { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str,
-      published_on: &'a str, sign_url: &'a str, password_url: Option<&'a str>,
+      published_on: &'a str, sign_by: Option<&'a str>, sign_by_passed: bool, sign_url: &'a str, password_url: Option<&'a str>,
       password_expires: &'a str, school_sign_in: Option<&'a str>, account: &'a str }
 );
 

@@ -463,8 +463,11 @@ pub async fn import_into_school(
             pool,
             school_id,
             draft_id,
-            None,
-            None,
+            super::publish::Request {
+                confirmed_sha256: None,
+                sign_by: None,
+                publisher: None,
+            },
             request.base_url,
             request.today,
         )

@@ -17,6 +17,7 @@ pub mod publish;
 mod publish_page;
 mod shared;
 mod show;
+mod sign_by;
 
 use axum::{
     Router,
@@ -55,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route(
             paths::DeleteDraft::PATH,
             get(delete::delete_form).post(delete::delete),
+        )
+        .route(
+            paths::SignBy::PATH,
+            get(sign_by::sign_by_form).post(sign_by::save),
         )
         .route(
             paths::Publish::PATH,

@@ -9,6 +9,7 @@ use crate::audit::Event;
 use crate::paths;
 use crate::{
     audit,
+    domain::render,
     mail::{self, VersionPublished},
 };
 use crate::{
@@ -47,6 +48,10 @@ fn problem(field: &'static str, message: &str) -> Problem {
         message: message.to_owned(),
     }
 }
+
+/// The publish page's field for the date to sign by, and its message when it has passed.
+pub const SIGN_BY: &str = "sign_by";
+pub const SIGN_BY_IN_FUTURE: &str = "The date to sign by must be in the future";
 
 /// Why a draft cannot be published yet; empty when it can.
 pub fn problems(version: &StoredVersion, today: Date) -> Vec<Problem> {
@@ -89,17 +94,29 @@ pub enum PublishError {
     Render(#[from] askama::Error),
 }
 
-/// Publishes draft `version_id`. With `confirmed_sha256`, only if the draft still has the
-/// content the DPO confirmed.
+/// What publishing asks: the content confirmed and the date to sign by, and who asks it.
+pub struct Request<'a> {
+    /// Publish only if the draft still has the content the DPO confirmed.
+    pub confirmed_sha256: Option<&'a str>,
+    /// Kept beside the version, never in it: it can be moved later.
+    pub sign_by: Option<Date>,
+    pub publisher: Option<Uuid>,
+}
+
+/// Publishes draft `version_id`, as `request` asks.
 pub async fn publish(
     pool: &PgPool,
     school_id: Uuid,
     version_id: Uuid,
-    confirmed_sha256: Option<&str>,
-    publisher: Option<Uuid>,
+    request: Request<'_>,
     base_url: &str,
     today: Date,
 ) -> Result<Published, PublishError> {
+    let Request {
+        confirmed_sha256,
+        sign_by,
+        publisher,
+    } = request;
     let mut tx = pool.begin().await?;
     // Lock the policy: two publishes at once, or an audience change, wait for each other.
     sqlx::query!(
@@ -123,6 +140,9 @@ pub async fn publish(
             "label",
             "The draft has changed since you opened this page. Check it again, then publish.",
         ));
+    }
+    if sign_by.is_some_and(|date| date <= today) {
+        problems.push(problem(SIGN_BY, SIGN_BY_IN_FUTURE));
     }
     if !problems.is_empty() {
         return Err(PublishError::NotReady(problems));
@@ -148,6 +168,17 @@ pub async fn publish(
     )
     .execute(&mut *tx)
     .await?;
+    if let Some(date) = sign_by {
+        sqlx::query!(
+            "insert into sign_by_dates (version_id, school_id, sign_by, set_by) values ($1, $2, $3, $4)",
+            version_id,
+            school_id,
+            date,
+            publisher
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
 
     let recipients = sqlx::query!(
         r#"select w.membership_id as "membership_id!", u.email, u.full_name
@@ -162,12 +193,14 @@ pub async fn publish(
         .fetch_one(&mut *tx)
         .await?;
     let sign_url = format!("{base_url}{}", paths::Sign::new(&school_slug, version_id));
+    let sign_by_text = sign_by.map(render::long_date);
     for person in &recipients {
         let email = VersionPublished {
             first_name: mail::first_name(&person.full_name),
             school_name: &version.school_name,
             policy_name: &version.policy_name,
             label: &version.content.label,
+            sign_by: sign_by_text.as_deref(),
             sign_url: &sign_url,
         }
         .render(
@@ -197,6 +230,7 @@ pub async fn publish(
             superseded,
             notified: recipients.len(),
             audience: version.audience.clone(),
+            sign_by: sign_by.map(|date| date.to_string()),
         },
     )
     .await?;

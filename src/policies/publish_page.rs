@@ -9,18 +9,20 @@ use axum::{
 };
 use axum_extra::extract::Form;
 use serde::Deserialize;
+use time::Date;
 use uuid::Uuid;
 
 use super::{
-    publish::{self, Problem, PublishError},
+    publish::{self, Problem, PublishError, SIGN_BY, SIGN_BY_IN_FUTURE},
     shared::{Editor, load_draft, urlencode},
 };
 use crate::paths;
 use crate::{
     clock,
+    domain::dates::DateBoxes,
     domain::groups::audience_text,
     error::{AppError, Result},
-    page::Nav,
+    page::{FieldErrors, Nav},
     state::AppState,
     store::versions::load,
 };
@@ -40,7 +42,13 @@ pub(super) struct PublishPage {
     audience: String,
     total: i64,
     by_group: Vec<(String, i64)>,
+    /// What stops the draft being published, each fixed in the draft.
     problems: Vec<Problem>,
+    /// The date to sign by, as typed, and what is wrong with it.
+    sign_by: DateBoxes,
+    errors: FieldErrors,
+    /// False when no statement to tick asks people to agree: the page prompts for one.
+    asks_agreement: bool,
 }
 
 pub(super) async fn publish_page(
@@ -48,6 +56,8 @@ pub(super) async fn publish_page(
     editor: &Editor,
     version_id: Uuid,
     problems: Option<Vec<Problem>>,
+    sign_by: DateBoxes,
+    errors: FieldErrors,
 ) -> Result<PublishPage> {
     let mut conn = state.pool.acquire().await?;
     let version = load_draft(&mut conn, editor, version_id).await?;
@@ -74,6 +84,9 @@ pub(super) async fn publish_page(
             .into_iter()
             .map(|(g, n)| (g.to_string(), n))
             .collect(),
+        sign_by,
+        errors,
+        asks_agreement: version.content.asks_agreement(),
     })
 }
 
@@ -82,13 +95,38 @@ pub(super) async fn publish_form(
     editor: Editor,
     Path((_slug, version_id)): Path<(String, Uuid)>,
 ) -> Result<PublishPage> {
-    publish_page(&state, &editor, version_id, None).await
+    publish_page(
+        &state,
+        &editor,
+        version_id,
+        None,
+        DateBoxes::default(),
+        FieldErrors::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub(super) struct PublishForm {
     #[serde(default)]
     content_sha256: String,
+    #[serde(default)]
+    sign_by_day: String,
+    #[serde(default)]
+    sign_by_month: String,
+    #[serde(default)]
+    sign_by_year: String,
+}
+
+/// The date to sign by as typed: none, a date after `today`, or the message for the field.
+pub(super) fn sign_by_date(
+    boxes: &DateBoxes,
+    today: Date,
+) -> std::result::Result<Option<Date>, String> {
+    match boxes.optional("the date to sign by")? {
+        Some(date) if date <= today => Err(SIGN_BY_IN_FUTURE.to_owned()),
+        date => Ok(date),
+    }
 }
 
 pub(super) async fn publish(
@@ -97,14 +135,31 @@ pub(super) async fn publish(
     Path((_slug, version_id)): Path<(String, Uuid)>,
     Form(form): Form<PublishForm>,
 ) -> Result<Response> {
+    let today = clock::today_uk();
+    let boxes = DateBoxes::typed(&form.sign_by_day, &form.sign_by_month, &form.sign_by_year);
+    let sign_by = match sign_by_date(&boxes, today) {
+        Ok(date) => date,
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add(SIGN_BY, message);
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                publish_page(&state, &editor, version_id, None, boxes, errors).await?,
+            )
+                .into_response());
+        }
+    };
     let outcome = publish::publish(
         &state.pool,
         editor.school.id,
         version_id,
-        Some(&form.content_sha256),
-        Some(editor.user.id),
+        publish::Request {
+            confirmed_sha256: Some(&form.content_sha256),
+            sign_by,
+            publisher: Some(editor.user.id),
+        },
         &state.settings.base_url,
-        clock::today_uk(),
+        today,
     )
     .await;
     let mut conn = state.pool.acquire().await?;
@@ -123,11 +178,20 @@ pub(super) async fn publish(
         Err(PublishError::NotReady(_)) if !version.is_draft() => {
             Ok(Redirect::to(&policy_page).into_response())
         }
-        Err(PublishError::NotReady(problems)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            publish_page(&state, &editor, version_id, Some(problems)).await?,
-        )
-            .into_response()),
+        Err(PublishError::NotReady(problems)) => {
+            // The date to sign by is this page's own field; the rest are fixed in the draft.
+            let mut errors = FieldErrors::default();
+            let (own, draft): (Vec<Problem>, Vec<Problem>) =
+                problems.into_iter().partition(|p| p.field == SIGN_BY);
+            for problem in own {
+                errors.add(problem.field, problem.message);
+            }
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                publish_page(&state, &editor, version_id, Some(draft), boxes, errors).await?,
+            )
+                .into_response())
+        }
         Err(PublishError::NotFound) => Err(AppError::NotFound),
         Err(PublishError::Sqlx(err)) => Err(err.into()),
         Err(PublishError::Render(err)) => Err(err.into()),

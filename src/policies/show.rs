@@ -45,6 +45,8 @@ pub(super) struct ShowPage {
     versions: Vec<VersionRow>,
     draft: Option<Uuid>,
     published_label: Option<String>,
+    /// The published version, and the date it should be signed by, if set.
+    published: Option<(Uuid, Option<String>)>,
     notice: Option<String>,
 }
 
@@ -53,6 +55,8 @@ pub(super) struct ShowQuery {
     published: Option<String>,
     notified: Option<usize>,
     deleted: Option<String>,
+    /// The date to sign by, just saved.
+    sign_by: Option<String>,
 }
 
 pub(super) async fn show(
@@ -93,7 +97,34 @@ pub(super) async fn show(
             if n == 1 { "person has" } else { "people have" }
         )),
         (_, _, Some(label)) => Some(format!("The draft {label} has been deleted.")),
-        _ => None,
+        _ => query
+            .sign_by
+            .as_deref()
+            .and_then(crate::domain::dates::parse_any_date)
+            .map(|date| {
+                format!(
+                    "The date to sign by is now {}.",
+                    crate::domain::render::long_date(date)
+                )
+            }),
+    };
+    let published_id = versions
+        .iter()
+        .find(|v| v.status == VersionStatus::Published)
+        .map(|v| v.id);
+    let published = match published_id {
+        Some(id) => Some((
+            id,
+            sqlx::query_scalar!(
+                "select sign_by from sign_by_dates where version_id = $1 and school_id = $2",
+                id,
+                editor.school.id
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(crate::domain::render::long_date),
+        )),
+        None => None,
     };
     Ok(ShowPage {
         nav: editor.nav(),
@@ -108,6 +139,7 @@ pub(super) async fn show(
             .map(|v| v.label.clone()),
         versions,
         policy,
+        published,
         notice,
     })
 }

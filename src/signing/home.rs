@@ -24,6 +24,13 @@ struct Waiting {
     version_id: Uuid,
     policy_name: String,
     label: String,
+    sign_by: Option<Date>,
+}
+
+impl Waiting {
+    fn sign_by_text(&self) -> Option<String> {
+        self.sign_by.map(render::long_date)
+    }
 }
 
 struct Signed {
@@ -75,17 +82,23 @@ impl HomePage {
     fn overdue(&self, review: &Review) -> bool {
         review.due < self.today
     }
+
+    fn late(&self, item: &Waiting) -> bool {
+        item.sign_by.is_some_and(|date| date < self.today)
+    }
 }
 
 pub(super) async fn home(State(state): State<AppState>, member: Member) -> Result<HomePage> {
     let waiting = sqlx::query_as!(
         Waiting,
-        r#"select w.version_id as "version_id!", w.policy_name as "policy_name!", w.label as "label!"
+        r#"select w.version_id as "version_id!", w.policy_name as "policy_name!", w.label as "label!",
+                  d.sign_by as "sign_by?"
            from must_sign w
+           left join sign_by_dates d on d.version_id = w.version_id
            where w.school_id = $1 and w.membership_id = $2 and w.status = 'published'
              and not exists (select 1 from agreements a
                              where a.version_id = w.version_id and a.membership_id = $2)
-           order by w.policy_name"#,
+           order by d.sign_by nulls last, w.policy_name"#,
         member.school.id,
         member.membership_id
     )

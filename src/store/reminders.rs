@@ -24,6 +24,9 @@ pub struct Owed<'a> {
     pub policy_name: &'a str,
     pub label: &'a str,
     pub published_on: Date,
+    pub sign_by: Option<Date>,
+    /// The date to sign by has passed, on the day the reminder is for.
+    pub overdue: bool,
 }
 
 /// Who sent it: the daily job, or the SBM who pressed the button.
@@ -95,6 +98,7 @@ fn render(
         paths::Sign::new(&person.slug, owed.version_id)
     );
     let published_on = render::long_date(owed.published_on);
+    let sign_by = owed.sign_by.map(render::long_date);
     let (password_url, expires) = match access {
         Access::CreatePassword { token } => (
             Some(format!("{base_url}{}", paths::SetPassword::new(token))),
@@ -118,6 +122,8 @@ fn render(
         policy_name: owed.policy_name,
         label: owed.label,
         published_on: &published_on,
+        sign_by: sign_by.as_deref(),
+        sign_by_passed: owed.overdue,
         sign_url: &sign_url,
         password_url: password_url.as_deref(),
         password_expires: &expires,

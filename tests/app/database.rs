@@ -908,6 +908,7 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("seals", READ),
         ("secret_key_id", ALL),
         ("sessions", ALL),
+        ("sign_by_dates", ALL),
         ("sign_in_misses", ALL),
         ("sso_identities", ALL),
         ("users", ALL),

@@ -29,6 +29,7 @@ mod publishing;
 mod reminder_links;
 mod samples;
 mod security;
+mod sign_by;
 mod sign_in_links;
 mod signing;
 mod sso;

@@ -896,3 +896,43 @@ async fn a_dpo_of_another_school_cannot_use_this_schools_ids_under_their_own_sch
         1
     );
 }
+
+#[tokio::test]
+async fn the_preview_leads_to_publishing_and_both_prompt_for_a_closing_i_agree() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let draft = start_clone(&app).await;
+    let preview = app.get(&format!("{draft}/preview")).await;
+    preview.assert_contains(&format!(
+        r#"<a class="button" href="{draft}/publish">Publish version 2025-26</a>"#
+    ));
+    assert!(
+        !preview
+            .body
+            .contains("No statement to tick asks people to agree")
+    );
+
+    // Without "I agree to abide by all the points above", both pages say so and link to it.
+    let fields: Vec<(&str, String)> = draft_fields(&changed_body())
+        .into_iter()
+        .map(|(name, value)| match (name, value.as_str()) {
+            ("ack_text", "I agree to abide by all the points above.") => (name, String::new()),
+            _ => (name, value),
+        })
+        .collect();
+    let saved = app.post(&draft, &as_form(&fields)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let prompt = format!(
+        r#"Without one, only their signature says they agree. <a href="{draft}#statements-to-tick">Add a closing statement to the draft</a>"#
+    );
+    app.get(&format!("{draft}/preview"))
+        .await
+        .assert_contains(&prompt);
+    let check = app.get(&format!("{draft}/publish")).await;
+    check.assert_contains(&prompt);
+    // A prompt, not a bar: it can still be published.
+    assert_eq!(
+        publish_draft(&app, &draft).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -90,22 +90,45 @@ async fn sign_with_mouse(person: &Browser, full_name: &str) {
     person.expect_text("Policy signed").await;
 }
 
-/// `reviewed` and `next_review` as (day, month, year), typed into the three boxes of each.
-async fn edit_and_publish(dpo: &Browser, label: &str, reviewed: [&str; 3], next_review: [&str; 3]) {
-    dpo.fill("label", label).await;
-    for (field, date) in [("reviewed_on", reviewed), ("next_review_due", next_review)] {
-        for (part, value) in ["day", "month", "year"].into_iter().zip(date) {
-            dpo.fill(&format!("{field}-{part}"), value).await;
-        }
+/// Types `date` (day, month, year) into the three boxes of the date input `field`.
+async fn fill_date(browser: &Browser, field: &str, date: [&str; 3]) {
+    for (part, value) in ["day", "month", "year"].into_iter().zip(date) {
+        browser.fill(&format!("{field}-{part}"), value).await;
     }
+}
+
+/// `reviewed` and `next_review` as (day, month, year), typed into the three boxes of each;
+/// published from the preview, with the date to sign by if there is one.
+async fn edit_and_publish(
+    dpo: &Browser,
+    label: &str,
+    reviewed: [&str; 3],
+    next_review: [&str; 3],
+    sign_by: Option<[&str; 3]>,
+) {
+    dpo.fill("label", label).await;
+    fill_date(dpo, "reviewed_on", reviewed).await;
+    fill_date(dpo, "next_review_due", next_review).await;
     dpo.click_button("Save and preview").await;
     dpo.expect_text("This is the page signers will see").await;
-    dpo.click_link("Back to the draft").await;
-    dpo.click_link("Publish this version").await;
+    dpo.click_link(&format!("Publish version {label}")).await;
     dpo.expect_text("3 people must sign it").await;
+    if let Some(date) = sign_by {
+        fill_date(dpo, "sign_by", date).await;
+    }
     dpo.click_button(&format!("Publish version {label}")).await;
     dpo.expect_text(&format!("Version {label} is published"))
         .await;
+}
+
+/// The date `days` from today, as the three boxes of a date input.
+fn in_days(days: i64) -> [String; 3] {
+    let date = aup_portal::clock::today_uk() + time::Duration::days(days);
+    [
+        date.day().to_string(),
+        u8::from(date.month()).to_string(),
+        date.year().to_string(),
+    ]
 }
 
 /// The daily review job on `day`, then the mail it queued, sent.
@@ -148,7 +171,24 @@ async fn a_school_year_in_the_browser() {
         dpo.click_button("Import into a draft").await;
         dpo.expect_text("The text has been imported into this draft")
             .await;
-        edit_and_publish(&dpo, "2026-27", ["1", "9", "2026"], ["1", "9", "2027"]).await;
+        edit_and_publish(
+            &dpo,
+            "2026-27",
+            ["1", "9", "2026"],
+            ["1", "9", "2027"],
+            None,
+        )
+        .await;
+        // Then sets a date to sign it by, after publishing.
+        dpo.click_link("Set a date to sign by").await;
+        fill_date(&dpo, "sign_by", ["1", "1", "2026"]).await;
+        dpo.click_button("Save the date").await;
+        dpo.expect_text("The date to sign by must be in the future")
+            .await;
+        let [day, month, year] = in_days(30);
+        fill_date(&dpo, "sign_by", [&day, &month, &year]).await;
+        dpo.click_button("Save the date").await;
+        dpo.expect_text("The date to sign by is now").await;
 
         // A member of staff signs on a phone, with the keyboard alone.
         let sam = journey.open("sam-phone", &base, PHONE).await;
@@ -201,11 +241,13 @@ async fn a_school_year_in_the_browser() {
             "{before}- I will not reveal my password(s) to anyone\n- {NEW_STATEMENT}{after}"
         );
         dpo.paste("body_md", &changed).await;
+        let [day, month, year] = in_days(21);
         edit_and_publish(
             &dpo,
             "2027-28",
             ["1", "9", "2027"],
             ["1", "September", "2028"],
+            Some([&day, &month, &year]),
         )
         .await;
         dpo.click_link("What changed in 2027-28").await;
@@ -219,9 +261,11 @@ async fn a_school_year_in_the_browser() {
         sbm.click_link(POLICY).await;
         sbm.expect_text("version 2027-28").await;
         sbm.expect_text("0 of 3 people").await;
+        sbm.expect_text("Everyone is asked to sign it by").await;
 
-        // Sam sees what changed, and signs again.
+        // Sam sees what changed, and by when, and signs again.
         sam.goto(&format!("/s/{SCHOOL}/")).await;
+        sam.expect_text("Sign it by").await;
         sam.click_link(&format!("Read and sign {POLICY}")).await;
         sam.expect_text("What has changed since you signed 2026-27")
             .await;
