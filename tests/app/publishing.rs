@@ -579,7 +579,7 @@ async fn a_draft_can_be_deleted_and_the_history_shows_each_step() {
 }
 
 #[tokio::test]
-async fn the_differences_page_marks_added_removed_and_changed_statements() {
+async fn the_differences_page_marks_added_removed_and_changed_statements_and_review_facts() {
     let app = spawn_app().await;
     app.sign_in(DPO).await;
     let old = app.version_id(CRANBROOK).await;
@@ -593,7 +593,15 @@ async fn the_differences_page_marks_added_removed_and_changed_statements() {
         ))
         .await;
     page.assert_contains("What changed between 2024-25 and 2025-26");
-    assert_eq!(page.body.matches("class=\"change change-").count(), 3);
+    // Three statements, then the two review dates the new version set.
+    assert_eq!(page.body.matches("class=\"change change-").count(), 5);
+    page.assert_contains(
+        "Changed the date of the last review:</span> from 1 November 2024 to 3 November 2025",
+    );
+    page.assert_contains("Changed the date of the next review:</span> from 1 November 2025 to ");
+    // The rewritten statement, before and after, for a narrow screen.
+    page.assert_contains(r#"<span class="change-side">Before:</span> <del>"#);
+    page.assert_contains("preferably 16 characters");
 }
 
 #[tokio::test]

@@ -225,7 +225,8 @@ async fn a_school_year_in_the_browser() {
         sbm.click_link("People").await;
         sbm.expect_text("Sam Patel").await;
 
-        // Next September: the DPO publishes next year's version with one new statement.
+        // Next September: the DPO publishes next year's version with one new statement and
+        // one rewritten.
         dpo.click_link("Manage policies").await;
         dpo.click_link(POLICY).await;
         dpo.click_button("Start next year's version from 2026-27")
@@ -239,7 +240,8 @@ async fn a_school_year_in_the_browser() {
             .expect("the password statement is in the draft");
         let changed = format!(
             "{before}- I will not reveal my password(s) to anyone\n- {NEW_STATEMENT}{after}"
-        );
+        )
+        .replace("preferably 15 characters", "preferably 16 characters");
         dpo.paste("body_md", &changed).await;
         let [day, month, year] = in_days(21);
         edit_and_publish(
@@ -269,13 +271,24 @@ async fn a_school_year_in_the_browser() {
         sam.click_link(&format!("Read and sign {POLICY}")).await;
         sam.expect_text("What has changed since you signed 2026-27")
             .await;
+        // As the phone shows them: the rewritten statement before and after, not marked inline.
         let changes = sam
             .script(
                 "return [...document.querySelectorAll('.changes li')]
-                   .map(e => e.textContent.replace(/\\s+/g, ' ').trim())",
+                   .map(e => e.innerText.replace(/\\s+/g, ' ').trim())",
             )
             .await;
-        assert_eq!(changes, json!([format!("New statement: {NEW_STATEMENT}")]));
+        let rule = "Passwords will be of at least 8 characters and preferably";
+        let rest = "characters. comprising small letters, capital letters, numbers and symbols";
+        assert_eq!(
+            changes,
+            json!([
+                format!("New statement: {NEW_STATEMENT}"),
+                format!("Changed statement: Before: {rule} 15 {rest} After: {rule} 16 {rest}"),
+                "Changed the date of the last review: from 1 September 2026 to 1 September 2027",
+                "Changed the date of the next review: from 1 September 2027 to 1 September 2028",
+            ])
+        );
         sign_with_keyboard(&sam, "Sam Patel", &["ack-understand", "ack-agree"]).await;
         sam.goto(&format!("/s/{SCHOOL}/")).await;
         sam.click_link(&format!("View receipt for {POLICY} 2027-28"))
