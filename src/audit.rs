@@ -214,6 +214,10 @@ pub enum Event {
         /// The label of the version it was copied from; none for a blank one.
         from: Option<String>,
     },
+    /// How the portal shows the school changed: "the name", "the crest"…
+    SchoolLookChanged {
+        changed: Vec<String>,
+    },
     /// The privacy notice for staff put in the school's words, or back to the default.
     PrivacyNoticeChanged {
         default: bool,
@@ -287,7 +291,8 @@ impl Event {
             | Event::PeopleImported { .. }
             | Event::AuditLogExported { .. }
             | Event::PeopleExported { .. }
-            | Event::PrivacyNoticeChanged { .. } => String::new(),
+            | Event::PrivacyNoticeChanged { .. }
+            | Event::SchoolLookChanged { .. } => String::new(),
             Event::EmailChanged { membership_id, .. } => {
                 membership_id.map(|id| id.to_string()).unwrap_or_default()
             }

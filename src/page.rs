@@ -11,6 +11,9 @@ pub struct Nav {
     /// No mail server is set, and this person's work sends email (the SBM, DPO, head and
     /// admin): every page says so.
     pub mail_waits: bool,
+    /// The school's crest and the stylesheet of its colour, if it has them.
+    pub crest: Option<String>,
+    pub colour_css: Option<String>,
 }
 
 /// A section in the top bar.

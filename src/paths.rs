@@ -87,6 +87,11 @@ paths! {
     Favicon = "/static/favicon.svg" {};
     /// Where browsers look for an icon when a page names none (a PDF, a download).
     FaviconIco = "/favicon.ico" {};
+    /// A school's crest: a new crest has a new address, so each may be kept for a year.
+    Crest = "/static/crests/{school_id}/{sha256}" { school_id: Uuid, sha256: String };
+    /// The header in a school's colour ("1d70b8"), as a stylesheet: the pages allow no
+    /// inline style.
+    ColourCss = "/static/colours/{hex}/header.css" { hex: String };
 
     // Signing in and one's own account, outside any school.
     /// The schools a person belongs to (straight to the one, if only one).
@@ -194,6 +199,7 @@ paths! {
     TestMail = "/s/{slug}/admin/mail/test" { slug: String };
     Settings = "/s/{slug}/admin/settings" { slug: String };
     SsoSettings = "/s/{slug}/admin/settings/sign-in" { slug: String };
+    SchoolLook = "/s/{slug}/admin/settings/look" { slug: String };
     SsoTest = "/s/{slug}/admin/settings/sign-in/test" { slug: String };
 }
 

@@ -160,6 +160,7 @@ pub fn router(state: AppState, store: PgSessions) -> Router {
         .merge(policies::router())
         .merge(compliance::router(limit.clone()))
         .merge(crate::admin::router(limit))
+        .merge(crate::admin::public_router())
         .route(paths::Healthz::PATH, get(web::healthz))
         .route(paths::Readyz::PATH, get(web::readyz))
         .route(paths::Stylesheet::PATH, get(web::stylesheet))

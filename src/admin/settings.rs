@@ -1,4 +1,5 @@
-//! The school's settings, for its admins.
+//! The school's settings, for its admins: the second step at sign-in, and how the portal
+//! shows the school (`look`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -22,12 +23,24 @@ pub(super) fn routes() -> axum::Router<AppState> {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/settings.html")]
-struct SettingsPage {
+pub(super) struct SettingsPage {
     nav: Nav,
     slug: String,
     require_two_factor: bool,
+    /// How the school is shown, as stored or as typed.
+    look: LookFields,
+    /// The crest's address, if the school has one.
+    crest: Option<String>,
     saved: bool,
     errors: crate::page::FieldErrors,
+}
+
+/// The fields of "How the portal shows your school".
+#[derive(Default)]
+pub(super) struct LookFields {
+    pub name: String,
+    pub sender_name: String,
+    pub colour: String,
 }
 
 #[derive(Deserialize)]
@@ -35,13 +48,16 @@ struct SettingsQuery {
     saved: Option<String>,
 }
 
-async fn settings_page(
-    State(state): State<AppState>,
-    admin: RequireRole<Admins>,
-    Query(query): Query<SettingsQuery>,
+/// The settings page; with `typed`, the look as typed, and `errors` about it.
+pub(super) async fn page(
+    state: &AppState,
+    admin: &RequireRole<Admins>,
+    typed: Option<LookFields>,
+    saved: bool,
+    errors: crate::page::FieldErrors,
 ) -> Result<SettingsPage> {
-    let require_two_factor = sqlx::query_scalar!(
-        "select require_two_factor from schools where id = $1",
+    let school = sqlx::query!(
+        "select require_two_factor, name, sender_name, colour from schools where id = $1",
         admin.school.id
     )
     .fetch_one(&state.pool)
@@ -49,10 +65,31 @@ async fn settings_page(
     Ok(SettingsPage {
         nav: admin.nav(),
         slug: admin.school.slug.clone(),
-        require_two_factor,
-        saved: query.saved.is_some(),
-        errors: crate::page::FieldErrors::default(),
+        require_two_factor: school.require_two_factor,
+        look: typed.unwrap_or(LookFields {
+            name: school.name,
+            sender_name: school.sender_name.unwrap_or_default(),
+            colour: school.colour.unwrap_or_default(),
+        }),
+        crest: admin.nav().crest,
+        saved,
+        errors,
     })
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    admin: RequireRole<Admins>,
+    Query(query): Query<SettingsQuery>,
+) -> Result<SettingsPage> {
+    page(
+        &state,
+        &admin,
+        None,
+        query.saved.is_some(),
+        crate::page::FieldErrors::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -93,17 +130,9 @@ async fn save_settings(
     {
         let mut errors = crate::page::FieldErrors::default();
         errors.add("password", message);
-        return Ok((
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            SettingsPage {
-                nav: admin.nav(),
-                slug: admin.school.slug.clone(),
-                require_two_factor: require,
-                saved: false,
-                errors,
-            },
-        )
-            .into_response());
+        let mut page = page(&state, &admin, None, false, errors).await?;
+        page.require_two_factor = require;
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut tx = state.pool.begin().await?;
     sqlx::query!(

@@ -194,6 +194,9 @@ impl Event {
             Event::VersionImported { label, .. } => {
                 format!("Imported version {label} from pasted text")
             }
+            Event::SchoolLookChanged { changed } => {
+                format!("Changed how the school is shown: {}", changed.join(", "))
+            }
             Event::PrivacyNoticeChanged { default: true } => {
                 "Put the privacy notice back to the default wording".to_owned()
             }

@@ -1,6 +1,8 @@
 //! Who is asking: the signed-in person from the session, and their membership of the school
 //! named in the path. Timeouts are enforced here, on the server, whatever the cookie says.
 
+use std::sync::Arc;
+
 use axum::{
     extract::{FromRequestParts, RawPathParams},
     http::request::Parts,
@@ -16,6 +18,7 @@ use crate::{
     error::AppError,
     page::{Nav, NavLink},
     state::AppState,
+    store::look::{self, Look},
 };
 
 pub(super) const AUTH_KEY: &str = "auth";
@@ -214,6 +217,8 @@ pub struct Member {
     pub mail_waits: bool,
     /// The path of the page asked for, to mark its section in the top bar.
     pub path: String,
+    /// The school's colour and crest, for the top bar.
+    pub look: Arc<Look>,
 }
 
 impl Member {
@@ -250,6 +255,16 @@ impl Member {
                 && [Role::Sbm, Role::Dpo, Role::Admin]
                     .iter()
                     .any(|r| self.has_role(*r)),
+            crest: self
+                .look
+                .crest_sha256
+                .as_ref()
+                .map(|sha256| paths::Crest::new(self.school.id, sha256).to_string()),
+            colour_css: self
+                .look
+                .colour
+                .as_ref()
+                .map(|colour| paths::ColourCss::new(colour.trim_start_matches('#')).to_string()),
         }
     }
 }
@@ -332,7 +347,9 @@ impl MemberKey {
         {
             return Err(AppError::PasswordsOff(slug));
         }
+        let look = look::of(&state.pool, school_id).await?;
         Ok(Member {
+            look,
             user,
             school: School {
                 id: school_id,

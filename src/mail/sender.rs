@@ -38,11 +38,16 @@ pub async fn send_due(
         let mut tx = pool.begin().await?;
         // The row stays locked while it is sent: another sender skips it.
         let Some(row) = sqlx::query!(
-            "select id, dedupe_key, to_address, subject, body_text, body_html, attempts from outbox
-             where status = 'pending' and next_attempt_at <= $1
-             order by next_attempt_at, created_at
-             limit 1
-             for update skip locked",
+            r#"select o.id, o.dedupe_key, o.to_address, o.subject, o.body_text, o.body_html, o.attempts,
+                      s.sender_name as "sender_name?", c.media_type as "crest_type?",
+                      c.bytes as "crest?"
+               from outbox o
+               left join schools s on s.id = o.school_id
+               left join school_crests c on c.school_id = o.school_id
+               where o.status = 'pending' and o.next_attempt_at <= $1
+               order by o.next_attempt_at, o.created_at
+               limit 1
+               for update of o skip locked"#,
             now
         )
         .fetch_optional(&mut *tx)
@@ -68,6 +73,8 @@ pub async fn send_due(
                 subject: &row.subject,
                 text: &row.body_text,
                 html: &row.body_html,
+                from_name: row.sender_name.as_deref(),
+                crest: row.crest_type.as_deref().zip(row.crest.as_deref()),
             })
             .await;
         let attempts = row.attempts + 1;

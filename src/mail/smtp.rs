@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart},
+    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
 };
 
 /// One queued email, as the sender hands it over.
@@ -16,6 +16,25 @@ pub struct Envelope<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
+    /// The school's own name for its emails' sender, before the portal's address.
+    pub from_name: Option<&'a str>,
+    /// The school's crest, embedded in the HTML at the top: (media type, bytes).
+    pub crest: Option<(&'a str, &'a [u8])>,
+}
+
+/// The Content-ID the HTML's crest is found by.
+const CREST_CID: &str = "crest";
+
+/// `html` with the crest as its first line, just inside its body.
+fn with_crest(html: &str) -> String {
+    let image = format!(r#"<p><img src="cid:{CREST_CID}" alt="" height="64"></p>"#);
+    match html
+        .find("<body")
+        .and_then(|at| html[at..].find('>').map(|end| at + end + 1))
+    {
+        Some(inside) => format!("{}{image}{}", &html[..inside], &html[inside..]),
+        None => format!("{image}{html}"),
+    }
 }
 
 pub enum SendError {
@@ -86,16 +105,35 @@ impl Mailer {
             .to
             .parse()
             .map_err(|_| SendError::Permanent("not a valid email address".to_owned()))?;
+        let from = match email.from_name {
+            Some(name) => Mailbox::new(Some(name.to_owned()), self.from.email.clone()),
+            None => self.from.clone(),
+        };
+        let body = match email.crest {
+            None => MultiPart::alternative_plain_html(email.text.to_owned(), email.html.to_owned()),
+            Some((media_type, bytes)) => {
+                let content_type = ContentType::parse(media_type).map_err(|err| {
+                    SendError::Permanent(format!("the crest's type cannot be sent: {err}"))
+                })?;
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(email.text.to_owned()))
+                    .multipart(
+                        MultiPart::related()
+                            .singlepart(SinglePart::html(with_crest(email.html)))
+                            .singlepart(
+                                Attachment::new_inline(CREST_CID.to_owned())
+                                    .body(bytes.to_vec(), content_type),
+                            ),
+                    )
+            }
+        };
         let message = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(email.subject)
             // The same outbox row always has the same Message-ID, so a resend is recognisable.
             .message_id(Some(format!("<{}@{}>", email.id, self.message_id_domain)))
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.to_owned(),
-                email.html.to_owned(),
-            ))
+            .multipart(body)
             .map_err(|err| SendError::Permanent(format!("cannot build the message: {err}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),

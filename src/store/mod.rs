@@ -2,6 +2,7 @@
 
 pub mod agreements;
 pub mod email_changes;
+pub mod look;
 pub mod memberships;
 pub mod people;
 pub mod reminders;

@@ -901,6 +901,7 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("policy_versions", ALL),
         ("reminders", ALL),
         ("scans", READ_ADD),
+        ("school_crests", ALL),
         ("school_sso", ALL),
         ("schools", ALL),
         ("seal_entries", READ),

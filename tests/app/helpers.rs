@@ -271,6 +271,16 @@ pub struct Delivered {
     pub message_id: String,
     pub text: Option<String>,
     pub html: Option<String>,
+    /// Images embedded for the HTML to show.
+    #[serde(default)]
+    pub inline: Vec<InlinePart>,
+}
+
+#[derive(serde::Deserialize, Debug, Clone)]
+pub struct InlinePart {
+    pub content_id: String,
+    pub content_type: String,
+    pub size: usize,
 }
 
 impl Delivered {

@@ -18,6 +18,7 @@ mod home;
 mod input;
 mod library;
 mod lists;
+mod look;
 mod mail;
 mod memberships;
 mod mis_import;

@@ -27,6 +27,16 @@ class Sink:
             "message_id": str(message["message-id"]),
             "text": text.get_content() if text else None,
             "html": html.get_content() if html else None,
+            # Images embedded for the HTML to show (a school's crest): found by Content-ID.
+            "inline": [
+                {
+                    "content_id": str(part["content-id"]),
+                    "content_type": part.get_content_type(),
+                    "size": len(part.get_content()),
+                }
+                for part in message.walk()
+                if part["content-id"]
+            ],
         }
         path = os.path.join(self.folder, uuid.uuid4().hex + ".json")
         with open(path + ".tmp", "w", encoding="utf-8") as out:

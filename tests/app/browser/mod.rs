@@ -361,6 +361,16 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Chooses the file at `path` in the file input with this id.
+    pub async fn choose_file(&self, id: &str, path: &str) {
+        let field = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|_| panic!("{} found no file input #{id}", self.who));
+        field.send_keys(path).await.expect("choose the file");
+    }
+
     /// Sets a long text as a paste would, in one go.
     pub async fn paste(&self, id: &str, value: &str) {
         self.client

@@ -189,6 +189,27 @@ async fn every_kind_of_page_in_the_browser() {
             admin.goto("/s/cranbrook/admin/mail").await;
             admin.goto("/s/cranbrook/admin/audit").await;
             admin.goto("/s/cranbrook/admin/settings").await;
+            // The school's colour must carry white text; its crest shows in the top bar.
+            admin.fill("colour", "#ffdd00").await;
+            admin.click_button("Save how the school is shown").await;
+            admin.expect_text("White text on #ffdd00 has a contrast of only 1.3 to 1").await;
+            admin.fill("colour", "#0b6e4f").await;
+            admin
+                .choose_file(
+                    "crest",
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/look/crest.png"),
+                )
+                .await;
+            admin.click_button("Save how the school is shown").await;
+            admin.expect_text("The settings have been saved").await;
+            let header = admin
+                .script(
+                    "const crest = document.querySelector('header img.crest'); \
+                     return [getComputedStyle(document.querySelector('.site-header')).backgroundColor, \
+                             crest.complete && crest.naturalWidth];",
+                )
+                .await;
+            assert_eq!(header, serde_json::json!(["rgb(11, 110, 79)", 48]));
             admin
                 .goto(&format!("/s/cranbrook/people/{alex}/email"))
                 .await;
