@@ -78,8 +78,12 @@ struct PaperPage {
 }
 
 impl PaperPage {
-    fn is_selected(&self, id: &Uuid) -> bool {
-        self.version_id.as_ref() == Some(id)
+    /// The policy chosen, by name, once it is.
+    fn chosen(&self) -> Option<&str> {
+        self.versions
+            .iter()
+            .find(|v| Some(v.version_id) == self.version_id)
+            .map(|v| v.name.as_str())
     }
 
     fn is_ticked(&self, id: &str) -> bool {
@@ -136,10 +140,14 @@ async fn paper_form(
 ) -> Result<PaperPage> {
     let person = load_person(&state, manager.school.id, membership_id).await?;
     let versions = owed(&state, manager.school.id, membership_id).await?;
+    // The policy is chosen on a step of its own, unless there is only one to choose.
     let version_id = query
         .version
         .filter(|v| versions.iter().any(|o| &o.version_id == v))
-        .or_else(|| versions.first().map(|o| o.version_id));
+        .or(match versions.as_slice() {
+            [only] => Some(only.version_id),
+            _ => None,
+        });
     let acknowledgements = match version_id {
         Some(id) => {
             let mut conn = state.pool.acquire().await?;
@@ -308,6 +316,12 @@ async fn record(
         }
         None => None,
     };
+    if form.scan.is_some() && !errors.is_empty() && errors.get("scan").is_none() {
+        errors.add(
+            "scan",
+            "Choose the scan again: a file is not kept when another answer needs changing",
+        );
+    }
     let (Some(version), Some(signed_on), true) = (version, signed_on, errors.is_empty()) else {
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1008,3 +1008,45 @@ async fn only_the_schools_sbm_head_and_admin_reach_these_pages_and_the_head_chan
             .contains("Mark as left")
     );
 }
+
+#[tokio::test]
+async fn the_paper_form_asks_for_the_policy_first_and_says_when_the_scan_must_be_chosen_again() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    // Sam owes two policies: the first step is choosing one, and nothing else.
+    let sam = membership(&app, STAFF).await;
+    let first = app.get(&format!("/s/cranbrook/people/{sam}/paper")).await;
+    first.assert_contains("<legend>Which policy did Sam Taylor sign on paper?</legend>");
+    assert!(!first.body.contains("Record the paper signature</button>"));
+    let version = app.version_id(CRANBROOK).await;
+    let second = app
+        .get(&format!(
+            "/s/cranbrook/people/{sam}/paper?version={version}"
+        ))
+        .await;
+    second.assert_contains(&format!(
+        r#"<dt>Policy</dt><dd>{CRANBROOK} 2024-25 <a href="/s/cranbrook/people/{sam}/paper">Change"#
+    ));
+    second.assert_contains("Record the paper signature</button>");
+    assert!(!second.body.contains("Which policy did"));
+    // Alex owes one: it is named, with nothing to change.
+    let alex = membership(&app, GOVERNOR).await;
+    let only = app.get(&format!("/s/cranbrook/people/{alex}/paper")).await;
+    only.assert_contains(&format!("<dt>Policy</dt><dd>{CRANBROOK} 2024-25</dd>"));
+
+    // A good scan with another answer to fix: the page says to choose it again.
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake image body".to_vec();
+    let unticked = record_paper(
+        &app,
+        alex,
+        version,
+        Some(("form.png", png)),
+        &["understand"],
+    )
+    .await;
+    assert_eq!(unticked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    unticked.assert_contains(
+        "Choose the scan again: a file is not kept when another answer needs changing",
+    );
+    assert_eq!(app.count("select count(*) from scans").await, 0);
+}

@@ -26,6 +26,7 @@ async fn every_kind_of_page_in_the_browser() {
     add_cranbrook_admin(&app).await;
     let alex = membership(&app, GOVERNOR).await;
     let sam_id = membership(&app, STAFF).await;
+    let priya = membership(&app, SBM).await;
     // A cook with no email that works, who has never set a password.
     sqlx::query(
         "with u as (insert into users (email, full_name, signing_name) values ('cook@cranbrook.example', 'Jo Baker', 'Jo Baker') returning id)
@@ -114,6 +115,11 @@ async fn every_kind_of_page_in_the_browser() {
             sbm.click_link("Alex Morgan").await;
             sbm.goto(&format!("/s/cranbrook/people/{alex}/edit")).await;
             sbm.goto(&format!("/s/cranbrook/people/{alex}/paper")).await;
+            // Someone owing two policies: the paper form's first step is choosing one.
+            sbm.goto(&format!("/s/cranbrook/people/{priya}/paper")).await;
+            sbm.expect_text("Which policy did Priya Shah sign on paper?").await;
+            sbm.click_button("Continue").await;
+            sbm.expect_text("The date written on the form").await;
             sbm.goto(&format!("/s/cranbrook/people/{sam_id}/evidence"))
                 .await;
             sbm.expect_text("Sam Taylor").await;
