@@ -7,6 +7,7 @@ pub mod dates;
 pub mod diff;
 pub mod groups;
 pub mod names;
+pub mod outline;
 pub mod render;
 pub mod roles;
 pub mod samples;

@@ -13,8 +13,9 @@ use sqlx::types::Json;
 use time::Date;
 use uuid::Uuid;
 
+use super::outline_form::{self, Action, Place, Row};
 use super::shared::{
-    BLANK_ACKNOWLEDGEMENT_ROWS, Editor, MAX_ACKNOWLEDGEMENTS, MAX_BODY, load_draft,
+    BLANK_ACKNOWLEDGEMENT_ROWS, Editor, MAX_ACKNOWLEDGEMENTS, MAX_BODY, load_draft, urlencode,
 };
 use crate::audit::Event;
 use crate::paths;
@@ -24,6 +25,7 @@ use crate::{
     domain::{
         content::{Acknowledgement, SIGNATURE_FIELDS, VersionContent},
         dates::DateBoxes,
+        outline::{ItemKind, Outline, align_ids, fresh_id, valid_id},
         render,
     },
     error::Result,
@@ -50,7 +52,12 @@ pub(super) struct EditPage {
     policy_name: String,
     label: String,
     title: String,
+    /// Whether the text is edited as one Markdown box rather than as the list of items.
+    markdown: bool,
     body_md: String,
+    items: Vec<Row>,
+    /// A notice for the whole list, when the item it was about is gone.
+    list_notice: Option<&'static str>,
     reviewed_on: DateBoxes,
     next_review_due: DateBoxes,
     reviewed_by: String,
@@ -101,7 +108,11 @@ impl EditPage {
             policy_name: version.policy_name.clone(),
             label: c.label.clone(),
             title: c.title.clone(),
+            markdown: false,
             body_md: c.body_md.clone(),
+            // Shown by the caller, with any notice or new item in place.
+            items: vec![],
+            list_notice: None,
             reviewed_on: DateBoxes::of(c.reviewed_on),
             next_review_due: DateBoxes::of(c.next_review_due),
             reviewed_by: c.reviewed_by.clone(),
@@ -117,6 +128,15 @@ impl EditPage {
 pub(super) struct EditQuery {
     saved: Option<String>,
     imported: Option<String>,
+    /// `markdown` to edit the text as one Markdown box.
+    text: Option<String>,
+    /// After an action on an item: `up`, `down` or `removed`, and the item it is shown at.
+    done: Option<String>,
+    at: Option<String>,
+    /// After "Add": the kind of the new item, the item it goes after, and its id.
+    add: Option<String>,
+    after: Option<String>,
+    id: Option<String>,
 }
 
 pub(super) async fn edit_form(
@@ -136,7 +156,32 @@ pub(super) async fn edit_form(
     } else {
         None
     };
-    Ok(EditPage::new(&editor, &version, notice))
+    let mut page = EditPage::new(&editor, &version, notice);
+    if query.text.as_deref() == Some("markdown") {
+        page.markdown = true;
+        return Ok(page);
+    }
+    let mut entries = outline_form::saved_entries(
+        &Outline::parse(&version.content.body_md),
+        &version.block_ids,
+    );
+    let mut focus = None;
+    let mut notice_at = None;
+    if let Some(kind) = query.add.as_deref().and_then(ItemKind::parse) {
+        focus = Some(outline_form::with_blank(
+            &mut entries,
+            kind,
+            query.after.as_deref(),
+            query.id.as_deref(),
+        ));
+    } else if let Some(text) = query.done.as_deref().and_then(outline_form::notice) {
+        match query.at.filter(|at| entries.iter().any(|e| &e.id == at)) {
+            Some(at) => notice_at = Some((at, text)),
+            None => page.list_notice = Some(text),
+        }
+    }
+    page.items = outline_form::rows(&entries, notice_at, focus.as_deref());
+    Ok(page)
 }
 
 #[derive(Deserialize, Default)]
@@ -145,8 +190,18 @@ pub(super) struct DraftForm {
     label: String,
     #[serde(default)]
     title: String,
+    /// The whole text, when it is edited as Markdown; otherwise it comes as items.
+    body_md: Option<String>,
     #[serde(default)]
-    body_md: String,
+    item_id: Vec<String>,
+    #[serde(default)]
+    item_kind: Vec<String>,
+    #[serde(default)]
+    item_level: Vec<String>,
+    #[serde(default)]
+    item_from: Vec<String>,
+    #[serde(default)]
+    item_text: Vec<String>,
     #[serde(default)]
     reviewed_on_day: String,
     #[serde(default)]
@@ -208,22 +263,28 @@ fn optional_date(
     })
 }
 
-fn valid_id(id: &str) -> bool {
-    (1..=40).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// The form as a version's content, or the reasons it is not one yet, in the page's order.
-fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldErrors) {
-    let mut errors = FieldErrors::default();
+/// The form as a version's content, with `body_md` as its text, or the reasons it is not one
+/// yet, in the page's order. `errors` holds those found in the text's items already.
+fn read_draft_form(
+    form: &DraftForm,
+    body_md: &str,
+    mut errors: FieldErrors,
+) -> (VersionContent, Vec<AckRow>, FieldErrors) {
+    let text_checked = !errors.is_empty();
     for (field, name, value, multiline) in [
-        ("label", "The label", &form.label, false),
-        ("title", "The title", &form.title, false),
-        ("body_md", "The policy text", &form.body_md, true),
-        ("reviewed_by", "Who reviewed it", &form.reviewed_by, false),
+        ("label", "The label", form.label.as_str(), false),
+        ("title", "The title", form.title.as_str(), false),
+        ("body_md", "The policy text", body_md, true),
+        (
+            "reviewed_by",
+            "Who reviewed it",
+            form.reviewed_by.as_str(),
+            false,
+        ),
     ] {
+        if field == "body_md" && text_checked {
+            continue;
+        }
         if let Some(message) = crate::input::check(name, value, multiline) {
             errors.add(field, message);
         }
@@ -243,7 +304,7 @@ fn read_draft_form(form: &DraftForm) -> (VersionContent, Vec<AckRow>, FieldError
     } else if title.chars().count() > 300 {
         errors.add("title", "The title must be 300 characters or fewer");
     }
-    let body_md = form.body_md.replace("\r\n", "\n");
+    let body_md = body_md.replace("\r\n", "\n");
     if body_md.trim().is_empty() {
         errors.add("body_md", "Enter the text of the policy");
     } else if let Some(problem) = render::nesting_problem(&body_md) {
@@ -392,7 +453,35 @@ pub(super) async fn save(
 ) -> Result<Response> {
     let mut tx = state.pool.begin().await?;
     let version = load_draft(&mut tx, &editor, version_id).await?;
-    let (content, mut rows, mut errors) = read_draft_form(&form);
+    let saved = Outline::parse(&version.content.body_md);
+    let action = Action::parse(&form.action);
+    let mut text_errors = FieldErrors::default();
+    // The text and its items' ids: from the Markdown box, or from the list with the action
+    // of the button pressed done.
+    let (body_md, block_ids, entries, place) = match &form.body_md {
+        Some(body) => {
+            let body = body.replace("\r\n", "\n");
+            let old = outline_form::saved_entries(&saved, &version.block_ids);
+            let old_items: Vec<_> = old.iter().map(|e| e.item.clone()).collect();
+            let old_ids: Vec<_> = old.iter().map(|e| e.id.clone()).collect();
+            let ids = align_ids(&old_items, &old_ids, &Outline::parse(&body).items());
+            (body, ids, None, Place::default())
+        }
+        None => {
+            let posted = outline_form::posted_entries(
+                &form.item_id,
+                &form.item_kind,
+                &form.item_level,
+                &form.item_from,
+                &form.item_text,
+            );
+            let (entries, place) = outline_form::apply(posted, &action);
+            outline_form::check(&entries, &mut text_errors);
+            let (body, ids) = outline_form::written(&saved, &entries);
+            (body, ids, Some(entries), place)
+        }
+    };
+    let (content, mut rows, mut errors) = read_draft_form(&form, &body_md, text_errors);
     let label_taken = sqlx::query_scalar!(
         r#"select exists (select 1 from policy_versions
              where policy_id = $1 and id <> $2 and lower(label) = lower($3)) as "taken!""#,
@@ -419,10 +508,18 @@ pub(super) async fn save(
                 position: (n + 1).to_string(),
             });
         }
+        let items = entries.map(|mut entries| {
+            if let Action::Add(kind, after) = &action {
+                outline_form::with_blank(&mut entries, *kind, after.as_deref(), None);
+            }
+            outline_form::rows(&entries, None, None)
+        });
         let page = EditPage {
             label: form.label.clone(),
             title: form.title.clone(),
-            body_md: form.body_md.clone(),
+            markdown: items.is_none(),
+            body_md: form.body_md.clone().unwrap_or(body_md),
+            items: items.unwrap_or_default(),
             reviewed_on: form.review_dates().0,
             next_review_due: form.review_dates().1,
             reviewed_by: form.reviewed_by.clone(),
@@ -436,7 +533,8 @@ pub(super) async fn save(
     sqlx::query!(
         r#"update policy_versions
            set label = $3, title = $4, body_md = $5, acknowledgements = $6, signature_fields = $7,
-               reviewed_on = $8, next_review_due = $9, reviewed_by = $10, updated_at = now()
+               reviewed_on = $8, next_review_due = $9, reviewed_by = $10, block_ids = $11,
+               updated_at = now()
            where id = $1 and school_id = $2 and status = 'draft'"#,
         version.id,
         editor.school.id,
@@ -448,6 +546,7 @@ pub(super) async fn save(
         content.reviewed_on,
         content.next_review_due,
         content.reviewed_by,
+        &block_ids,
     )
     .execute(&mut *tx)
     .await?;
@@ -464,11 +563,29 @@ pub(super) async fn save(
     )
     .await?;
     tx.commit().await?;
-    let slug = &editor.school.slug;
-    Ok(if form.action == "preview" {
-        Redirect::to(&paths::Preview::new(slug, version_id).to_string())
-    } else {
-        Redirect::to(&format!("{}?saved=1", paths::Draft::new(slug, version_id)))
-    }
-    .into_response())
+    let draft = paths::Draft::new(&editor.school.slug, version_id);
+    let to = match action {
+        Action::Preview => paths::Preview::new(&editor.school.slug, version_id).to_string(),
+        Action::AsMarkdown => format!("{draft}?text=markdown"),
+        Action::AsList => format!("{draft}#policy-text"),
+        Action::Save if form.body_md.is_some() => format!("{draft}?saved=1&text=markdown"),
+        Action::Save => format!("{draft}?saved=1"),
+        Action::Up(_) | Action::Down(_) | Action::Remove(_) => {
+            let done = place.done.unwrap_or("up");
+            match place.at {
+                Some(at) => format!("{draft}?done={done}&at={}#item-{at}", urlencode(&at)),
+                None => format!("{draft}?done={done}#policy-text"),
+            }
+        }
+        Action::Add(kind, after) => {
+            let id = fresh_id(&block_ids);
+            let after = after
+                .filter(|a| block_ids.contains(a))
+                .map(|a| format!("&after={}", urlencode(&a)))
+                .unwrap_or_default();
+            // No fragment: a page scrolled to its target does not move the focus to the new box.
+            format!("{draft}?add={}{after}&id={id}", kind.as_str())
+        }
+    };
+    Ok(Redirect::to(&to).into_response())
 }

@@ -432,7 +432,9 @@ pub async fn import_into_school(
         }
     };
     let draft_id =
-        match crate::store::versions::insert_draft(&mut tx, school_id, policy_id, content).await? {
+        match crate::store::versions::insert_draft(&mut tx, school_id, policy_id, content, &[])
+            .await?
+        {
             crate::store::versions::NewDraft::Inserted(id) => id,
             crate::store::versions::NewDraft::Exists(_) => {
                 bail!("{name} already has a draft: publish or delete it first")

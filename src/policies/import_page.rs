@@ -75,7 +75,7 @@ pub(super) async fn import(
     }
     if errors.is_empty() {
         let imported = import::import_text(&form.text, &import::academic_year(clock::today_uk()));
-        match insert_draft(&mut tx, editor.school.id, policy.id, &imported.content).await? {
+        match insert_draft(&mut tx, editor.school.id, policy.id, &imported.content, &[]).await? {
             NewDraft::Inserted(draft_id) => {
                 audit::record(
                     &mut *tx,

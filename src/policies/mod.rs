@@ -10,6 +10,7 @@ mod history;
 pub mod import;
 mod import_page;
 mod list;
+mod outline_form;
 mod policy_form;
 mod preview;
 mod privacy_notice;

@@ -231,7 +231,15 @@ pub(super) async fn start_version(
             reviewed_by: String::new(),
         },
     };
-    let draft_id = match insert_draft(&mut tx, editor.school.id, policy.id, &content).await? {
+    let draft_id = match insert_draft(
+        &mut tx,
+        editor.school.id,
+        policy.id,
+        &content,
+        source.as_ref().map_or(&[][..], |s| &s.block_ids),
+    )
+    .await?
+    {
         NewDraft::Inserted(id) => id,
         NewDraft::Exists(existing) => {
             return Ok(Redirect::to(

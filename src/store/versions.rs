@@ -27,6 +27,8 @@ pub struct StoredVersion {
     pub content: VersionContent,
     pub content_sha256: Option<String>,
     pub published_at: Option<OffsetDateTime>,
+    /// The statement editor's id for each item of the text, in order (see `domain::outline`).
+    pub block_ids: Vec<String>,
 }
 
 impl StoredVersion {
@@ -69,7 +71,7 @@ pub async fn load(
                   v.label, v.title, v.body_md,
                   v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
                   v.signature_fields, v.reviewed_on, v.next_review_due, v.reviewed_by,
-                  v.content_sha256, v.published_at
+                  v.content_sha256, v.published_at, v.block_ids
            from policy_versions v
            join policies p on p.id = v.policy_id and p.school_id = v.school_id
            join schools s on s.id = v.school_id
@@ -98,6 +100,7 @@ pub async fn load(
         },
         content_sha256: r.content_sha256,
         published_at: r.published_at,
+        block_ids: r.block_ids,
     }))
 }
 
@@ -224,12 +227,14 @@ pub enum NewDraft {
     Exists(Uuid),
 }
 
-/// A new draft of a policy locked by `lock_policy`, unless it has one already.
+/// A new draft of a policy locked by `lock_policy`, unless it has one already. `block_ids`
+/// are the editor's ids of the text's items, carried over from the version it copies.
 pub async fn insert_draft(
     db: &mut PgConnection,
     school_id: Uuid,
     policy_id: Uuid,
     content: &VersionContent,
+    block_ids: &[String],
 ) -> sqlx::Result<NewDraft> {
     let existing = sqlx::query_scalar!(
         "select id from policy_versions where policy_id = $1 and status = 'draft'",
@@ -243,8 +248,8 @@ pub async fn insert_draft(
     let inserted = sqlx::query_scalar!(
         r#"insert into policy_versions
              (policy_id, school_id, label, title, body_md, acknowledgements, signature_fields,
-              reviewed_on, next_review_due, reviewed_by)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+              reviewed_on, next_review_due, reviewed_by, block_ids)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            returning id"#,
         policy_id,
         school_id,
@@ -256,6 +261,7 @@ pub async fn insert_draft(
         content.reviewed_on,
         content.next_review_due,
         content.reviewed_by,
+        block_ids,
     )
     .fetch_one(&mut *db)
     .await?;

@@ -35,4 +35,5 @@ mod sign_in_links;
 mod signing;
 mod sso;
 mod sso_cli;
+mod statement_editor;
 mod web;

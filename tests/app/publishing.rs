@@ -16,7 +16,6 @@ async fn policy_id(app: &TestApp, name: &str) -> Uuid {
         .expect("policy")
 }
 
-/// A date a year from today, as the date field sends it.
 /// A year from today, as the three boxes of the date input.
 fn next_year() -> [String; 3] {
     let d = aup_portal::clock::today_uk() + time::Duration::days(365);

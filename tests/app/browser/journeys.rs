@@ -5,7 +5,7 @@ use fantoccini::key::Key;
 use serde_json::json;
 use time::{OffsetDateTime, macros::date};
 
-use super::{Browser, DESKTOP, PHONE, run};
+use super::{Browser, DESKTOP, PHONE, editor::item, run};
 use crate::helpers::*;
 
 const SCHOOL: &str = "oakfield";
@@ -231,18 +231,22 @@ async fn a_school_year_in_the_browser() {
         dpo.click_link(POLICY).await;
         dpo.click_button("Start next year's version from 2026-27")
             .await;
-        let body = dpo
-            .script("return document.getElementById('body_md').value")
+        // In the statement editor: a new statement after the one on passwords, and the
+        // rule on their length rewritten.
+        let (_, name) = item(&dpo, "I will not reveal my password(s) to anyone").await;
+        dpo.click_button(&format!("Add a statement after {}", name.to_lowercase()))
             .await;
-        let body = body.as_str().unwrap_or_default();
-        let (before, after) = body
-            .split_once("- I will not reveal my password(s) to anyone")
-            .expect("the password statement is in the draft");
-        let changed = format!(
-            "{before}- I will not reveal my password(s) to anyone\n- {NEW_STATEMENT}{after}"
+        dpo.type_keys(NEW_STATEMENT).await;
+        let (rule, _) = item(&dpo, "Passwords will be of at least").await;
+        let text = dpo
+            .script(&format!("return document.getElementById('{rule}').value"))
+            .await;
+        let text = text.as_str().unwrap_or_default();
+        dpo.paste(
+            &rule,
+            &text.replace("preferably 15 characters", "preferably 16 characters"),
         )
-        .replace("preferably 15 characters", "preferably 16 characters");
-        dpo.paste("body_md", &changed).await;
+        .await;
         let [day, month, year] = in_days(21);
         edit_and_publish(
             &dpo,

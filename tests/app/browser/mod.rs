@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, free_port};
 
+pub mod editor;
 pub mod journeys;
 pub mod pages;
 pub mod single_sign_on;
