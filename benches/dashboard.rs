@@ -54,14 +54,20 @@ async fn generate(pool: &PgPool, sbm_hash: &str) -> anyhow::Result<()> {
                    make_date(2016 + y, 9, 1)
             from policies p, generate_series(1, {YEARS}) y;
         -- Everyone signed every past year; nine in ten have signed this year's.
-        insert into agreements (school_id, membership_id, version_id, signed_at, full_name, role_stated,
-                                acknowledgements, content_sha256, ip, user_agent)
+        with a as (
+            insert into agreements (school_id, membership_id, version_id, signed_at,
+                                    acknowledgements, content_sha256)
             select m.school_id, m.id, v.id,
                    v.published_at + ((m.id::text < '8') ::int * 3 + (hashtext(m.id::text) & 7)) * interval '1 day',
-                   'Person', m.job_title, '{{"agree": true}}', v.content_sha256, '10.0.0.1', 'bench'
+                   '{{"agree": true}}', v.content_sha256
             from memberships m
             join policy_versions v on v.school_id = m.school_id
-            where v.status = 'superseded' or hashtext(m.id::text || v.id::text) % 10 <> 0;
+            where v.status = 'superseded' or hashtext(m.id::text || v.id::text) % 10 <> 0
+            returning id, membership_id
+        )
+        insert into agreement_personal (agreement_id, full_name, role_stated, ip, user_agent)
+            select a.id, 'Person', m.job_title, '10.0.0.1', 'bench'
+            from a join memberships m on m.id = a.membership_id;
         insert into reminders (school_id, membership_id, version_id, kind)
             select m.school_id, m.id, v.id, 'scheduled'
             from memberships m join policy_versions v on v.school_id = m.school_id and v.status = 'published'

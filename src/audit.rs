@@ -159,6 +159,14 @@ pub enum Event {
         #[serde(rename = "subject", skip_serializing)]
         scan_id: Uuid,
     },
+    /// Written by the database's `erase_personal` alone, for the retention job: which
+    /// personal fields of an agreement went, under which rule. It names no one.
+    PersonalDataErased {
+        #[serde(rename = "subject", skip_serializing)]
+        agreement_id: Uuid,
+        fields: Vec<String>,
+        rule: String,
+    },
     SignersChased {
         version_id: Uuid,
         reminded: usize,
@@ -319,6 +327,9 @@ impl Event {
                 agreement_id: id, ..
             }
             | Event::ScanDownloaded { scan_id: id }
+            | Event::PersonalDataErased {
+                agreement_id: id, ..
+            }
             | Event::SignersChased { version_id: id, .. }
             | Event::DashboardExported { version_id: id, .. }
             | Event::EvidenceViewed { membership_id: id }

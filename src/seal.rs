@@ -4,13 +4,17 @@
 //!
 //! New rows wait in `seal_queue` (filled by trigger) until the sealer takes them, several
 //! schools' at once, and seals each school's rows in a seal of its own, through the database
-//! owner's function `seal_waiting` (migration 20261201140000_runtime_role.sql).
-//! A row's hash is SHA-256 over `jsonb_build_object(...)::text` of its columns, written once
-//! in the SQL functions `agreement_row_sha256` and `audit_row_sha256`: PostgreSQL writes jsonb
-//! with its keys sorted and its spacing fixed, times are UTC. A seal's hash is SHA-256 over
+//! owner's function `seal_waiting` (migrations 20261201140000_runtime_role.sql and
+//! 20261209090000_seal_v2_agreements.sql).
+//! A row's hash is SHA-256 over `jsonb_build_object(...)::text`, written once in SQL:
+//! PostgreSQL writes jsonb with its keys sorted and its spacing fixed, times are UTC. An audit
+//! event's (`audit_row_sha256`) covers its columns. An agreement's, under format 2
+//! (`agreement_row_sha256_v2`), covers its non-personal columns and a salted commitment to each
+//! personal field, which lives in `agreement_personal` and can be erased through
+//! `erase_personal` alone (SECURITY.md, "Seal format 2"). A seal's hash is SHA-256 over
 //! "aup-seal-v1\n{school}\n{seq}\n{prev}\n" then "{kind} {row_id} {row_sha256}\n" for each
 //! entry in (kind, row_id) order; `chain_hash` below computes it again for `verify`. Never
-//! change either: old seals depend on them.
+//! change any of them: old seals depend on them.
 
 use std::fmt::Write as _;
 
@@ -22,8 +26,15 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum SealKind {
+    /// An agreement under format 1, whose hash covered its personal fields; each has been
+    /// attested again under format 2 (`AttestAgreement`).
     Agreement,
     AuditEvent,
+    /// An agreement under format 2: its non-personal fields and commitments to its personal
+    /// ones (SECURITY.md, "Seal format 2").
+    AgreementV2,
+    /// An agreement first sealed under format 1, attested once under format 2.
+    AttestAgreement,
 }
 
 impl SealKind {
@@ -32,6 +43,8 @@ impl SealKind {
         match self {
             SealKind::Agreement => "agreement",
             SealKind::AuditEvent => "audit_event",
+            SealKind::AgreementV2 => "agreement_v2",
+            SealKind::AttestAgreement => "attest_agreement",
         }
     }
 }
@@ -39,7 +52,7 @@ impl SealKind {
 impl std::fmt::Display for SealKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            SealKind::Agreement => "agreement",
+            SealKind::Agreement | SealKind::AgreementV2 | SealKind::AttestAgreement => "agreement",
             SealKind::AuditEvent => "audit event",
         })
     }
@@ -54,6 +67,9 @@ struct Entry {
     kind: SealKind,
     row_id: String,
     row_sha256: String,
+    /// Format 2's commitments to the row's personal fields, as it was hashed with them.
+    #[sqlx(default)]
+    commitments: Option<sqlx::types::JsonValue>,
 }
 
 fn chain_hash(school: Uuid, seq: i64, prev: &str, entries: &[Entry]) -> String {
@@ -263,7 +279,8 @@ pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verd
                 )));
             }
             let entries: Vec<Entry> = sqlx::query_as(
-                "select kind, row_id, row_sha256 from seal_entries where school_id = $1 and seq = $2 order by kind, row_id",
+                "select kind, row_id, row_sha256, commitments from seal_entries
+                 where school_id = $1 and seq = $2 order by kind, row_id",
             )
             .bind(school)
             .bind(seq)
@@ -275,37 +292,14 @@ pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verd
                 )));
             }
             for entry in &entries {
-                let now: Option<String> = match entry.kind {
-                    SealKind::Agreement => sqlx::query_scalar(
-                        "select agreement_row_sha256(a) from agreements a where a.id::text = $1",
-                    )
-                    .bind(&entry.row_id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-                    SealKind::AuditEvent => {
-                        sqlx::query_scalar(
-                            "select audit_row_sha256(e) from audit_events e where e.id::text = $1",
-                        )
-                        .bind(&entry.row_id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                    }
-                };
-                let what = entry.kind;
-                match now {
-                    None => {
-                        return Ok(Verdict::Tampered(format!(
-                            "school {school}: seal {seq}: {what} {} has been deleted",
-                            entry.row_id
-                        )));
-                    }
-                    Some(hash) if hash != entry.row_sha256 => {
-                        return Ok(Verdict::Tampered(format!(
-                            "school {school}: seal {seq}: {what} {} has been changed since it was sealed",
-                            entry.row_id
-                        )));
-                    }
-                    Some(_) => verified.rows += 1,
+                if let Some(problem) = entry_problem(&mut conn, entry).await? {
+                    return Ok(Verdict::Tampered(format!(
+                        "school {school}: seal {seq}: {} {} {problem}",
+                        entry.kind, entry.row_id
+                    )));
+                }
+                if entry.kind != SealKind::Agreement {
+                    verified.rows += 1;
                 }
             }
             prev = stored_sha.clone();
@@ -340,6 +334,51 @@ pub async fn verify(pool: &PgPool, grace: time::Duration) -> anyhow::Result<Verd
     Ok(Verdict::Intact(verified))
 }
 
+/// What is wrong with the row `entry` covers, as the end of a sentence ("has been deleted"),
+/// or None. A format-1 agreement is checked through its attestation, since its personal
+/// fields have moved; a format-2 one against its non-personal fields and, field by field,
+/// the commitments to its personal ones (the database's `agreement_entry_problem`).
+async fn entry_problem(
+    conn: &mut sqlx::PgConnection,
+    entry: &Entry,
+) -> sqlx::Result<Option<String>> {
+    match entry.kind {
+        SealKind::Agreement => {
+            let attested: bool = sqlx::query_scalar(
+                "select exists (select 1 from seal_entries where kind = 'attest_agreement' and row_id = $1)",
+            )
+            .bind(&entry.row_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok((!attested)
+                .then(|| "was sealed under format 1 and never attested under format 2".to_owned()))
+        }
+        SealKind::AgreementV2 | SealKind::AttestAgreement => {
+            sqlx::query_scalar("select agreement_entry_problem($1, $2, $3)")
+                .bind(&entry.row_id)
+                .bind(&entry.row_sha256)
+                .bind(&entry.commitments)
+                .fetch_one(&mut *conn)
+                .await
+        }
+        SealKind::AuditEvent => {
+            let now: Option<String> = sqlx::query_scalar(
+                "select audit_row_sha256(e) from audit_events e where e.id::text = $1",
+            )
+            .bind(&entry.row_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match now {
+                None => Some("has been deleted".to_owned()),
+                Some(hash) if hash != entry.row_sha256 => {
+                    Some("has been changed since it was sealed".to_owned())
+                }
+                Some(_) => None,
+            })
+        }
+    }
+}
+
 /// Rows stored more than `grace` ago that no seal covers, and queue rows whose row is gone,
 /// each as a sentence.
 async fn never_sealed(
@@ -350,7 +389,8 @@ async fn never_sealed(
     let rows: Vec<(String, String, time::OffsetDateTime)> = sqlx::query_as(
         "select 'agreement', a.id::text, a.recorded_at from agreements a
          where a.recorded_at < $1
-           and not exists (select 1 from seal_entries e where e.kind = 'agreement' and e.row_id = a.id::text)
+           and not exists (select 1 from seal_entries e
+                           where e.kind in ('agreement', 'agreement_v2') and e.row_id = a.id::text)
          union all
          select 'audit event', e.id::text, e.at from audit_events e
          where e.at < $1
@@ -359,7 +399,8 @@ async fn never_sealed(
          select 'scan', s.id::text, s.uploaded_at from scans s
          where s.uploaded_at < $1
            and not exists (select 1 from agreements a
-                           join seal_entries e on e.kind = 'agreement' and e.row_id = a.id::text
+                           join seal_entries e on e.kind in ('agreement', 'agreement_v2')
+                                                  and e.row_id = a.id::text
                            where a.scan_id = s.id)
          order by 3",
     )
@@ -377,7 +418,7 @@ async fn never_sealed(
         .collect();
     let orphans: Vec<(SealKind, String)> = sqlx::query_as(
         "select q.kind, q.row_id from seal_queue q
-         where (q.kind = 'agreement' and not exists (select 1 from agreements a where a.id::text = q.row_id))
+         where (q.kind in ('agreement', 'attest_agreement') and not exists (select 1 from agreements a where a.id::text = q.row_id))
             or (q.kind = 'audit_event' and not exists (select 1 from audit_events e where e.id::text = q.row_id))
          order by 1, 2",
     )
@@ -401,6 +442,7 @@ mod tests {
             kind: SealKind::Agreement,
             row_id: "00000000-0000-0000-0000-000000000001".into(),
             row_sha256: "ab".repeat(32),
+            commitments: None,
         }];
         assert_eq!(
             chain_hash(NO_SCHOOL, 1, GENESIS, &entries),

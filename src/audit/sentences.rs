@@ -157,6 +157,21 @@ impl Event {
                 None => "Recorded a paper signature".to_owned(),
             },
             Event::ScanDownloaded { .. } => "Downloaded the scan of a paper form".to_owned(),
+            Event::PersonalDataErased { fields, rule, .. } => format!(
+                "Erased the {} of an agreement, under the rule: {rule}",
+                fields
+                    .iter()
+                    .map(|f| match f.as_str() {
+                        "full_name" => "name",
+                        "role_stated" => "role",
+                        "ip" => "IP address",
+                        "user_agent" => "browser",
+                        "note" => "note",
+                        _ => "other details",
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
             Event::SignersChased {
                 reminded, skipped, ..
             } => format!(

@@ -188,17 +188,19 @@ async fn evidence(
     .ok_or(AppError::NotFound)?;
     let rows = sqlx::query_as!(
         EvidenceRow,
-        r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at, a.full_name,
-                  a.role_stated, a.acknowledgements, a.content_sha256, host(a.ip) as ip, a.user_agent,
+        r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at,
+                  coalesce(ap.full_name, '(erased)') as "full_name!", ap.role_stated, a.acknowledgements,
+                  a.content_sha256, host(ap.ip) as ip, ap.user_agent,
                   a.method as "method: AgreementMethod",
-                  r.full_name as "recorded_by?", a.note, a.scan_id, s.sha256 as "scan_sha256?",
+                  r.full_name as "recorded_by?", ap.note, a.scan_id, s.sha256 as "scan_sha256?",
                   se.seq as "seal_seq?", se.sha256 as "seal_sha256?"
            from agreements a
+           left join agreement_personal ap on ap.agreement_id = a.id
            join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
            join policies p on p.id = v.policy_id
            left join users r on r.id = a.recorded_by
            left join scans s on s.id = a.scan_id
-           left join seal_entries e on e.kind = 'agreement' and e.row_id = a.id::text
+           left join seal_entries e on e.kind in ('agreement', 'agreement_v2') and e.row_id = a.id::text
            left join seals se on se.school_id = e.school_id and se.seq = e.seq
            where a.membership_id = $1 and a.school_id = $2
            order by a.signed_at"#,

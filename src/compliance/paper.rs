@@ -372,11 +372,18 @@ async fn record(
         .clone()
         .unwrap_or_else(|| version.content.sha256());
     let inserted = sqlx::query_scalar!(
-        r#"insert into agreements
-             (school_id, membership_id, version_id, signed_at, full_name, role_stated, acknowledgements,
-              content_sha256, method, recorded_by, note, scan_id)
-           values ($1, $2, $3, ($4::date)::timestamp at time zone 'Europe/London', $5, $6, $7, $8, 'paper', $9, $10, $11)
-           returning id"#,
+        r#"with agreement as (
+             insert into agreements
+               (school_id, membership_id, version_id, signed_at, acknowledgements, content_sha256,
+                method, recorded_by, scan_id)
+             values ($1, $2, $3, ($4::date)::timestamp at time zone 'Europe/London', $7, $8, 'paper',
+                     $9, $11)
+             returning id
+           ), personal as (
+             insert into agreement_personal (agreement_id, full_name, role_stated, note)
+             select id, $5, $6, $10 from agreement
+           )
+           select id as "id!" from agreement"#,
         manager.school.id,
         membership_id,
         version.id,

@@ -155,21 +155,24 @@ pub async fn grant_runtime(owner: &PgPool, runtime: &str) -> anyhow::Result<()> 
 
 /// Refuses a login that could rewrite the evidence: one that owns (or acts for the owner of)
 /// an evidence table, may truncate it or switch its triggers off, or may write the seals or
-/// take rows off the seal queue directly.
+/// take rows off the seal queue directly, or change or remove personal fields other than
+/// through `erase_personal`.
 pub async fn check_runtime_role(pool: &PgPool) -> anyhow::Result<()> {
     let powers: Vec<String> = sqlx::query_scalar(
-        "select t || ': ' || string_agg(power, ', ') from (
-           select t, unnest(array[
-               case when pg_has_role(current_user, c.relowner, 'USAGE') then 'owns it (can ALTER it)' end,
-               case when has_table_privilege(current_user, c.oid, 'TRUNCATE') then 'TRUNCATE' end,
-               case when has_table_privilege(current_user, c.oid, 'TRIGGER') then 'TRIGGER' end,
-               case when t in ('seals', 'seal_entries') and has_table_privilege(current_user, c.oid, 'INSERT')
-                    then 'INSERT' end,
-               case when has_table_privilege(current_user, c.oid, 'UPDATE') then 'UPDATE' end,
-               case when has_table_privilege(current_user, c.oid, 'DELETE') then 'DELETE' end]) as power
-           from unnest(array['agreements', 'audit_events', 'scans', 'seals', 'seal_entries', 'seal_queue']) t
-           join pg_class c on c.oid = ('public.' || t)::regclass
-         ) p where power is not null group by t order by t",
+        "select t || ': ' || string_agg(u.power, ', ' order by u.n)
+         from unnest(array['agreements', 'agreement_personal', 'audit_events', 'erasures', 'scans',
+                           'seals', 'seal_entries', 'seal_queue']) t
+         join pg_class c on c.oid = ('public.' || t)::regclass
+         cross join lateral unnest(array[
+             case when pg_has_role(current_user, c.relowner, 'USAGE') then 'owns it (can ALTER it)' end,
+             case when has_table_privilege(current_user, c.oid, 'TRUNCATE') then 'TRUNCATE' end,
+             case when has_table_privilege(current_user, c.oid, 'TRIGGER') then 'TRIGGER' end,
+             case when t in ('seals', 'seal_entries', 'erasures') and has_table_privilege(current_user, c.oid, 'INSERT')
+                  then 'INSERT' end,
+             case when has_table_privilege(current_user, c.oid, 'UPDATE') then 'UPDATE' end,
+             case when has_table_privilege(current_user, c.oid, 'DELETE') then 'DELETE' end])
+             with ordinality as u(power, n)
+         where u.power is not null group by t order by t",
     )
     .fetch_all(pool)
     .await?;

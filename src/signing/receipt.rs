@@ -55,13 +55,14 @@ pub(super) async fn receipt(
     Path((_slug, agreement_id)): Path<(String, Uuid)>,
 ) -> Result<ReceiptPage> {
     let row = sqlx::query!(
-        r#"select a.id, a.version_id, a.signed_at, a.full_name, a.role_stated, a.content_sha256, host(a.ip) as ip,
-                  a.user_agent, a.method as "method: AgreementMethod",
+        r#"select a.id, a.version_id, a.signed_at, coalesce(ap.full_name, '(erased)') as "full_name!",
+                  ap.role_stated, a.content_sha256, host(ap.ip) as ip, ap.user_agent, a.method as "method: AgreementMethod",
                   a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
                   v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
                   v.signature_fields,
                   p.name as policy_name
            from agreements a
+           left join agreement_personal ap on ap.agreement_id = a.id
            join policy_versions v on v.id = a.version_id and v.school_id = a.school_id
            join policies p on p.id = v.policy_id and p.school_id = v.school_id
            where a.id = $1 and a.membership_id = $2 and a.school_id = $3"#,
@@ -76,7 +77,7 @@ pub(super) async fn receipt(
     let seal = sqlx::query!(
         "select s.seq, s.sealed_at, s.sha256 from seal_entries e
          join seals s on s.school_id = e.school_id and s.seq = e.seq
-         where e.kind = 'agreement' and e.row_id = $1",
+         where e.kind in ('agreement', 'agreement_v2') and e.row_id = $1",
         row.id.to_string()
     )
     .fetch_optional(&state.pool)

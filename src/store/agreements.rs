@@ -140,15 +140,20 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
                     body_text, body_html)
            ), agreement as (
              insert into agreements
-               (id, school_id, membership_id, version_id, full_name, role_stated, acknowledgements,
-                content_sha256, ip, user_agent, method)
-             select i.id, i.school_id, i.membership_id, i.version_id, i.full_name, i.role_stated,
-                    i.acknowledgements, i.content_sha256, i.ip, i.user_agent, 'online'
+               (id, school_id, membership_id, version_id, acknowledgements, content_sha256, method)
+             select i.id, i.school_id, i.membership_id, i.version_id, i.acknowledgements,
+                    i.content_sha256, 'online'
              from input i
              join policy_versions v on v.id = i.version_id and v.school_id = i.school_id
              where v.status = 'published'
              on conflict on constraint agreements_membership_version_key do nothing
              returning id, school_id
+           ), personal as (
+             -- Personal fields in a table of their own, so they can be erased and the seal
+             -- still verify (SECURITY.md, "Seal format 2").
+             insert into agreement_personal (agreement_id, full_name, role_stated, ip, user_agent)
+             select a.id, i.full_name, i.role_stated, i.ip, i.user_agent
+             from agreement a join input i on i.id = a.id
            ), receipt as (
              insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html)
              select a.school_id, 'receipt:' || a.id, i.to_address, i.subject, i.body_text,

@@ -724,8 +724,9 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let (method, note, signed_on, scan_sha): (String, String, String, String) = sqlx::query_as(
-        "select a.method, a.note, to_char(a.signed_at at time zone 'Europe/London', 'YYYY-MM-DD'), s.sha256
-         from agreements a join scans s on s.id = a.scan_id",
+        "select a.method, p.note, to_char(a.signed_at at time zone 'Europe/London', 'YYYY-MM-DD'), s.sha256
+         from agreements a join scans s on s.id = a.scan_id
+         join agreement_personal p on p.agreement_id = a.id",
     )
     .fetch_one(&app.pool)
     .await

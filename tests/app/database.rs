@@ -18,14 +18,27 @@ async fn agreements_cannot_be_updated_or_deleted() {
     let app = spawn_app().await;
     sign_one(&app).await;
     for sql in [
-        "update agreements set full_name = 'Someone Else'",
+        "update agreements set method = 'paper'",
         "delete from agreements",
         "truncate agreements",
+        "truncate agreement_personal",
     ] {
         let err = sqlx::query(sql).execute(&app.pool).await.expect_err(sql);
-        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("append-only") || message.contains("referenced in a foreign key"),
+            "{sql}: {err}"
+        );
     }
-    let name: String = sqlx::query_scalar("select full_name from agreements")
+    // Personal fields go only through the owner's erase_personal, whoever connects.
+    for sql in [
+        "update agreement_personal set full_name = 'Someone Else'",
+        "delete from agreement_personal",
+    ] {
+        let err = sqlx::query(sql).execute(&app.pool).await.expect_err(sql);
+        assert!(err.to_string().contains("erase_personal"), "{sql}: {err}");
+    }
+    let name: String = sqlx::query_scalar("select full_name from agreement_personal")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -38,9 +51,9 @@ async fn an_agreement_and_its_seal_take_only_a_sha256_fingerprint() {
     sign_one(&app).await;
     let copy = |fingerprint: &str| {
         format!(
-            "insert into agreements (school_id, membership_id, version_id, full_name,
-                                     acknowledgements, content_sha256)
-             select school_id, membership_id, version_id, full_name, acknowledgements, '{fingerprint}'
+            "insert into agreements (school_id, membership_id, version_id, acknowledgements,
+                                     content_sha256)
+             select school_id, membership_id, version_id, acknowledgements, '{fingerprint}'
              from agreements"
         )
     };
@@ -435,10 +448,34 @@ async fn the_seals_cover_the_evidence_and_verify_catches_a_change_made_behind_th
     let page = app.get(&format!("/s/cranbrook/agreements/{receipt}")).await;
     page.assert_contains("In seal 1 of the school's evidence chain");
 
-    // Someone with the database's owner rights switches the guard off and edits a signature.
+    // Someone with the database's owner rights switches the guard off and edits the name
+    // signed: a personal field, which the seal covers through its commitment.
     sqlx::raw_sql(
-        "alter table agreements disable trigger agreements_append_only;
-         update agreements set full_name = 'Someone Else';
+        "alter table agreement_personal disable trigger agreement_personal_guard;
+         update agreement_personal set full_name = 'Someone Else';
+         alter table agreement_personal enable trigger agreement_personal_guard;",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let broken = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
+        .await
+        .unwrap()
+        .tampered()
+        .expect("tampering found");
+    assert!(
+        broken.contains(&format!(
+            "agreement {receipt} has had its full_name changed since it was sealed"
+        )),
+        "{broken}"
+    );
+    // Or what was ticked: a field of the agreement's own row.
+    sqlx::raw_sql(
+        "alter table agreement_personal disable trigger agreement_personal_guard;
+         update agreement_personal set full_name = 'Sam Taylor';
+         alter table agreement_personal enable trigger agreement_personal_guard;
+         alter table agreements disable trigger agreements_append_only;
+         update agreements set acknowledgements = '{}';
          alter table agreements enable trigger agreements_append_only;",
     )
     .execute(&app.pool)
@@ -474,7 +511,7 @@ async fn a_running_portal_seals_a_new_agreement_within_seconds() {
     let mut sealed = None;
     for _ in 0..600 {
         sealed = sqlx::query_scalar::<_, i64>(
-            "select seq from seal_entries where kind = 'agreement' and row_id = $1",
+            "select seq from seal_entries where kind = 'agreement_v2' and row_id = $1",
         )
         .bind(agreement.to_string())
         .fetch_optional(&app.pool)
@@ -654,9 +691,9 @@ async fn verify_lists_rows_no_seal_covers_once_the_grace_period_has_passed() {
     // so the sealer never sees it.
     let sneaked: uuid::Uuid = sqlx::query_scalar(
         "with a as (
-           insert into agreements (school_id, membership_id, version_id, full_name, acknowledgements,
+           insert into agreements (school_id, membership_id, version_id, acknowledgements,
                                    content_sha256, method, recorded_by, signed_at, recorded_at)
-           select m.school_id, m.id, v.id, 'Alex Morgan', '{}', v.content_sha256, 'paper', m.user_id,
+           select m.school_id, m.id, v.id, '{}', v.content_sha256, 'paper', m.user_id,
                   now() - interval '300 days', now() - interval '300 days'
            from memberships m join users u on u.id = m.user_id
            join policy_versions v on v.school_id = m.school_id and v.status = 'published'
@@ -776,9 +813,9 @@ async fn a_chain_rebuilt_by_the_database_owner_passes_verify_but_not_verify_expe
 
     // The owner changes a signature and rebuilds the school's chain from its start.
     sqlx::raw_sql(&format!(
-        "alter table agreements disable trigger agreements_append_only;
-         update agreements set full_name = 'Someone Else';
-         alter table agreements enable trigger agreements_append_only;
+        "alter table agreement_personal disable trigger agreement_personal_guard;
+         update agreement_personal set full_name = 'Someone Else';
+         alter table agreement_personal enable trigger agreement_personal_guard;
          alter table seal_entries disable trigger seal_entries_append_only;
          alter table seals disable trigger seals_append_only;
          delete from seal_entries where school_id = '{school}';
@@ -828,7 +865,10 @@ async fn the_portals_own_login_adds_evidence_but_cannot_rewrite_it() {
     for attack in [
         "alter table agreements disable trigger agreements_append_only",
         "truncate agreements",
-        "update agreements set full_name = 'Someone Else'",
+        "update agreements set method = 'paper'",
+        "update agreement_personal set full_name = 'Someone Else'",
+        "delete from agreement_personal",
+        "select erase_personal('agreement', (select id::text from agreements limit 1), array['full_name'], 'test')",
         "delete from audit_events",
         "insert into seals (school_id, seq, prev_sha256, sha256, rows_covered) values (gen_random_uuid(), 1, repeat('0', 64), repeat('0', 64), 0)",
         "delete from seal_queue",
@@ -891,9 +931,11 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
     let allowed: std::collections::BTreeMap<&str, &[&str]> = [
         ("_sqlx_migrations", READ),
         ("account_tokens", ALL),
+        ("agreement_personal", READ_ADD),
         ("agreements", READ_ADD),
         ("audit_events", READ_ADD),
         ("email_changes", ALL),
+        ("erasures", READ),
         ("import_mappings", ALL),
         ("memberships", ALL),
         ("outbox", ALL),
@@ -973,9 +1015,9 @@ async fn the_database_still_refuses_a_status_outside_the_enums() {
             "policies_audience_groups",
         ),
         (
-            "insert into agreements (school_id, membership_id, version_id, full_name,
+            "insert into agreements (school_id, membership_id, version_id,
                                      acknowledgements, content_sha256, method, recorded_by)
-             select school_id, membership_id, version_id, full_name, acknowledgements,
+             select school_id, membership_id, version_id, acknowledgements,
                     content_sha256, 'fax', (select id from users limit 1)
              from agreements",
             "agreements_method_check",

@@ -12,6 +12,7 @@ mod database;
 mod email_changes;
 mod email_waits;
 pub mod entra;
+mod erasure;
 mod faults;
 mod handover;
 mod home;

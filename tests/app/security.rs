@@ -575,7 +575,7 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
             .await
             .unwrap();
         assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-        let ip: String = sqlx::query_scalar("select host(ip) from agreements")
+        let ip: String = sqlx::query_scalar("select host(ip) from agreement_personal")
             .fetch_one(&app.pool)
             .await
             .unwrap();

@@ -70,8 +70,10 @@ async fn a_good_signature_is_stored_with_its_evidence_and_a_receipt() {
     let receipt_path = done.location().expect("receipt").to_owned();
 
     let row: StoredAgreement = sqlx::query_as(
-        "select full_name, role_stated, acknowledgements, content_sha256, host(ip) as ip, user_agent, method, signed_at
-         from agreements where version_id = $1",
+        "select p.full_name, p.role_stated, a.acknowledgements, a.content_sha256, host(p.ip) as ip,
+                p.user_agent, a.method, a.signed_at
+         from agreements a join agreement_personal p on p.agreement_id = a.id
+         where a.version_id = $1",
     )
     .bind(version)
     .fetch_one(&app.pool)
@@ -278,8 +280,8 @@ async fn signing_the_same_version_twice_is_impossible() {
 
     // The database itself refuses a second agreement for the same version.
     let duplicate = sqlx::query(
-        "insert into agreements (school_id, membership_id, version_id, full_name, acknowledgements, content_sha256)
-         select school_id, membership_id, version_id, full_name, acknowledgements, content_sha256 from agreements",
+        "insert into agreements (school_id, membership_id, version_id, acknowledgements, content_sha256)
+         select school_id, membership_id, version_id, acknowledgements, content_sha256 from agreements",
     )
     .execute(&app.pool)
     .await
@@ -453,7 +455,7 @@ async fn a_policy_without_acknowledgements_or_role_is_signed_with_name_and_date(
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let role: Option<String> = sqlx::query_scalar("select role_stated from agreements")
+    let role: Option<String> = sqlx::query_scalar("select role_stated from agreement_personal")
         .fetch_one(&app.pool)
         .await
         .unwrap();
