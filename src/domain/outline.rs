@@ -5,11 +5,14 @@
 //! saving a text unchanged keeps its content hash. An item that was added, moved or
 //! rewritten is written in one plain form that renders as the editor showed it.
 
-use std::ops::Range;
+use std::{
+    collections::{HashMap, HashSet},
+    ops::Range,
+};
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ItemKind {
     Heading,
     Statement,
@@ -51,7 +54,7 @@ impl ItemKind {
 }
 
 /// One item as the editor shows it. `level` is a heading's (1 to 6); 0 for the rest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Item {
     pub kind: ItemKind,
     pub level: u8,
@@ -132,8 +135,9 @@ fn statement_text(raw: &str) -> String {
 
 fn heading_text(raw: &str) -> String {
     let trimmed = raw.trim_start();
-    if trimmed.starts_with('#') {
-        trimmed.trim_start_matches('#').trim().to_owned()
+    // A heading is one line, so a tab pasted into it reads as the space it shows as.
+    if trimmed.starts_with('#') && !trimmed.contains('\n') {
+        trimmed.trim_start_matches('#').trim().replace('\t', " ")
     } else {
         // A heading underlined with = or -: its words are every line but the last.
         let lines: Vec<&str> = raw.lines().collect();
@@ -142,6 +146,7 @@ fn heading_text(raw: &str) -> String {
             .map(|l| l.trim())
             .collect::<Vec<_>>()
             .join(" ")
+            .replace('\t', " ")
     }
 }
 
@@ -158,8 +163,9 @@ fn text_of(kind: ItemKind, raw: &str) -> String {
     }
 }
 
-/// The plain form of an item the editor changed.
-pub fn written(item: &Item) -> String {
+/// The plain form of an item the editor changed; a statement with `marker` (`-`, `*` or `+`,
+/// as its list has it).
+fn written_with(item: &Item, marker: char) -> String {
     let text = item.text.replace("\r\n", "\n");
     let text = text.trim_matches('\n');
     match item.kind {
@@ -172,7 +178,7 @@ pub fn written(item: &Item) -> String {
                 .split('\n')
                 .enumerate()
                 .map(|(i, line)| match (i, line.trim().is_empty()) {
-                    (0, _) => format!("- {line}"),
+                    (0, _) => format!("{marker} {line}"),
                     (_, true) => String::new(),
                     _ => format!("  {line}"),
                 })
@@ -188,6 +194,11 @@ pub fn written(item: &Item) -> String {
             .to_owned(),
         ItemKind::Markdown => text.trim_end().to_owned(),
     }
+}
+
+/// The plain form of an item the editor changed.
+pub fn written(item: &Item) -> String {
+    written_with(item, '-')
 }
 
 /// Whether an item says nothing, so saving drops it.
@@ -210,6 +221,14 @@ impl Outline {
                 outline.push(markdown, pos, ItemKind::Markdown, 0, from..to);
                 pos = to;
             }
+            // A block indented from the margin (code, say) starts at its line's start, so
+            // its indentation is its own and goes where it goes.
+            let line = markdown[..start].rfind('\n').map_or(0, |n| n + 1).max(pos);
+            let start = if markdown[line..start].chars().all(|c| c == ' ' || c == '\t') {
+                line
+            } else {
+                start
+            };
             let to = start + markdown[start..end].trim_end().len();
             if to > start {
                 outline.push(markdown, pos, kind, level, start..to);
@@ -271,15 +290,46 @@ impl Outline {
         .then_some(piece)
     }
 
+    /// Whether `item`, said to come from item `from`, is as it was.
+    pub fn unchanged(&self, item: &Item, from: Option<usize>) -> bool {
+        self.kept(item, from).is_some()
+    }
+
+    /// Whether `item`, from item `from`, goes into the text: unless it is empty and new or
+    /// changed, since an item left as it was stays, even an empty one.
+    pub fn keeps(&self, item: &Item, from: Option<usize>) -> bool {
+        !is_empty(item) || self.unchanged(item, from)
+    }
+
+    /// Whether the statement at `index` is in a list with blank lines between its items.
+    fn loose(&self, index: usize) -> bool {
+        let statement = |i: usize| {
+            self.pieces
+                .get(i)
+                .is_some_and(|p| p.item.kind == ItemKind::Statement)
+        };
+        let blank_after =
+            |i: usize| statement(i) && statement(i + 1) && self.pieces[i].after.contains("\n\n");
+        statement(index) && (blank_after(index) || (index > 0 && blank_after(index - 1)))
+    }
+
     /// The text of `items`, each with the index of the item of this outline it came from.
-    /// Empty items are left out.
+    /// Empty items that are new or changed are left out. A statement written afresh takes the
+    /// marker of the statements around it, and the spacing of its list.
     pub fn write(&self, items: &[(Item, Option<usize>)]) -> String {
-        let items: Vec<&(Item, Option<usize>)> =
-            items.iter().filter(|(item, _)| !is_empty(item)).collect();
+        let items: Vec<&(Item, Option<usize>)> = items
+            .iter()
+            .filter(|(item, from)| self.keeps(item, *from))
+            .collect();
         let kept: Vec<Option<&Piece>> = items
             .iter()
             .map(|(item, from)| self.kept(item, *from))
             .collect();
+        let marker_of = |i: usize| {
+            kept[i]
+                .filter(|p| p.item.kind == ItemKind::Statement)
+                .and_then(|p| p.raw.trim_start().chars().next())
+        };
         let mut out = String::new();
         for (i, (item, from)) in items.iter().enumerate() {
             if i == 0 {
@@ -289,10 +339,15 @@ impl Outline {
             } else {
                 let (previous, previous_from) = items[i - 1];
                 let next_to_it = matches!((previous_from, from), (Some(a), Some(b)) if a + 1 == *b);
+                let loose = [*previous_from, *from]
+                    .into_iter()
+                    .flatten()
+                    .any(|f| self.loose(f));
                 match kept[i - 1] {
                     Some(piece) if kept[i].is_some() && next_to_it => out.push_str(&piece.after),
                     _ if previous.kind == ItemKind::Statement
-                        && item.kind == ItemKind::Statement =>
+                        && item.kind == ItemKind::Statement
+                        && !loose =>
                     {
                         out.push('\n')
                     }
@@ -301,7 +356,19 @@ impl Outline {
             }
             match kept[i] {
                 Some(piece) => out.push_str(&piece.raw),
-                None => out.push_str(&written(item)),
+                None => {
+                    // The marker of the nearest statement kept as written, before or after.
+                    let near = |range: &mut dyn Iterator<Item = usize>| {
+                        range
+                            .take_while(|j| items[*j].0.kind == ItemKind::Statement)
+                            .find_map(marker_of)
+                    };
+                    let marker = near(&mut (0..i).rev())
+                        .or_else(|| near(&mut (i + 1..items.len())))
+                        .filter(|m| matches!(m, '-' | '*' | '+'))
+                        .unwrap_or('-');
+                    out.push_str(&written_with(item, marker));
+                }
             }
         }
         match (items.last(), kept.last()) {
@@ -316,7 +383,7 @@ impl Outline {
 }
 
 /// A new id for an item, not among `taken`.
-pub fn fresh_id(taken: &[String]) -> String {
+pub fn fresh_id(taken: &HashSet<String>) -> String {
     loop {
         let id = format!("s-{:08x}", rand::random::<u32>());
         if !taken.contains(&id) {
@@ -336,23 +403,25 @@ pub fn valid_id(id: &str) -> bool {
 /// Ids for `items`: the id an item had, where an item of `old` says exactly the same, and a
 /// new one otherwise. For a text edited as Markdown, or ids not yet given.
 pub fn align_ids(old: &[Item], old_ids: &[String], items: &[Item]) -> Vec<String> {
-    let mut used = vec![false; old.len()];
-    let mut ids: Vec<String> = vec![];
+    // Each old item's ids by its words, first first.
+    let mut by_item: HashMap<&Item, Vec<&String>> = HashMap::new();
+    for (item, id) in old.iter().zip(old_ids).rev() {
+        if valid_id(id) {
+            by_item.entry(item).or_default().push(id);
+        }
+    }
+    let mut taken: HashSet<String> = old_ids.iter().cloned().collect();
+    let mut given: HashSet<String> = HashSet::new();
+    let mut ids = vec![];
     for item in items {
-        let matched = old.iter().enumerate().position(|(i, o)| {
-            !used[i] && o == item && old_ids.get(i).is_some_and(|id| valid_id(id))
-        });
-        let id = match matched {
-            Some(i) if !ids.contains(&old_ids[i]) => {
-                used[i] = true;
-                old_ids[i].clone()
-            }
-            _ => {
-                let mut taken = ids.clone();
-                taken.extend(old_ids.iter().cloned());
-                fresh_id(&taken)
-            }
-        };
+        let reused = by_item
+            .get_mut(item)
+            .and_then(Vec::pop)
+            .filter(|id| !given.contains(*id))
+            .cloned();
+        let id = reused.unwrap_or_else(|| fresh_id(&taken));
+        taken.insert(id.clone());
+        given.insert(id.clone());
         ids.push(id);
     }
     ids
@@ -436,8 +505,49 @@ mod tests {
         items[2].0.text = "Two, rewritten".into();
         assert_eq!(
             outline.write(&items),
-            "Intro\nover two lines\n* One\n- Two, rewritten\n\n## Rules ##\n\nClosing\n\n"
+            "Intro\nover two lines\n* One\n* Two, rewritten\n\n## Rules ##\n\nClosing\n\n"
         );
+    }
+
+    #[test]
+    fn awkward_texts_saved_unchanged_stay_byte_for_byte() {
+        for body in [
+            "#1 priority\n---\n\nText\n",
+            "- One\n-\n- Two\n",
+            "#\n\nText",
+            "## 1.\tIntroduction\n",
+            "Intro\n\n    code\n    more\n\nAfter\n",
+            "  - indented\n  - list\n",
+            "> quoted\n> text\n\n<div>html</div>\n\n***\n",
+            "Para\n- straight after\n\r\n",
+        ] {
+            let outline = Outline::parse(body);
+            assert_eq!(outline.write(&unchanged(&outline)), body, "{body:?}");
+            if outline.items().iter().any(is_empty) || body.contains('\t') {
+                // Written afresh, an empty item goes, as one the editor adds and leaves empty
+                // does; and a heading's tab is the space it shows as.
+                continue;
+            }
+            let afresh = outline.write(&all_rewritten(&outline));
+            assert_eq!(
+                markdown_to_html(&afresh),
+                markdown_to_html(body),
+                "{body:?} written afresh as {afresh:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_statement_written_afresh_follows_its_lists_marker_and_spacing() {
+        let outline = Outline::parse("* One\n* Two\n* Three\n");
+        let mut items = unchanged(&outline);
+        items[1].0.text = "Two, rewritten".into();
+        assert_eq!(outline.write(&items), "* One\n* Two, rewritten\n* Three\n");
+        let outline = Outline::parse("- A\n\n- B\n\n- C\n");
+        let mut items = unchanged(&outline);
+        items.swap(1, 2);
+        let moved = outline.write(&items);
+        assert_eq!(moved, "- A\n\n- C\n\n- B\n");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Editing a draft: its text, statements to tick, signature fields and review facts.
 
+use std::collections::HashSet;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -166,7 +168,11 @@ pub(super) async fn edit_form(
         &version.block_ids,
     );
     let mut focus = None;
-    let mut notice_at = None;
+    let done = query
+        .done
+        .as_deref()
+        .filter(|d| outline_form::notice(d).is_some());
+    let at = query.at.filter(|at| entries.iter().any(|e| &e.id == at));
     if let Some(kind) = query.add.as_deref().and_then(ItemKind::parse) {
         focus = Some(outline_form::with_blank(
             &mut entries,
@@ -174,13 +180,16 @@ pub(super) async fn edit_form(
             query.after.as_deref(),
             query.id.as_deref(),
         ));
-    } else if let Some(text) = query.done.as_deref().and_then(outline_form::notice) {
-        match query.at.filter(|at| entries.iter().any(|e| &e.id == at)) {
-            Some(at) => notice_at = Some((at, text)),
-            None => page.list_notice = Some(text),
-        }
+    } else if let (Some(done), None) = (done, &at) {
+        // The item it was about is gone: said over the list.
+        page.list_notice = outline_form::notice(if done.starts_with("removed") {
+            "removed"
+        } else {
+            done
+        });
     }
-    page.items = outline_form::rows(&entries, notice_at, focus.as_deref());
+    let done_at = at.as_deref().zip(done);
+    page.items = outline_form::rows(&entries, done_at, focus.as_deref());
     Ok(page)
 }
 
@@ -464,7 +473,13 @@ pub(super) async fn save(
             let old = outline_form::saved_entries(&saved, &version.block_ids);
             let old_items: Vec<_> = old.iter().map(|e| e.item.clone()).collect();
             let old_ids: Vec<_> = old.iter().map(|e| e.id.clone()).collect();
-            let ids = align_ids(&old_items, &old_ids, &Outline::parse(&body).items());
+            // A text that is refused anyway is not parsed: deep nesting is an attack on it.
+            let ids =
+                if body.chars().count() <= MAX_BODY && render::nesting_problem(&body).is_none() {
+                    align_ids(&old_items, &old_ids, &Outline::parse(&body).items())
+                } else {
+                    vec![]
+                };
             (body, ids, None, Place::default())
         }
         None => {
@@ -475,8 +490,14 @@ pub(super) async fn save(
                 &form.item_from,
                 &form.item_text,
             );
+            if form.item_text.len() > outline_form::MAX_ITEMS {
+                text_errors.add(
+                    "body_md",
+                    "The text has more than 2,000 parts: edit the whole text as Markdown instead",
+                );
+            }
             let (entries, place) = outline_form::apply(posted, &action);
-            outline_form::check(&entries, &mut text_errors);
+            outline_form::check(&saved, &entries, &mut text_errors);
             let (body, ids) = outline_form::written(&saved, &entries);
             (body, ids, Some(entries), place)
         }
@@ -570,20 +591,34 @@ pub(super) async fn save(
         Action::AsList => format!("{draft}#policy-text"),
         Action::Save if form.body_md.is_some() => format!("{draft}?saved=1&text=markdown"),
         Action::Save => format!("{draft}?saved=1"),
+        // No fragment after an action: a page scrolled to its target does not move the focus,
+        // and the focus goes back to where the action was.
         Action::Up(_) | Action::Down(_) | Action::Remove(_) => {
-            let done = place.done.unwrap_or("up");
+            let done = place.done.unwrap_or(match action {
+                Action::Up(_) => "up",
+                Action::Down(_) => "down",
+                _ => "removed",
+            });
             match place.at {
-                Some(at) => format!("{draft}?done={done}&at={}#item-{at}", urlencode(&at)),
-                None => format!("{draft}?done={done}#policy-text"),
+                Some(at) => format!("{draft}?done={done}&at={}", urlencode(&at)),
+                None => format!("{draft}?done={done}"),
             }
         }
         Action::Add(kind, after) => {
-            let id = fresh_id(&block_ids);
+            let saved_ids: HashSet<String> = block_ids.iter().cloned().collect();
+            let id = fresh_id(&saved_ids);
+            // After an item not saved (an empty one, say): after the saved one before it.
             let after = after
-                .filter(|a| block_ids.contains(a))
+                .and_then(|a| {
+                    let at = entries.as_ref()?.iter().position(|e| e.id == a)?;
+                    entries.as_ref()?[..=at]
+                        .iter()
+                        .rev()
+                        .find(|e| saved_ids.contains(&e.id))
+                        .map(|e| e.id.clone())
+                })
                 .map(|a| format!("&after={}", urlencode(&a)))
                 .unwrap_or_default();
-            // No fragment: a page scrolled to its target does not move the focus to the new box.
             format!("{draft}?add={}{after}&id={id}", kind.as_str())
         }
     };

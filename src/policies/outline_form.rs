@@ -2,10 +2,20 @@
 //! headings, statements and paragraphs, each a field of its own, with add, remove, move up
 //! and move down as buttons of the same form, so each works without JavaScript.
 
+use std::collections::HashSet;
+
+use super::shared::MAX_BODY;
 use crate::{
-    domain::outline::{Item, ItemKind, Outline, align_ids, fresh_id, is_empty, valid_id},
+    domain::{
+        outline::{Item, ItemKind, Outline, align_ids, fresh_id, is_empty, valid_id},
+        render,
+    },
     page::FieldErrors,
 };
+
+/// At most this many items are taken from a form: the longest real policies have about a
+/// hundred. More is refused before anything is parsed.
+pub(super) const MAX_ITEMS: usize = 2_000;
 
 /// An item of the text as the form sent it: its id, its words, and the index of the saved
 /// item it was shown from (none for one added since).
@@ -46,7 +56,8 @@ pub(super) fn posted_entries(
     texts: &[String],
 ) -> Vec<Entry> {
     let mut entries: Vec<Entry> = vec![];
-    for (i, text) in texts.iter().enumerate() {
+    let mut taken: HashSet<String> = HashSet::new();
+    for (i, text) in texts.iter().enumerate().take(MAX_ITEMS) {
         let kind = kinds
             .get(i)
             .and_then(|k| ItemKind::parse(k))
@@ -59,11 +70,11 @@ pub(super) fn posted_entries(
                 .unwrap_or(2),
             _ => 0,
         };
-        let taken: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
         let id = match ids.get(i) {
             Some(id) if valid_id(id) && !taken.contains(id) => id.clone(),
             _ => fresh_id(&taken),
         };
+        taken.insert(id.clone());
         entries.push(Entry {
             id,
             item: Item {
@@ -135,7 +146,7 @@ pub(super) fn notice(done: &str) -> Option<&'static str> {
         "removed-markdown-below" => "The Markdown block below this has been removed.",
         "removed-statement-above" => "The statement above this has been removed.",
         "removed-statement-below" => "The statement below this has been removed.",
-        "removed" => "The last item of the text has been removed.",
+        "removed" => "The item has been removed.",
         _ => return None,
     })
 }
@@ -221,9 +232,9 @@ pub(super) fn with_blank(
     after: Option<&str>,
     id: Option<&str>,
 ) -> String {
-    let taken: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+    let taken: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
     let id = match id {
-        Some(id) if valid_id(id) && !taken.iter().any(|t| t == id) => id.to_owned(),
+        Some(id) if valid_id(id) && !taken.contains(id) => id.to_owned(),
         _ => fresh_id(&taken),
     };
     let at = after
@@ -249,7 +260,14 @@ pub(super) fn written(outline: &Outline, entries: &[Entry]) -> (String, Vec<Stri
     let pairs: Vec<(Item, Option<usize>)> =
         entries.iter().map(|e| (e.item.clone(), e.from)).collect();
     let body = outline.write(&pairs);
-    let kept: Vec<&Entry> = entries.iter().filter(|e| !is_empty(&e.item)).collect();
+    let kept: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| outline.keeps(&e.item, e.from))
+        .collect();
+    // A text that is refused anyway is not parsed: deep nesting is an attack on the parser.
+    if body.chars().count() > MAX_BODY || render::nesting_problem(&body).is_some() {
+        return (body, kept.iter().map(|e| e.id.clone()).collect());
+    }
     let items = Outline::parse(&body).items();
     // A paragraph typed as a list, say, reads back as several items: their ids follow words.
     let ids = if items.len() == kept.len() {
@@ -262,13 +280,11 @@ pub(super) fn written(outline: &Outline, entries: &[Entry]) -> (String, Vec<Stri
     (body, ids)
 }
 
-/// Messages next to the items that cannot be saved as typed.
-pub(super) fn check(entries: &[Entry], errors: &mut FieldErrors) {
-    for row in rows(entries, None, None) {
-        let Some(entry) = entries.iter().find(|e| e.id == row.id) else {
-            continue;
-        };
-        if is_empty(&entry.item) {
+/// Messages next to the items that cannot be saved as typed. An item left as it was is not
+/// checked again: the text it came from was checked when it was saved.
+pub(super) fn check(outline: &Outline, entries: &[Entry], errors: &mut FieldErrors) {
+    for (row, entry) in rows(entries, None, None).iter().zip(entries) {
+        if is_empty(&entry.item) || outline.unchanged(&entry.item, entry.from) {
             continue;
         }
         let field = format!("text-{}", row.id);
@@ -297,22 +313,24 @@ pub(super) struct Row {
     pub(super) first: bool,
     pub(super) last: bool,
     pub(super) notice: Option<&'static str>,
+    /// Where the focus goes back to: the box of an item just added, the button of one just
+    /// moved (so it can be pressed again), the notice where one was removed.
     pub(super) focus: bool,
+    pub(super) focus_up: bool,
+    pub(super) focus_down: bool,
+    pub(super) focus_notice: bool,
 }
 
-/// The rows of the list, numbered kind by kind, with a notice on the item `notice_at` names;
-/// `focus` is an item just added.
-pub(super) fn rows(
-    entries: &[Entry],
-    notice_at: Option<(String, &'static str)>,
-    focus: Option<&str>,
-) -> Vec<Row> {
+/// The rows of the list, numbered kind by kind, with the notice of what was `done` (see
+/// `notice`) on the item it names; `focus` is an item just added.
+pub(super) fn rows(entries: &[Entry], done: Option<(&str, &str)>, focus: Option<&str>) -> Vec<Row> {
     let mut counts = [0usize; 4];
     let n = entries.len();
     entries
         .iter()
         .enumerate()
         .map(|(i, e)| {
+            let here = done.filter(|(at, _)| *at == e.id).map(|(_, d)| d);
             let slot = e.item.kind as usize;
             counts[slot] += 1;
             let wrapped: usize = e
@@ -331,11 +349,11 @@ pub(super) fn rows(
                 lines: wrapped.clamp(2, 20),
                 first: i == 0,
                 last: i + 1 == n,
-                notice: notice_at
-                    .as_ref()
-                    .filter(|(at, _)| at == &e.id)
-                    .map(|(_, text)| *text),
+                notice: here.and_then(notice),
                 focus: focus == Some(e.id.as_str()),
+                focus_up: here == Some("up") && i > 0 || here == Some("down") && i + 1 == n,
+                focus_down: here == Some("down") && i + 1 < n || here == Some("up") && i == 0,
+                focus_notice: here.is_some_and(|d| d.starts_with("removed")),
             }
         })
         .collect()

@@ -63,7 +63,7 @@ async fn each_button_saves_the_draft_and_returns_to_the_item() {
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
     assert_eq!(
         moved.location(),
-        Some(format!("{draft}?done=up&at=s-2#item-s-2").as_str())
+        Some(format!("{draft}?done=up&at=s-2").as_str())
     );
     let (text, ids) = draft_text(&app, &draft).await;
     assert_eq!(&ids[..3], ["s-0", "s-2", "s-1"]);
@@ -122,4 +122,26 @@ async fn an_item_that_cannot_be_saved_gets_its_message_next_to_it_and_nothing_ch
     let (text, ids) = draft_text(&app, &draft).await;
     assert_eq!(text, samples::cranbrook().content.body_md);
     assert!(ids.is_empty(), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_form_with_more_parts_than_any_policy_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let draft = start_clone(&app).await;
+    let mut fields: Vec<_> = draft_fields("")
+        .into_iter()
+        .filter(|(name, _)| *name != "body_md")
+        .collect();
+    // 3,000 items with one id between them: more than any policy has.
+    for _ in 0..3_000 {
+        fields.push(("item_id", "s-same".to_owned()));
+        fields.push(("item_text", "I will".to_owned()));
+    }
+    fields.push(("action", "save".to_owned()));
+    let page = app.post(&draft, &as_form(&fields)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    page.assert_contains("The text has more than 2,000 parts");
+    let (text, _) = draft_text(&app, &draft).await;
+    assert_eq!(text, samples::cranbrook().content.body_md);
 }
