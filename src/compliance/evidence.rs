@@ -95,6 +95,9 @@ async fn dashboard_csv(
 
 struct EvidenceRow {
     id: Uuid,
+    /// The receipt's reference, such as CRA-2026-000123; none for an agreement stored before
+    /// references were given.
+    reference: Option<String>,
     policy_name: String,
     label: String,
     title: String,
@@ -188,7 +191,7 @@ async fn evidence(
     .ok_or(AppError::NotFound)?;
     let rows = sqlx::query_as!(
         EvidenceRow,
-        r#"select a.id, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at,
+        r#"select a.id, a.reference, p.name as policy_name, v.label, v.title, a.signed_at, a.recorded_at,
                   coalesce(ap.full_name, '(erased)') as "full_name!", ap.role_stated, a.acknowledgements,
                   a.content_sha256, host(ap.ip) as ip, ap.user_agent,
                   a.method as "method: AgreementMethod",
@@ -281,6 +284,7 @@ async fn person_csv(
             "Note",
             "Scan SHA-256",
             "Agreement",
+            "Receipt reference",
             "Seal",
             "Seal SHA-256",
         ]
@@ -311,6 +315,7 @@ async fn person_csv(
             a.note.clone().unwrap_or_default(),
             a.scan_sha256.clone().unwrap_or_default(),
             a.id.to_string(),
+            a.reference.clone().unwrap_or_default(),
             a.seal_seq.map(|s| s.to_string()).unwrap_or_default(),
             a.seal_sha256.clone().unwrap_or_default(),
         ]);

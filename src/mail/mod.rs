@@ -125,7 +125,7 @@ email!(
     ReceiptText = "email/receipt.txt",
     ReceiptHtml = "email/receipt.html",
     { first_name: &'a str, school_name: &'a str, policy_name: &'a str, label: &'a str, signed_at: &'a str,
-      content_sha256: &'a str, receipt_url: &'a str }
+      content_sha256: &'a str, receipt_url: &'a str, reference: &'a str }
 );
 
 email!(

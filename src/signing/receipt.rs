@@ -35,7 +35,8 @@ pub(super) struct ReceiptPage {
     policy_name: String,
     label: String,
     title: String,
-    agreement_id: Uuid,
+    /// Such as CRA-2026-000123; the id for an agreement stored before references were given.
+    reference: String,
     signed_at: String,
     acknowledgements: Vec<TickedAcknowledgement>,
     signature_block: Vec<(&'static str, String)>,
@@ -55,7 +56,7 @@ pub(super) async fn receipt(
     Path((_slug, agreement_id)): Path<(String, Uuid)>,
 ) -> Result<ReceiptPage> {
     let row = sqlx::query!(
-        r#"select a.id, a.version_id, a.signed_at, coalesce(ap.full_name, '(erased)') as "full_name!",
+        r#"select a.id, a.reference, a.version_id, a.signed_at, coalesce(ap.full_name, '(erased)') as "full_name!",
                   ap.role_stated, a.content_sha256, host(ap.ip) as ip, ap.user_agent, a.method as "method: AgreementMethod",
                   a.acknowledgements as "ticks: Json<BTreeMap<String, bool>>",
                   v.label, v.title, v.acknowledgements as "acknowledgements: Json<Vec<Acknowledgement>>",
@@ -104,7 +105,7 @@ pub(super) async fn receipt(
         policy_name: row.policy_name,
         label: row.label,
         title: row.title,
-        agreement_id: row.id,
+        reference: row.reference.unwrap_or_else(|| row.id.to_string()),
         version_id: row.version_id,
         signed_at: clock::date_time(row.signed_at),
         acknowledgements: row

@@ -223,6 +223,8 @@ pub(super) async fn sign(
         signed_at: &signed_at,
         content_sha256: &version.content_sha256,
         receipt_url: &receipt_url,
+        // The database gives the reference as it stores the agreement, in the same statement.
+        reference: crate::store::agreements::REFERENCE_PLACEHOLDER,
     }
     .render(
         &member.user.email,

@@ -31,6 +31,10 @@ pub enum WriteError {
     Database(#[from] sqlx::Error),
 }
 
+/// Where the receipt email says the receipt's reference, such as CRA-2026-000123: the
+/// database gives it as it stores the agreement, and puts it there in the same statement.
+pub const REFERENCE_PLACEHOLDER: &str = "AUP-RECEIPT-REFERENCE";
+
 /// One agreement, with its receipt email.
 pub struct NewAgreement {
     pub id: Uuid,
@@ -147,7 +151,7 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
              join policy_versions v on v.id = i.version_id and v.school_id = i.school_id
              where v.status = 'published'
              on conflict on constraint agreements_membership_version_key do nothing
-             returning id, school_id
+             returning id, school_id, reference
            ), personal as (
              -- Personal fields in a table of their own, so they can be erased and the seal
              -- still verify (SECURITY.md, "Seal format 2").
@@ -156,8 +160,8 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
              from agreement a join input i on i.id = a.id
            ), receipt as (
              insert into outbox (school_id, dedupe_key, to_address, subject, body_text, body_html)
-             select a.school_id, 'receipt:' || a.id, i.to_address, i.subject, i.body_text,
-                    i.body_html
+             select a.school_id, 'receipt:' || a.id, i.to_address, i.subject,
+                    replace(i.body_text, $15, a.reference), replace(i.body_html, $15, a.reference)
              from agreement a join input i on i.id = a.id
            )
            select id as "id!" from agreement"#,
@@ -184,6 +188,7 @@ async fn insert(pool: &PgPool, group: &[&NewAgreement]) -> Result<HashSet<Uuid>,
         &text(|a| &a.receipt.subject) as &[&str],
         &text(|a| &a.receipt.text) as &[&str],
         &text(|a| &a.receipt.html) as &[&str],
+        REFERENCE_PLACEHOLDER,
     )
     .fetch_all(pool)
     .await?;

@@ -28,6 +28,7 @@ mod people_forms;
 mod provider;
 mod public_notices;
 mod publishing;
+mod references;
 mod reminder_links;
 mod samples;
 mod security;
