@@ -112,6 +112,8 @@ struct EvidenceRow {
     method: AgreementMethod,
     recorded_by: Option<String>,
     note: Option<String>,
+    /// Why a paper form is dated before its version was published.
+    backdate_reason: Option<String>,
     scan_id: Option<Uuid>,
     scan_sha256: Option<String>,
     seal_seq: Option<i64>,
@@ -195,7 +197,7 @@ async fn evidence(
                   coalesce(ap.full_name, '(erased)') as "full_name!", ap.role_stated, a.acknowledgements,
                   a.content_sha256, host(ap.ip) as ip, ap.user_agent,
                   a.method as "method: AgreementMethod",
-                  r.full_name as "recorded_by?", ap.note, a.scan_id, s.sha256 as "scan_sha256?",
+                  r.full_name as "recorded_by?", ap.note, ap.backdate_reason, a.scan_id, s.sha256 as "scan_sha256?",
                   se.seq as "seal_seq?", se.sha256 as "seal_sha256?"
            from agreements a
            left join agreement_personal ap on ap.agreement_id = a.id
@@ -282,6 +284,7 @@ async fn person_csv(
             "Method",
             "Recorded by",
             "Note",
+            "Reason for a date before publishing",
             "Scan SHA-256",
             "Agreement",
             "Receipt reference",
@@ -313,6 +316,7 @@ async fn person_csv(
             a.method.to_string(),
             a.recorded_by.clone().unwrap_or_default(),
             a.note.clone().unwrap_or_default(),
+            a.backdate_reason.clone().unwrap_or_default(),
             a.scan_sha256.clone().unwrap_or_default(),
             a.id.to_string(),
             a.reference.clone().unwrap_or_default(),

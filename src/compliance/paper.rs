@@ -23,7 +23,7 @@ use crate::{
     auth::session::{ComplianceViewers, PeopleManagers, RequireRole},
     clock,
     db::unique_violation,
-    domain::{content::Acknowledgement, dates::DateBoxes},
+    domain::{content::Acknowledgement, dates::DateBoxes, render::long_date},
     error::{AppError, Result},
     page::{FieldErrors, Nav},
     state::AppState,
@@ -74,6 +74,9 @@ struct PaperPage {
     ticked: Vec<String>,
     signed_on: DateBoxes,
     note: String,
+    backdate_reason: String,
+    /// When the chosen version was published, for the date's hint.
+    published_on: Option<String>,
     errors: FieldErrors,
 }
 
@@ -148,16 +151,17 @@ async fn paper_form(
             [only] => Some(only.version_id),
             _ => None,
         });
-    let acknowledgements = match version_id {
+    let version = match version_id {
         Some(id) => {
             let mut conn = state.pool.acquire().await?;
-            crate::store::versions::load(&mut conn, manager.school.id, id)
-                .await?
-                .map(|v| v.content.acknowledgements)
-                .unwrap_or_default()
+            crate::store::versions::load(&mut conn, manager.school.id, id).await?
         }
-        None => vec![],
+        None => None,
     };
+    let published_on = published_on(version.as_ref());
+    let acknowledgements = version
+        .map(|v| v.content.acknowledgements)
+        .unwrap_or_default();
     Ok(PaperPage {
         nav: manager.nav(),
         slug: manager.school.slug.clone(),
@@ -169,8 +173,17 @@ async fn paper_form(
         ticked: vec![],
         signed_on: DateBoxes::default(),
         note: String::new(),
+        backdate_reason: String::new(),
+        published_on,
         errors: FieldErrors::default(),
     })
+}
+
+/// The day `version` was published, as the form says it.
+fn published_on(version: Option<&crate::store::versions::StoredVersion>) -> Option<String> {
+    version
+        .and_then(|v| v.published_at)
+        .map(|at| long_date(clock::uk(at).date()))
 }
 
 #[derive(Default)]
@@ -178,6 +191,7 @@ struct PaperForm {
     version_id: Option<Uuid>,
     signed_on: DateBoxes,
     note: String,
+    backdate_reason: String,
     ticked: Vec<String>,
     scan: Option<Vec<u8>>,
 }
@@ -209,6 +223,7 @@ async fn read_form(mut multipart: Multipart) -> std::result::Result<PaperForm, S
             "signed_on_month" => form.signed_on.month = text,
             "signed_on_year" => form.signed_on.year = text,
             "note" => form.note = text,
+            "backdate_reason" => form.backdate_reason = text,
             "ack" => form.ticked.push(text),
             _ => {}
         }
@@ -279,12 +294,36 @@ async fn record(
         Some(date) if date > clock::today_uk() => {
             errors.add("signed_on", "The date signed cannot be in the future")
         }
-        Some(date) if published_on.is_some_and(|p| date < p) => errors.add(
-            "signed_on",
-            "The date signed cannot be before this version was published",
-        ),
         Some(_) => {}
     }
+    // A form dated before its version was published (a school moving from paper) is kept,
+    // with the reason.
+    let reason = form.backdate_reason.trim().to_owned();
+    let backdated = matches!((signed_on, published_on), (Some(d), Some(p)) if d < p);
+    let backdate_reason = match published_on {
+        Some(published) if backdated && reason.is_empty() => {
+            errors.add(
+                "backdate_reason",
+                format!(
+                    "The date signed is before this version was published on {}: enter why",
+                    long_date(published)
+                ),
+            );
+            None
+        }
+        _ if !backdated => None,
+        _ => {
+            if let Some(message) = crate::input::check("The reason", &reason, true) {
+                errors.add("backdate_reason", message);
+            } else if reason.chars().count() > 500 {
+                errors.add(
+                    "backdate_reason",
+                    "The reason must be 500 characters or fewer",
+                );
+            }
+            Some(reason)
+        }
+    };
     let note = form.note.trim().to_owned();
     if note.is_empty() {
         errors.add(
@@ -336,6 +375,8 @@ async fn record(
                 ticked: form.ticked,
                 signed_on: form.signed_on,
                 note: form.note,
+                backdate_reason: form.backdate_reason,
+                published_on: published_on.map(long_date),
                 errors,
             },
         )
@@ -380,8 +421,8 @@ async fn record(
                      $9, $11)
              returning id
            ), personal as (
-             insert into agreement_personal (agreement_id, full_name, role_stated, note)
-             select id, $5, $6, $10 from agreement
+             insert into agreement_personal (agreement_id, full_name, role_stated, note, backdate_reason)
+             select id, $5, $6, $10, $12 from agreement
            )
            select id as "id!" from agreement"#,
         manager.school.id,
@@ -394,7 +435,8 @@ async fn record(
         hash,
         manager.user.id,
         note,
-        scan_id
+        scan_id,
+        backdate_reason
     )
     .fetch_one(&mut *tx)
     .await;

@@ -679,7 +679,12 @@ async fn a_paper_signature_with_its_scan_counts_as_signed_and_is_evidence() {
         .text()
         .await
         .unwrap();
-    assert!(early.contains("The date signed cannot be before this version was published"));
+    // Dated before the version was published: kept only with a reason.
+    assert!(
+        early.contains("The date signed is before this version was published on"),
+        "{early}"
+    );
+    assert_eq!(app.count("select count(*) from agreements").await, 0);
     let no_month = app
         .client
         .post(app.url(&format!("/s/cranbrook/people/{alex}/paper")))
@@ -1050,4 +1055,93 @@ async fn the_paper_form_asks_for_the_policy_first_and_says_when_the_scan_must_be
         "Choose the scan again: a file is not kept when another answer needs changing",
     );
     assert_eq!(app.count("select count(*) from scans").await, 0);
+}
+
+#[tokio::test]
+async fn a_paper_form_dated_before_its_version_was_published_is_kept_with_the_reason() {
+    let app = spawn_app().await;
+    app.sign_in(SBM).await;
+    let alex = membership(&app, GOVERNOR).await;
+    let version = app.version_id(CRANBROOK).await;
+    let form = app
+        .get(&format!(
+            "/s/cranbrook/people/{alex}/paper?version={version}"
+        ))
+        .await;
+    form.assert_contains("This version was published on");
+    let reason = "Signed on the paper form in 2020, before the school used the portal";
+    let send = |reason: &'static str| {
+        app.client
+            .post(app.url(&format!("/s/cranbrook/people/{alex}/paper")))
+            .multipart(
+                multipart::Form::new()
+                    .text("version_id", version.to_string())
+                    .text("signed_on_day", "3")
+                    .text("signed_on_month", "9")
+                    .text("signed_on_year", "2020")
+                    .text("note", "Filed in the staff room cabinet")
+                    .text("backdate_reason", reason)
+                    .text("ack", "understand")
+                    .text("ack", "agree"),
+            )
+            .send()
+    };
+    let refused = send("  ").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains(r#"<p id="backdate_reason-error" class="error-message"><span class="visually-hidden">Error:</span> The date signed is before this version was published on"#),
+        "{body}"
+    );
+    let kept = send(reason).await.unwrap();
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    let (signed_on, stored): (String, String) = sqlx::query_as(
+        "select to_char(a.signed_at at time zone 'Europe/London', 'YYYY-MM-DD'), p.backdate_reason
+         from agreements a join agreement_personal p on p.agreement_id = a.id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (signed_on.as_str(), stored.as_str()),
+        ("2020-09-03", reason)
+    );
+    let evidence = app
+        .get(&format!("/s/cranbrook/people/{alex}/evidence"))
+        .await;
+    evidence.assert_contains(&format!(
+        "<dt>Dated before the version was published, because</dt><dd>{reason}</dd>"
+    ));
+    // Sealed with a commitment, like every personal field, and erasable.
+    aup_portal::seal::seal_all(&app.pool).await.unwrap();
+    let agreement: Uuid = sqlx::query_scalar("select id from agreements")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "alter table agreement_personal disable trigger agreement_personal_guard;
+         update agreement_personal set backdate_reason = 'Another reason';
+         alter table agreement_personal enable trigger agreement_personal_guard;",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let tampered = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
+        .await
+        .unwrap()
+        .tampered()
+        .expect("a changed reason is found");
+    assert!(
+        tampered.contains("has had its backdate_reason changed"),
+        "{tampered}"
+    );
+    sqlx::query("select erase_personal('agreement', $1, array['backdate_reason'], 'test')")
+        .bind(agreement.to_string())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let verified = aup_portal::seal::verify(&app.pool, aup_portal::seal::GRACE)
+        .await
+        .unwrap();
+    assert!(verified.intact().is_some());
 }
