@@ -73,6 +73,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Takes back the messages next to one field.
+    pub fn remove(&mut self, field: &str) {
+        self.0.retain(|(f, _)| f != field);
+    }
+
     /// The message next to one field, if it was rejected.
     pub fn get(&self, field: impl AsRef<str>) -> Option<&str> {
         let field = field.as_ref();

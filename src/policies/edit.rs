@@ -503,6 +503,16 @@ pub(super) async fn save(
         }
     };
     let (content, mut rows, mut errors) = read_draft_form(&form, &body_md, text_errors);
+    // A draft with no text yet (a blank one) may still gain its first item or change how it
+    // is edited: publishing refuses a version with no text.
+    if body_md.trim().is_empty()
+        && matches!(
+            action,
+            Action::Add(..) | Action::AsMarkdown | Action::AsList
+        )
+    {
+        errors.remove("body_md");
+    }
     let label_taken = sqlx::query_scalar!(
         r#"select exists (select 1 from policy_versions
              where policy_id = $1 and id <> $2 and lower(label) = lower($3)) as "taken!""#,

@@ -145,3 +145,33 @@ async fn a_form_with_more_parts_than_any_policy_is_refused_and_changes_nothing()
     let (text, _) = draft_text(&app, &draft).await;
     assert_eq!(text, samples::cranbrook().content.body_md);
 }
+
+#[tokio::test]
+async fn a_blank_draft_gains_its_first_statement_without_a_complaint() {
+    let app = spawn_app().await;
+    app.sign_in(DPO).await;
+    let policy: uuid::Uuid = sqlx::query_scalar("select id from policies where name = $1")
+        .bind(CRANBROOK)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let started = app
+        .post(
+            &format!("/s/cranbrook/policies/{policy}/versions"),
+            &[("start", "blank")],
+        )
+        .await;
+    let draft = started.location().unwrap().to_owned();
+    let page = app.get(&draft).await;
+    page.assert_contains("Add a statement");
+    let mut fields: Vec<_> = draft_fields("")
+        .into_iter()
+        .filter(|(name, _)| *name != "body_md")
+        .collect();
+    fields.push(("action", "add:statement".to_owned()));
+    let added = app.post(&draft, &as_form(&fields)).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = app.get(added.location().unwrap()).await;
+    assert!(!page.body.contains("There is a problem"), "{}", page.body);
+    page.assert_contains(r#"name="item_text" rows="2" spellcheck="true" autofocus>"#);
+}
