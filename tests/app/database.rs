@@ -941,7 +941,6 @@ async fn every_tables_grants_to_the_portals_login_are_on_the_allow_list() {
         ("outbox", ALL),
         ("policies", ALL),
         ("policy_versions", ALL),
-        ("receipt_counters", READ),
         ("reminders", ALL),
         ("scans", READ_ADD),
         ("school_crests", ALL),
