@@ -253,3 +253,66 @@ async fn heads_recorded_before_the_migration_still_verify_after_it() {
     assert_eq!((name.as_str(), attested), ("Sam Old", 1));
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_personal_field_added_after_sealing_breaks_the_chain() {
+    let (app, agreement) = signed_and_sealed().await;
+    // Once erasure has removed the last field, the row is gone: the portal's login may insert
+    // one again, with words the person never signed.
+    erase(
+        &app.pool,
+        agreement,
+        &["full_name", "role_stated", "ip", "user_agent"],
+    )
+    .await;
+    assert!(verdict(&app.pool).await.intact().is_some());
+    sqlx::query(
+        "insert into agreement_personal (agreement_id, note) values ($1, 'Withdrew consent')",
+    )
+    .bind(agreement)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let broken = verdict(&app.pool)
+        .await
+        .tampered()
+        .expect("tampering found");
+    assert!(
+        broken.contains(&format!(
+            "agreement {agreement} has gained its note since it was sealed"
+        )),
+        "{broken}"
+    );
+}
+
+#[tokio::test]
+async fn an_agreement_sealed_before_its_personal_row_existed_breaks_the_chain() {
+    let (app, _) = signed_and_sealed().await;
+    // An agreement stored and sealed alone, its name added after the seal.
+    let lone: uuid::Uuid = sqlx::query_scalar(
+        "insert into agreements (school_id, membership_id, version_id, acknowledgements, content_sha256)
+         select a.school_id, m.id, a.version_id, '{}', a.content_sha256
+         from agreements a join memberships m on m.school_id = a.school_id and m.id <> a.membership_id
+         limit 1
+         returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    seal::seal_all(&app.pool).await.unwrap();
+    sqlx::query("insert into agreement_personal (agreement_id, full_name) values ($1, 'Anyone')")
+        .bind(lone)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let broken = verdict(&app.pool)
+        .await
+        .tampered()
+        .expect("tampering found");
+    assert!(
+        broken.contains(&format!(
+            "agreement {lone} has gained its full_name since it was sealed"
+        )),
+        "{broken}"
+    );
+}
