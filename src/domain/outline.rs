@@ -196,11 +196,6 @@ fn written_with(item: &Item, marker: char) -> String {
     }
 }
 
-/// The plain form of an item the editor changed.
-pub fn written(item: &Item) -> String {
-    written_with(item, '-')
-}
-
 /// Whether an item says nothing, so saving drops it.
 pub fn is_empty(item: &Item) -> bool {
     item.text.trim().is_empty()
